@@ -1,0 +1,363 @@
+"""Typed settings with embedded defaults, loaded from one YAML file and validated.
+
+Every section is a frozen dataclass; :func:`load_config` reads YAML, rejects unknown keys and
+values outside a closed set (listing the valid choices), and :func:`config_to_dict` /
+:func:`flatten_config` turn a config back into plain data (for ``vipml config --show``, the model
+bundle and MLflow params).
+
+Examples
+--------
+>>> cfg = Config()
+>>> cfg.labels.vip_top_pct
+0.1
+>>> cfg = config_from_dict({"vip": {"mode": "dynamic", "top_pct": 0.05}})
+>>> (cfg.vip.mode, cfg.vip.top_pct)
+('dynamic', 0.05)
+>>> config_from_dict({"vip": {"mode": "weekly"}})
+Traceback (most recent call last):
+...
+vipml.errors.ConfigError: vip.mode: 'weekly' is not one of 'fixed', 'dynamic'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+from vipml.errors import ConfigError
+
+__all__ = [
+    "ColumnsConfig",
+    "FeaturesConfig",
+    "BtydConfig",
+    "LabelsConfig",
+    "TrainingConfig",
+    "LightGBMConfig",
+    "VipConfig",
+    "TierConfig",
+    "SegmentsConfig",
+    "TreatmentRule",
+    "ScoringConfig",
+    "TrackingConfig",
+    "Config",
+    "load_config",
+    "config_from_dict",
+    "config_to_dict",
+    "flatten_config",
+    "dump_config",
+]
+
+
+@dataclass(frozen=True)
+class ColumnsConfig:
+    """Map the user's column names onto vipml's contract (``their_name: our_name``)."""
+
+    transactions: dict[str, str] = field(default_factory=dict)
+    events: dict[str, str] = field(default_factory=dict)
+    customers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    """Feature windows and fill-ins."""
+
+    default_margin_rate: float = 0.3
+    """Gross margin assumed where the data carry no ``cost`` column (the output flags it)."""
+    top_lines_share: float = 0.3
+    """Share of categories (ranked by margin rate) counted as the 'most profitable lines'."""
+    windows_days: tuple[int, ...] = (91, 182, 365)
+    """The short, medium and long activity windows (about 3, 6 and 12 months)."""
+
+
+@dataclass(frozen=True)
+class BtydConfig:
+    """Lifetime-value models."""
+
+    model: Literal["bgnbd", "pareto_nbd", "mbgnbd", "auto"] = "bgnbd"
+    freq: Literal["D", "W"] = "D"
+    """Period purchases are aggregated into (lifetimes' ``freq``)."""
+    time_unit: Literal["D", "W"] = "W"
+    """Unit recency and T are expressed in (the published CDNOW tables use weeks)."""
+    penalizers: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1)
+    """Penalizer schedule tried in order when a fit fails or parameters run away."""
+    discount_rate_monthly: float = 0.01
+    clv_months: int = 12
+
+
+@dataclass(frozen=True)
+class LabelsConfig:
+    """Targets in (cutoff, cutoff + horizon]."""
+
+    horizon: str = "26W"
+    vip_top_pct: float = 0.1
+    vip_fixed_amount: float | None = None
+    """When set, a future VIP is anyone whose value in the horizon exceeds this amount."""
+    churn_active_days: int = 365
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Rolling historical cutoffs stacked into one training set."""
+
+    cutoff_step: str = "4W"
+    max_cutoffs: int = 6
+    min_history_days: int = 90
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class LightGBMConfig:
+    """LightGBM hyperparameters (binary objective)."""
+
+    num_leaves: int = 31
+    learning_rate: float = 0.05
+    n_estimators: int = 400
+    min_child_samples: int = 50
+    feature_fraction: float = 0.9
+    bagging_fraction: float = 0.9
+    bagging_freq: int = 1
+    lambda_l2: float = 1.0
+    early_stopping_rounds: int = 30
+    num_threads: int = 0
+
+
+@dataclass(frozen=True)
+class TierConfig:
+    """One VIP tier: a name and its lower bound (an amount, or a quantile among VIPs)."""
+
+    name: str
+    min_value: float
+
+
+@dataclass(frozen=True)
+class VipConfig:
+    """Who is a VIP now."""
+
+    mode: Literal["fixed", "dynamic"] = "dynamic"
+    value: Literal["spend", "profit"] = "spend"
+    window_days: int = 365
+    threshold: float = 1000.0
+    """Fixed mode: value in the window above this amount."""
+    top_pct: float = 0.1
+    """Dynamic mode: the top share of customers by value at each run."""
+    term_days: int = 304
+    """Fixed mode: how long a status holds before it is re-evaluated (about 10 months)."""
+    tier_by: Literal["quantile", "amount"] = "quantile"
+    tiers: tuple[TierConfig, ...] = (
+        TierConfig("gold", 0.9),
+        TierConfig("silver", 0.6),
+        TierConfig("bronze", 0.0),
+    )
+
+
+@dataclass(frozen=True)
+class SegmentsConfig:
+    """Thresholds of the marketer lists."""
+
+    predicted_vip_min_p: float = 0.5
+    near_vip_gap_pct: float = 0.25
+    """Near-VIP: value within this share below the VIP threshold."""
+    at_risk_min_p_churn: float = 0.5
+    dormant_days: int = 180
+    dormant_min_clv_quantile: float = 0.8
+
+
+@dataclass(frozen=True)
+class TreatmentRule:
+    """One treatment rule: applies to a segment, optionally only when a condition holds."""
+
+    segment: str
+    treatment: str
+    when: str = ""
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Batch scoring."""
+
+    chunks: int = 1
+    """Number of customer chunks (a hash of customer_id) scored one after another."""
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """MLflow tracking."""
+
+    enabled: bool = True
+    experiment: str = "vipml"
+    registered_model: str = "vipml"
+    promote_metric: str = "future_vip_average_precision"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of vipml, with its default."""
+
+    columns: ColumnsConfig = field(default_factory=ColumnsConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    btyd: BtydConfig = field(default_factory=BtydConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    lightgbm: LightGBMConfig = field(default_factory=LightGBMConfig)
+    vip: VipConfig = field(default_factory=VipConfig)
+    segments: SegmentsConfig = field(default_factory=SegmentsConfig)
+    treatments: tuple[TreatmentRule, ...] = ()
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+
+
+def _convert(value: Any, hint: Any, where: str) -> Any:
+    """Convert plain YAML data into the type ``hint`` names, or raise ConfigError."""
+    origin = get_origin(hint)
+    if origin is Literal:
+        choices = get_args(hint)
+        if value not in choices:
+            valid = ", ".join(repr(c) for c in choices)
+            raise ConfigError(f"{where}: {value!r} is not one of {valid}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _convert(value, inner[0], where)
+    if dataclasses.is_dataclass(hint):
+        if isinstance(value, hint):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return _build(hint, value, where)
+    if origin is tuple:
+        (item,) = get_args(hint)[:1]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return tuple(_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return {str(k): str(v) for k, v in value.items()}
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if hint is int and float(value) != int(value):
+            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        return hint(value)
+    if hint is str:
+        if not isinstance(value, str | int | float):
+            raise ConfigError(f"{where}: expected text, got {value!r}")
+        return str(value)
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        prefix = f"{where}." if where else ""
+        valid = ", ".join(names)
+        raise ConfigError(
+            f"unknown key {prefix}{unknown[0]!s}: valid keys{' of ' + where if where else ''} "
+            f"are {valid}"
+        )
+    kwargs = {
+        k: _convert(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()
+    }
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required field (e.g. a tier's name) is missing
+        raise ConfigError(f"{where or 'config'}: {exc}") from None
+
+
+def _check(cfg: Config) -> Config:
+    """Cross-field checks that types alone cannot express."""
+    for name, value in [
+        ("vip.top_pct", cfg.vip.top_pct),
+        ("labels.vip_top_pct", cfg.labels.vip_top_pct),
+        ("segments.predicted_vip_min_p", cfg.segments.predicted_vip_min_p),
+        ("segments.at_risk_min_p_churn", cfg.segments.at_risk_min_p_churn),
+        ("features.default_margin_rate", cfg.features.default_margin_rate),
+    ]:
+        if not 0 < value <= 1:
+            raise ConfigError(f"{name}: {value} must be in (0, 1]")
+    if not cfg.vip.tiers:
+        raise ConfigError("vip.tiers: give at least one tier")
+    bounds = [t.min_value for t in cfg.vip.tiers]
+    if bounds != sorted(bounds, reverse=True):
+        raise ConfigError("vip.tiers: list tiers from the highest bound to the lowest")
+    return cfg
+
+
+def config_from_dict(data: dict[str, Any] | None) -> Config:
+    """Build a validated :class:`Config` from nested plain data (missing keys take defaults)."""
+    return _check(_build(Config, dict(data or {})))
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load a YAML config file; ``None`` gives the defaults.
+
+    Raises
+    ------
+    ConfigError
+        On a missing file, invalid YAML, an unknown key or an invalid value.
+    """
+    if path is None:
+        return Config()
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a mapping at the top level")
+    return config_from_dict(data)
+
+
+def config_to_dict(cfg: Any) -> Any:
+    """Turn a config (or any part of one) into plain nested dicts and lists."""
+    if dataclasses.is_dataclass(cfg):
+        return {f.name: config_to_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    if isinstance(cfg, tuple | list):
+        return [config_to_dict(v) for v in cfg]
+    if isinstance(cfg, dict):
+        return {k: config_to_dict(v) for k, v in cfg.items()}
+    return cfg
+
+
+def dump_config(cfg: Config) -> str:
+    """The config as YAML text (what ``vipml config --show`` prints)."""
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+
+
+def flatten_config(cfg: Config) -> dict[str, Any]:
+    """Flatten a config to ``section.key`` pairs (MLflow params).
+
+    Examples
+    --------
+    >>> flat = flatten_config(Config())
+    >>> flat["vip.mode"], flat["btyd.model"]
+    ('dynamic', 'bgnbd')
+    """
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else k, v)
+        else:
+            out[prefix] = value
+
+    walk("", config_to_dict(cfg))
+    return out

@@ -1,0 +1,228 @@
+"""Read transactions and write outputs atomically.
+
+Readers take a CSV file, a Parquet file, or a folder of Parquet files; the names ``cdnow`` and
+``cdnow-sample`` stand for the CDNOW data bundled with lifetimes. Writers (CSV, Parquet, XLSX,
+text) first write a temporary file beside the target and then rename it into place, so an
+interrupted run never leaves a half-written output.
+
+Examples
+--------
+>>> import pandas as pd, tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> out = write_table(pd.DataFrame({"a": [1, 2]}), folder / "t.csv")
+>>> read_table(out)["a"].tolist()
+[1, 2]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from vipml.errors import SchemaError
+
+__all__ = [
+    "BUNDLED_DATASETS",
+    "atomic_path",
+    "read_table",
+    "read_transactions",
+    "read_events",
+    "read_customers",
+    "write_table",
+    "write_text",
+    "write_excel",
+]
+
+BUNDLED_DATASETS = ("cdnow", "cdnow-sample")
+_CSV = (".csv", ".txt", ".csv.gz", ".tsv")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    Works for files and folders (a folder target is replaced as a whole).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text()
+    'done'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    try:
+        yield tmp
+        if path.is_dir() and tmp.is_dir():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            path.rename(old)
+            tmp.rename(path)
+            _remove(old)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
+def _is_csv(path: Path) -> bool:
+    return any(path.name.lower().endswith(ext) for ext in _CSV)
+
+
+def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a CSV file, a Parquet file, or a folder of Parquet files into a DataFrame."""
+    path = Path(path)
+    if not path.exists():
+        raise SchemaError([f"{path} does not exist: check the path"], table=str(path.name))
+    if path.is_dir():
+        files = sorted(path.rglob("*.parquet"))
+        if not files:
+            raise SchemaError(
+                [f"folder {path} holds no .parquet files: point to a CSV or Parquet file"],
+                table=path.name,
+            )
+        return pd.read_parquet(files, columns=columns)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path, columns=columns)
+    if _is_csv(path):
+        sep = "\t" if path.name.lower().endswith(".tsv") else ","
+        return pd.read_csv(path, sep=sep, usecols=columns, low_memory=False)
+    raise SchemaError(
+        [f"{path.name}: unknown file type '{path.suffix}': use .csv or .parquet"], table=path.name
+    )
+
+
+def read_transactions(
+    source: str | Path | pd.DataFrame, columns: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Read and validate transactions from a path, a DataFrame, or a bundled dataset name.
+
+    ``cdnow`` is the full CDNOW log, ``cdnow-sample`` the 1/10 sample (both inside lifetimes).
+    """
+    from vipml.data.schema import validate_transactions
+
+    if isinstance(source, str) and source in BUNDLED_DATASETS:
+        from vipml.data.datasets import load_cdnow
+
+        return load_cdnow(sample=source == "cdnow-sample")
+    frame = source if isinstance(source, pd.DataFrame) else read_table(source)
+    return validate_transactions(frame, columns)
+
+
+def read_events(
+    source: str | Path | pd.DataFrame, columns: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Read and validate an events table."""
+    from vipml.data.schema import validate_events
+
+    frame = source if isinstance(source, pd.DataFrame) else read_table(source)
+    return validate_events(frame, columns)
+
+
+def read_customers(
+    source: str | Path | pd.DataFrame, columns: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Read and validate a customers table."""
+    from vipml.data.schema import validate_customers
+
+    frame = source if isinstance(source, pd.DataFrame) else read_table(source)
+    return validate_customers(frame, columns)
+
+
+def write_table(df: pd.DataFrame, path: str | Path, index: bool = False) -> Path:
+    """Write ``df`` atomically as CSV, Parquet or XLSX (chosen by the suffix); return the path."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    with atomic_path(path) as tmp:
+        if suffix in (".parquet", ".pq"):
+            df.to_parquet(tmp, index=index)
+        elif _is_csv(path):
+            df.to_csv(tmp, index=index)
+        elif suffix == ".xlsx":
+            _write_xlsx({"data": df}, tmp)
+        else:
+            raise SchemaError(
+                [f"{path.name}: unknown output type '{suffix}': use .csv, .parquet or .xlsx"],
+                table="output",
+            )
+    return path
+
+
+def write_text(text: str | bytes, path: str | Path) -> Path:
+    """Write text (or bytes) atomically; return the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if isinstance(text, bytes):
+            tmp.write_bytes(text)
+        else:
+            tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_excel(
+    sheets: Mapping[str, pd.DataFrame],
+    path: str | Path,
+    number_formats: Mapping[str, str] | None = None,
+) -> Path:
+    """Write several sheets to one XLSX file atomically, formatted for people to read.
+
+    Headers are bold and frozen, columns sized to their content, and numbers formatted
+    (``number_formats`` maps a column name to an Excel format such as ``'#,##0.00'``).
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        _write_xlsx(sheets, tmp, number_formats or {})
+    return path
+
+
+def _write_xlsx(
+    sheets: Mapping[str, pd.DataFrame], path: Path, number_formats: Mapping[str, str] = {}
+) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, df in sheets.items():
+            sheet_name = name[:31]
+            df.to_excel(writer, sheet_name=sheet_name, index=False)
+            ws = writer.sheets[sheet_name]
+            ws.freeze_panes = "A2"
+            header_fill = PatternFill("solid", fgColor="DDE4EE")
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+                cell.fill = header_fill
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            for i, col in enumerate(df.columns, start=1):
+                letter = get_column_letter(i)
+                values = df[col].head(200).astype(str).tolist()
+                width = max([len(str(col))] + [len(v) for v in values]) + 2
+                ws.column_dimensions[letter].width = min(max(width, 8), 60)
+                fmt = number_formats.get(str(col))
+                if fmt is None and pd.api.types.is_float_dtype(df[col]):
+                    fmt = "#,##0.00"
+                elif fmt is None and pd.api.types.is_integer_dtype(df[col]):
+                    fmt = "#,##0"
+                if fmt:
+                    for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                        cell.number_format = fmt

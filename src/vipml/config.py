@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
+import pandas as pd
 import yaml
 
 from vipml.errors import ConfigError
@@ -51,6 +52,7 @@ __all__ = [
     "config_to_dict",
     "flatten_config",
     "dump_config",
+    "parse_duration",
 ]
 
 
@@ -270,9 +272,7 @@ def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
             f"unknown key {prefix}{unknown[0]!s}: valid keys{' of ' + where if where else ''} "
             f"are {valid}"
         )
-    kwargs = {
-        k: _convert(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()
-    }
+    kwargs = {k: _convert(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
     try:
         return cls(**kwargs)
     except TypeError as exc:  # a required field (e.g. a tier's name) is missing
@@ -361,3 +361,36 @@ def flatten_config(cfg: Config) -> dict[str, Any]:
 
     walk("", config_to_dict(cfg))
     return out
+
+
+_DURATION_UNITS = {"D": 1.0, "W": 7.0, "M": 30.4375, "Y": 365.25}
+
+
+def parse_duration(value: str | int | pd.Timedelta, name: str = "horizon") -> pd.Timedelta:
+    """Parse a duration such as ``'26W'``, ``'90D'``, ``'6M'`` (30.4375 days each) or ``'1Y'``.
+
+    A bare number means days. Months and years are rounded to whole days.
+
+    Examples
+    --------
+    >>> parse_duration("26W").days, parse_duration("6M").days, parse_duration(30).days
+    (182, 183, 30)
+    >>> parse_duration("2 fortnights")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.ConfigError: horizon: '2 fortnights' is not a duration: use a number ...
+    """
+    if isinstance(value, pd.Timedelta):
+        return value
+    text = str(value).strip().upper()
+    unit = text[-1:] if text[-1:].isalpha() else "D"
+    number = text[:-1] if text[-1:].isalpha() else text
+    try:
+        amount = float(number)
+    except ValueError:
+        amount = -1.0
+    if unit not in _DURATION_UNITS or amount <= 0:
+        raise ConfigError(
+            f"{name}: {value!r} is not a duration: use a number followed by D, W, M or Y, e.g. 26W"
+        )
+    return pd.Timedelta(days=round(amount * _DURATION_UNITS[unit]))

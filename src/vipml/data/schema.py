@@ -22,13 +22,13 @@ Examples
 ...                                            "amount": "revenue"})
 >>> list(clean.columns), str(clean["timestamp"].dtype)
 (['customer_id', 'timestamp', 'revenue'], 'datetime64[ns]')
->>> validate_transactions(tx)
+>>> validate_transactions(tx)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
 vipml.errors.SchemaError: transactions: 3 problems found
-  - missing required column 'customer_id' (columns found: cust, date, amount): rename it, or map your name to it with `columns: {transactions: {your_name: customer_id}}` in the config
-  - missing required column 'timestamp' (columns found: cust, date, amount): rename it, or map your name to it with `columns: {transactions: {your_name: timestamp}}` in the config
-  - missing required column 'revenue' (columns found: cust, date, amount): rename it, or map your name to it with `columns: {transactions: {your_name: revenue}}` in the config
+  - missing required column 'customer_id' (columns found: cust, date, amount): rename it, ...
+  - missing required column 'timestamp' (columns found: cust, date, amount): rename it, ...
+  - missing required column 'revenue' (columns found: cust, date, amount): rename it, ...
 """
 
 from __future__ import annotations
@@ -94,11 +94,14 @@ class ValidationReport:
         """True when no problem was found."""
         return not self.problems
 
-    def raise_if_problems(self) -> pd.DataFrame:
-        """Raise one :class:`SchemaError` listing every problem, else return the clean frame."""
+    def raise_if_problems(self, warn: bool = True) -> pd.DataFrame:
+        """Raise one :class:`SchemaError` listing every problem, else return the clean frame.
+
+        With ``warn`` (the default), each warning is emitted as a :class:`DataQualityWarning`.
+        """
         if self.problems:
             raise SchemaError(self.problems, table=self.table)
-        for message in self.warnings:
+        for message in self.warnings if warn else ():
             warnings.warn(f"{self.table}: {message}", DataQualityWarning, stacklevel=3)
         assert self.frame is not None
         return self.frame
@@ -164,7 +167,10 @@ def _check_ids(df: pd.DataFrame, problems: list[str]) -> pd.Series | None:
     if empty.any():
         problems.append(
             _describe(
-                "customer_id", "empty customer id", empty, ids,
+                "customer_id",
+                "empty customer id",
+                empty,
+                ids,
                 "drop these rows or fill in the customer they belong to",
             )
         )
@@ -179,6 +185,16 @@ def _check_ids(df: pd.DataFrame, problems: list[str]) -> pd.Series | None:
     return ids
 
 
+def _as_ns(parsed: pd.Series) -> pd.Series:
+    """Naive ``datetime64[ns]``; values outside its range (years 1678-2261) become NaT."""
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    if str(parsed.dtype) != "datetime64[ns]":
+        inside = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
+        parsed = parsed.where(inside).astype("datetime64[ns]")
+    return parsed
+
+
 def _parse_timestamps(
     raw: pd.Series, column: str, problems: list[str], required: bool = True
 ) -> pd.Series:
@@ -186,10 +202,7 @@ def _parse_timestamps(
     n = len(raw)
     null = raw.isna().to_numpy(dtype=bool)
     if pd.api.types.is_datetime64_any_dtype(raw):
-        parsed = raw
-        if getattr(raw.dt, "tz", None) is not None:
-            parsed = raw.dt.tz_localize(None)
-        return parsed.astype("datetime64[ns]")
+        return _as_ns(raw)
     if pd.api.types.is_bool_dtype(raw):
         problems.append(
             f"{column}: holds true/false values, not dates ({n:,} rows): give dates such as "
@@ -212,7 +225,10 @@ def _parse_timestamps(
             summary = ", ".join(f"{z}: {c:,}" for z, c in counts.head(5).items())
             problems.append(
                 _describe(
-                    column, f"a time zone other than the most common one ({summary})", mask, raw,
+                    column,
+                    f"a time zone other than the most common one ({summary})",
+                    mask,
+                    raw,
                     "mixed time zones: convert every timestamp to one zone (e.g. UTC) first",
                 )
             )
@@ -230,18 +246,17 @@ def _parse_timestamps(
                     again = pd.to_datetime(text[retry], errors="coerce", format="mixed")
                 except (ValueError, TypeError, OverflowError):
                     again = pd.Series(pd.NaT, index=text[retry].index)
-                parsed = parsed.astype("datetime64[ns]" if parsed.dt.tz is None else parsed.dtype)
-                if getattr(again.dt, "tz", None) is not None:
-                    again = again.dt.tz_localize(None)
-                parsed[retry] = again
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_localize(None)
-    parsed = parsed.astype("datetime64[ns]")
+                parsed = _as_ns(parsed)
+                parsed[retry] = _as_ns(pd.Series(again, index=text[retry].index))
+    parsed = _as_ns(parsed)
     bad = (parsed.isna().to_numpy(dtype=bool)) & ~null
     if bad.any():
         problems.append(
             _describe(
-                column, "unparseable timestamp", bad, raw,
+                column,
+                "unparseable timestamp",
+                bad,
+                raw,
                 "use ISO dates such as 2024-03-31 or 2024-03-31T14:05:00",
             )
         )
@@ -368,7 +383,10 @@ def check_events(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> 
         if bad.any():
             problems.append(
                 _describe(
-                    "kind", "unknown event kind", bad, df["kind"],
+                    "kind",
+                    "unknown event kind",
+                    bad,
+                    df["kind"],
                     f"use one of {', '.join(EVENT_KINDS)}",
                 )
             )
@@ -380,7 +398,9 @@ def check_events(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> 
     known = EVENT_REQUIRED + EVENT_OPTIONAL
     frame = pd.DataFrame(out).reset_index(drop=True) if out else None
     report = ValidationReport(
-        "events", frame if not problems else None, problems,
+        "events",
+        frame if not problems else None,
+        problems,
         columns_found=found,
         columns_recognised=[c for c in found if c in known],
         columns_ignored=[c for c in found if c not in known],
@@ -390,9 +410,7 @@ def check_events(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> 
     return report
 
 
-def check_customers(
-    df: pd.DataFrame, columns: Mapping[str, str] | None = None
-) -> ValidationReport:
+def check_customers(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> ValidationReport:
     """Check a customers table: one row per ``customer_id`` plus attributes."""
     df, problems = _apply_mapping(df, columns, "customers")
     found = list(df.columns)
@@ -405,7 +423,10 @@ def check_customers(
         if dup.any():
             problems.append(
                 _describe(
-                    "customer_id", "customer id listed more than once", dup, ids,
+                    "customer_id",
+                    "customer id listed more than once",
+                    dup,
+                    ids,
                     "keep one row per customer",
                 )
             )
@@ -416,8 +437,12 @@ def check_customers(
         if col != "customer_id" and col not in CUSTOMER_DATES and out[col].dtype == object:
             out[col] = _text(out[col])
     return ValidationReport(
-        "customers", out.reset_index(drop=True) if not problems else None, problems,
-        columns_found=found, columns_recognised=found, columns_ignored=[],
+        "customers",
+        out.reset_index(drop=True) if not problems else None,
+        problems,
+        columns_found=found,
+        columns_recognised=found,
+        columns_ignored=[],
     )
 
 
@@ -436,8 +461,6 @@ def validate_events(df: pd.DataFrame, columns: Mapping[str, str] | None = None) 
     return check_events(df, columns).raise_if_problems()
 
 
-def validate_customers(
-    df: pd.DataFrame, columns: Mapping[str, str] | None = None
-) -> pd.DataFrame:
+def validate_customers(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Return the clean customers table or raise one :class:`SchemaError` with every problem."""
     return check_customers(df, columns).raise_if_problems()

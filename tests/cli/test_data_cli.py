@@ -1,0 +1,67 @@
+"""`vipml validate`, `vipml config` and `vipml --help`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from vipml.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in ("validate", "simulate", "demo", "config"):
+        assert name in result.output
+
+
+def test_validate_bundled_sample():
+    result = runner.invoke(app, ["validate", "cdnow-sample"])
+    assert result.exit_code == 0, result.output
+    assert "2,357" in result.output and "1997-01-01 to 1998-06-30" in result.output
+
+
+def test_validate_damaged_csv_prints_every_problem(tmp_path):
+    damaged = pd.DataFrame(
+        {
+            "customer_id": ["a", "", "c", "d", "e"],
+            "timestamp": ["2024-01-01", "2024-01-02", "someday", "2024-01-04", "2024-01-05"],
+            "revenue": ["1.0", "2.0", "3.0", "lots", "5.0"],
+            "extra": [1, 2, 3, 4, 5],
+        }
+    )
+    path = tmp_path / "damaged.csv"
+    damaged.to_csv(path, index=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vipml", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": ""},
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1
+    assert "Traceback" not in out
+    assert "3 problem(s)" in out
+    assert "customer_id: empty customer id in 1 of 5 rows" in out
+    assert "timestamp: unparseable timestamp in 1 of 5 rows (rows 3; values 'someday')" in out
+    assert "revenue: not a number in 1 of 5 rows (rows 4; values 'lots')" in out
+    assert "columns ignored:    extra" in out
+
+
+def test_config_rejects_unknown_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("vip:\n  mode: weekly\n")
+    result = runner.invoke(app, ["config", str(path)])
+    assert result.exit_code == 1
+    assert "'weekly' is not one of 'fixed', 'dynamic'" in result.output
+
+
+def test_config_show_prints_defaults():
+    result = runner.invoke(app, ["config", "--show"])
+    assert result.exit_code == 0
+    assert "default_margin_rate: 0.3" in result.output

@@ -20,7 +20,8 @@ time zero would be the MBG/NBD. Acquisition channel and region do **not** touch 
 BG/NBD fit recovers ``r, alpha, a, b`` (daily aggregation, recency and T in weeks). Purchases are
 generated in *rounds*: each round draws the next purchase of every still-active customer at once.
 Time of day follows a daytime-heavy profile (few orders at night, peaks at lunch and in the
-evening) through a monotone map of the time within each day, so days (hence the daily BG/NBD
+evening) through a monotone map of the time within each day (days counted from ``start``, so
+give a midnight ``start`` for a calendar profile), so days (hence the daily BG/NBD
 summary) and the order of events are unchanged; several purchases on one day are possible.
 
 **Spend is Gamma-Gamma times documented factors.** ``nu ~ Gamma(shape q, rate gamma)`` per

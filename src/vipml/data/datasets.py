@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from vipml.data.schema import check_transactions
+from vipml.data.simulate import Simulation, save_simulation, simulate
 from vipml.errors import VipmlError
 
 __all__ = ["cdnow_path", "load_cdnow", "simulate", "Simulation", "save_simulation"]

@@ -22,6 +22,8 @@ vipml.errors.ConfigError: vip.mode: 'weekly' is not one of 'fixed', 'dynamic'
 from __future__ import annotations
 
 import dataclasses
+import re
+import string
 import types
 import typing
 from dataclasses import dataclass, field
@@ -44,6 +46,8 @@ __all__ = [
     "TierConfig",
     "SegmentsConfig",
     "TreatmentRule",
+    "DEFAULT_TREATMENTS",
+    "parse_condition",
     "ScoringConfig",
     "TrackingConfig",
     "Config",
@@ -131,7 +135,12 @@ class LightGBMConfig:
 
 @dataclass(frozen=True)
 class TierConfig:
-    """One VIP tier: a name and its lower bound (an amount, or a quantile among VIPs)."""
+    """One VIP tier: a name and its lower bound.
+
+    With ``vip.tier_by: quantile`` the bound is a quantile of value among the VIPs (``0.9``: the
+    top 10% of VIPs); with ``amount`` it is an amount of value in the window. A VIP below every
+    bound lands in the lowest tier.
+    """
 
     name: str
     min_value: float
@@ -139,13 +148,20 @@ class TierConfig:
 
 @dataclass(frozen=True)
 class VipConfig:
-    """Who is a VIP now."""
+    """Who is a VIP now (see :func:`vipml.segments.assign_segments`).
+
+    ``fixed``: value in the window at or above ``threshold``; a status once granted holds for
+    ``term_days`` and is then re-evaluated (pass the previous run's table as ``previous``).
+    ``dynamic``: the top ``top_pct`` of all scored customers by value, re-evaluated at each run.
+    """
 
     mode: Literal["fixed", "dynamic"] = "dynamic"
     value: Literal["spend", "profit"] = "spend"
+    """What makes a VIP: ``spend_12m`` or ``profit_12m`` (and ``clv`` or ``clv_profit``)."""
     window_days: int = 365
+    """The activity window of ``spend_12m`` / ``profit_12m`` (computed by the scorer)."""
     threshold: float = 1000.0
-    """Fixed mode: value in the window above this amount."""
+    """Fixed mode: a VIP's value in the window is at least this amount."""
     top_pct: float = 0.1
     """Dynamic mode: the top share of customers by value at each run."""
     term_days: int = 304
@@ -156,11 +172,21 @@ class VipConfig:
         TierConfig("silver", 0.6),
         TierConfig("bronze", 0.0),
     )
+    """From the highest bound to the lowest; the lowest is the entry tier."""
+    currency: str = "$"
+    """Currency symbol used in treatment messages, the spreadsheet and the report."""
 
 
 @dataclass(frozen=True)
 class SegmentsConfig:
-    """Thresholds of the marketer lists."""
+    """Thresholds of the marketer lists (one segment per customer, first match wins).
+
+    ``at_risk_vip``: VIP now and ``p_churn >= at_risk_min_p_churn``; ``vip``: every other VIP;
+    ``predicted_vip``: not VIP, ``p_future_vip >= predicted_vip_min_p``; ``near_vip``: not VIP,
+    value short of the VIP threshold by at most ``near_vip_gap_pct`` of it;
+    ``dormant_high_potential``: not VIP, no purchase for ``dormant_days`` and CLV at or above
+    the ``dormant_min_clv_quantile`` quantile of all customers; ``regular``: everyone else.
+    """
 
     predicted_vip_min_p: float = 0.5
     near_vip_gap_pct: float = 0.25
@@ -168,15 +194,163 @@ class SegmentsConfig:
     at_risk_min_p_churn: float = 0.5
     dormant_days: int = 180
     dormant_min_clv_quantile: float = 0.8
+    full_price_min_share: float = 0.8
+    """A full-price buyer: at least this share of spend at full price (``full_price_share``).
+    A rule with ``offers_discount: true`` never applies to one, nor where the share is unknown."""
+
+
+SegmentName = Literal[
+    "any", "at_risk_vip", "vip", "predicted_vip", "near_vip", "dormant_high_potential", "regular"
+]
 
 
 @dataclass(frozen=True)
 class TreatmentRule:
-    """One treatment rule: applies to a segment, optionally only when a condition holds."""
+    """One treatment rule: a segment, an optional condition, and the treatment suggested.
 
-    segment: str
+    Rules are tried in order and the first that matches a customer gives its treatment.
+    ``when`` is empty (always) or clauses ``column op value`` joined by ``and`` / ``or``
+    (``and`` binds first), with ``op`` one of ``< <= > >= == !=`` and ``value`` a number,
+    ``true`` / ``false`` or quoted text, e.g. ``"return_rate_orders >= 0.3 or
+    support_tickets >= 3"``; a clause on a column the scores lack is false. ``treatment`` may
+    name ``{gap_to_vip}``, ``{gap_to_next_tier}`` (amounts), ``{next_tier}``, ``{entry_tier}``,
+    ``{tier}`` or any score column. ``offers_discount`` marks a price cut: such a rule is never
+    given to a full-price buyer (see ``segments.full_price_min_share``).
+    """
+
+    segment: SegmentName
     treatment: str
     when: str = ""
+    offers_discount: bool = False
+
+
+_HEAVY_COST = "return_rate_orders >= 0.3 or support_tickets >= 3"
+
+DEFAULT_TREATMENTS: tuple[TreatmentRule, ...] = (
+    TreatmentRule(
+        "at_risk_vip",
+        "Service recovery: a personal call from customer care to fix what went wrong "
+        "(service, not incentives)",
+        _HEAVY_COST,
+    ),
+    TreatmentRule(
+        "at_risk_vip",
+        "Personal outreach: a call or handwritten note from their account manager and a "
+        "surprise gift",
+    ),
+    TreatmentRule(
+        "any",
+        "Service, not incentives: proactive support, fit and product advice, hassle-free returns",
+        _HEAVY_COST,
+    ),
+    TreatmentRule(
+        "vip",
+        "Early access to new releases and VIP-only previews (full-price buyer: never a price cut)",
+        "full_price_share >= 0.8",
+    ),
+    TreatmentRule(
+        "vip",
+        "Invitation to the VIP-only sale",
+        "discount_share >= 0.5",
+        offers_discount=True,
+    ),
+    TreatmentRule(
+        "vip",
+        "Thank-you note with extra loyalty points: spend {gap_to_next_tier} more to reach "
+        "{next_tier}",
+        "gap_to_next_tier > 0",
+    ),
+    TreatmentRule("vip", "Personal thank-you note, extra loyalty points and a surprise upgrade"),
+    TreatmentRule(
+        "predicted_vip",
+        "Early upgrade: welcome to the VIP program now, with early access to new releases",
+    ),
+    TreatmentRule(
+        "near_vip",
+        "Progress message: spend {gap_to_vip} more to reach {entry_tier} VIP status",
+    ),
+    TreatmentRule(
+        "dormant_high_potential",
+        "Win-back: a time-limited discount on their favourite product line",
+        "discount_share >= 0.5",
+        offers_discount=True,
+    ),
+    TreatmentRule(
+        "dormant_high_potential",
+        "Win-back: a 'we miss you' note with new arrivals in their favourite line and a free "
+        "add-on service",
+    ),
+    TreatmentRule("regular", "Standard newsletter; no special treatment"),
+)
+"""The default treatment rules; a ``treatments:`` list in the YAML file replaces them all."""
+
+_CONDITION_TOKEN = re.compile(
+    r"\s*(?:(?P<op><=|>=|==|!=|<|>)|(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"|(?P<str>'[^']*'|\"[^\"]*\")|(?P<name>[A-Za-z_][A-Za-z0-9_]*))"
+)
+
+
+def parse_condition(text: str, where: str = "when") -> list[list[tuple[str, str, Any]]]:
+    """Parse a treatment condition into OR-groups of AND-ed ``(column, op, value)`` clauses.
+
+    Examples
+    --------
+    >>> parse_condition("full_price_share >= 0.8 and region == 'north' or vip_now == true")
+    [[('full_price_share', '>=', 0.8), ('region', '==', 'north')], [('vip_now', '==', True)]]
+    >>> parse_condition("")
+    []
+    >>> parse_condition("spend >> 3")
+    Traceback (most recent call last):
+    ...
+    vipml.errors.ConfigError: when: cannot read 'spend >> 3': write clauses like \
+`full_price_share >= 0.8` joined by `and` / `or`
+    """
+    text = text.strip()
+    if not text:
+        return []
+    tokens: list[tuple[str, Any]] = []
+    pos = 0
+    while pos < len(text):
+        match = _CONDITION_TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            tokens = []
+            break
+        kind = match.lastgroup or ""
+        raw = match.group(kind)
+        if kind == "num":
+            tokens.append(("value", float(raw)))
+        elif kind == "str":
+            tokens.append(("value", raw[1:-1]))
+        elif kind == "name" and raw.lower() in ("and", "or"):
+            tokens.append((raw.lower(), raw))
+        elif kind == "name" and raw.lower() in ("true", "false"):
+            tokens.append(("value", raw.lower() == "true"))
+        else:
+            tokens.append((kind, raw))
+        pos = match.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    groups: list[list[tuple[str, str, Any]]] = [[]]
+    ok = len(tokens) >= 3 and (len(tokens) + 1) % 4 == 0
+    for i in range(0, len(tokens), 4) if ok else ():
+        (k1, col), (k2, op), (k3, value) = tokens[i : i + 3]
+        if (k1, k2, k3) != ("name", "op", "value"):
+            ok = False
+            break
+        groups[-1].append((col, op, value))
+        if i + 3 < len(tokens):
+            joiner = tokens[i + 3][0]
+            if joiner == "or":
+                groups.append([])
+            elif joiner != "and":
+                ok = False
+                break
+    if not ok:
+        raise ConfigError(
+            f"{where}: cannot read {text!r}: write clauses like `full_price_share >= 0.8` "
+            "joined by `and` / `or`"
+        )
+    return groups
 
 
 @dataclass(frozen=True)
@@ -209,7 +383,7 @@ class Config:
     lightgbm: LightGBMConfig = field(default_factory=LightGBMConfig)
     vip: VipConfig = field(default_factory=VipConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
-    treatments: tuple[TreatmentRule, ...] = ()
+    treatments: tuple[TreatmentRule, ...] = DEFAULT_TREATMENTS
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
@@ -295,7 +469,45 @@ def _check(cfg: Config) -> Config:
     bounds = [t.min_value for t in cfg.vip.tiers]
     if bounds != sorted(bounds, reverse=True):
         raise ConfigError("vip.tiers: list tiers from the highest bound to the lowest")
+    _check_vip_segments(cfg)
     return cfg
+
+
+def _check_vip_segments(cfg: Config) -> None:
+    """Checks of the ``vip``, ``segments`` and ``treatments`` sections."""
+    vip, seg = cfg.vip, cfg.segments
+    for name, value, low_open in [
+        ("segments.near_vip_gap_pct", seg.near_vip_gap_pct, True),
+        ("segments.full_price_min_share", seg.full_price_min_share, True),
+        ("segments.dormant_min_clv_quantile", seg.dormant_min_clv_quantile, False),
+    ]:
+        if not (0 < value <= 1 if low_open else 0 <= value <= 1):
+            raise ConfigError(f"{name}: {value} must be in {'(0' if low_open else '[0'}, 1]")
+    for name, value in [
+        ("vip.threshold", vip.threshold),
+        ("vip.window_days", vip.window_days),
+        ("vip.term_days", vip.term_days),
+        ("segments.dormant_days", seg.dormant_days),
+    ]:
+        if value <= 0:
+            raise ConfigError(f"{name}: {value} must be positive")
+    if vip.tier_by == "quantile" and not all(0 <= t.min_value < 1 for t in vip.tiers):
+        raise ConfigError(
+            "vip.tiers: with tier_by: quantile each min_value is a quantile among VIPs in "
+            "[0, 1), e.g. gold 0.9, silver 0.6, bronze 0.0; use tier_by: amount for amounts"
+        )
+    names = [t.name for t in vip.tiers]
+    if len(set(names)) != len(names) or not all(n.strip() for n in names):
+        raise ConfigError(f"vip.tiers: tier names must be distinct and not empty, got {names}")
+    for i, rule in enumerate(cfg.treatments):
+        parse_condition(rule.when, where=f"treatments[{i}].when")
+        try:
+            list(string.Formatter().parse(rule.treatment))
+        except ValueError as exc:
+            raise ConfigError(
+                f"treatments[{i}].treatment: {exc} in {rule.treatment!r}: write placeholders "
+                "like {gap_to_vip} and double the braces for a literal one"
+            ) from None
 
 
 def config_from_dict(data: dict[str, Any] | None) -> Config:

@@ -116,4 +116,4 @@ def show_config(
     """
     cfg = load_config(config)
     if show:
-        console.print(dump_config(cfg), end="", markup=False)
+        console.print(dump_config(cfg), end="", markup=False, soft_wrap=True)

@@ -210,9 +210,10 @@ class TreatmentRule:
 
     Rules are tried in order and the first that matches a customer gives its treatment.
     ``when`` is empty (always) or clauses ``column op value`` joined by ``and`` / ``or``
-    (``and`` binds first), with ``op`` one of ``< <= > >= == !=`` and ``value`` a number,
-    ``true`` / ``false`` or quoted text, e.g. ``"return_rate_orders >= 0.3 or
-    support_tickets >= 3"``; a clause on a column the scores lack is false. ``treatment`` may
+    (``and`` binds first), with ``op`` one of ``< <= > >= == !=``, ``value`` a number,
+    ``true`` / ``false`` or quoted text, and ``column`` a score column or a ratio of two, e.g.
+    ``"return_rate_orders >= 0.3 or support_tickets / orders_12m >= 0.25"``; a clause on a
+    column the scores lack, or on a missing value, is false. ``treatment`` may
     name ``{gap_to_vip}``, ``{gap_to_next_tier}`` (amounts), ``{next_tier}``, ``{entry_tier}``,
     ``{tier}`` or any score column. ``offers_discount`` marks a price cut: such a rule is never
     given to a full-price buyer (see ``segments.full_price_min_share``).
@@ -224,9 +225,10 @@ class TreatmentRule:
     offers_discount: bool = False
 
 
-_HEAVY_COST = "return_rate_orders >= 0.3 or support_tickets >= 3"
+_HEAVY_COST = "return_rate_orders >= 0.3 or support_tickets / orders_12m >= 0.25"
 
 DEFAULT_TREATMENTS: tuple[TreatmentRule, ...] = (
+    TreatmentRule("regular", "Standard newsletter; no special treatment"),
     TreatmentRule(
         "at_risk_vip",
         "Service recovery: a personal call from customer care to fix what went wrong "
@@ -280,30 +282,36 @@ DEFAULT_TREATMENTS: tuple[TreatmentRule, ...] = (
         "Win-back: a 'we miss you' note with new arrivals in their favourite line and a free "
         "add-on service",
     ),
-    TreatmentRule("regular", "Standard newsletter; no special treatment"),
 )
 """The default treatment rules; a ``treatments:`` list in the YAML file replaces them all."""
 
 _CONDITION_TOKEN = re.compile(
-    r"\s*(?:(?P<op><=|>=|==|!=|<|>)|(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-    r"|(?P<str>'[^']*'|\"[^\"]*\")|(?P<name>[A-Za-z_][A-Za-z0-9_]*))"
+    r"\s*(?:(?P<op><=|>=|==|!=|<|>)|(?P<div>/)"
+    r"|(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"|(?P<str>'[^']*'|\"[^\"]*\")|(?P<name>[A-Za-z_][A-Za-z0-9_]*))\s*"
 )
 
 
 def parse_condition(text: str, where: str = "when") -> list[list[tuple[str, str, Any]]]:
     """Parse a treatment condition into OR-groups of AND-ed ``(column, op, value)`` clauses.
 
+    A clause compares a column, or the ratio of two columns (``support_tickets / orders_12m``,
+    returned as ``'support_tickets/orders_12m'``), with a number, ``true`` / ``false`` or quoted
+    text; ``and`` binds before ``or``.
+
     Examples
     --------
     >>> parse_condition("full_price_share >= 0.8 and region == 'north' or vip_now == true")
     [[('full_price_share', '>=', 0.8), ('region', '==', 'north')], [('vip_now', '==', True)]]
+    >>> parse_condition("support_tickets / orders_12m > 0.25")
+    [[('support_tickets/orders_12m', '>', 0.25)]]
     >>> parse_condition("")
     []
     >>> parse_condition("spend >> 3")
     Traceback (most recent call last):
     ...
     vipml.errors.ConfigError: when: cannot read 'spend >> 3': write clauses like \
-`full_price_share >= 0.8` joined by `and` / `or`
+`full_price_share >= 0.8` or `support_tickets / orders_12m > 0.25` joined by `and` / `or`
     """
     text = text.strip()
     if not text:
@@ -328,27 +336,32 @@ def parse_condition(text: str, where: str = "when") -> list[list[tuple[str, str,
         else:
             tokens.append((kind, raw))
         pos = match.end()
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
     groups: list[list[tuple[str, str, Any]]] = [[]]
-    ok = len(tokens) >= 3 and (len(tokens) + 1) % 4 == 0
-    for i in range(0, len(tokens), 4) if ok else ():
-        (k1, col), (k2, op), (k3, value) = tokens[i : i + 3]
-        if (k1, k2, k3) != ("name", "op", "value"):
+    kinds = [k for k, _ in tokens]
+    i, ok = 0, bool(tokens)
+    while ok and i < len(tokens):
+        if kinds[i : i + 3] == ["name", "div", "name"]:
+            column, i = f"{tokens[i][1]}/{tokens[i + 2][1]}", i + 3
+        elif kinds[i : i + 1] == ["name"]:
+            column, i = tokens[i][1], i + 1
+        else:
             ok = False
             break
-        groups[-1].append((col, op, value))
-        if i + 3 < len(tokens):
-            joiner = tokens[i + 3][0]
-            if joiner == "or":
+        if kinds[i : i + 2] != ["op", "value"]:
+            ok = False
+            break
+        groups[-1].append((column, tokens[i][1], tokens[i + 1][1]))
+        i += 2
+        if i < len(tokens):
+            if kinds[i] == "or":
                 groups.append([])
-            elif joiner != "and":
+            elif kinds[i] != "and" or i + 1 == len(tokens):
                 ok = False
-                break
+            i += 1
     if not ok:
         raise ConfigError(
-            f"{where}: cannot read {text!r}: write clauses like `full_price_share >= 0.8` "
-            "joined by `and` / `or`"
+            f"{where}: cannot read {text!r}: write clauses like `full_price_share >= 0.8` or "
+            "`support_tickets / orders_12m > 0.25` joined by `and` / `or`"
         )
     return groups
 

@@ -1,0 +1,291 @@
+"""The distributed path: the same pandas builders and the same model, run on Spark partitions.
+
+Nothing here re-implements a feature or a model. Rows are routed to *buckets* by a hash of
+``customer_id`` (``pmod(xxhash64(customer_id), num_buckets)``), so every customer's rows land in
+exactly one bucket; each bucket is handed, as one pandas frame, to the very functions the
+single-machine path uses (:func:`vipml.features.build_features`, the fitted model's predictions)
+through ``groupBy(bucket).applyInPandas`` (``cogroup`` when an events table comes along). What
+depends on the whole population rather than one customer is computed once, globally, before the
+per-bucket pass and handed to every bucket (see :func:`feature_context`).
+
+A Spark session is needed (``pip install 'vipml[spark]'``, Java 17). :func:`spark_session`
+makes a local one with the settings vipml relies on: the session time zone is UTC (naive
+timestamps round-trip unchanged between pandas and Spark), Arrow is on, and the Python workers
+run the driver's interpreter.
+
+Examples
+--------
+>>> bucket_expression("customer_id", 8)
+Column<'pmod(xxhash64(customer_id), 8)'>
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from vipml.errors import SchemaError, VipmlError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import Column, SparkSession
+    from pyspark.sql import DataFrame as SparkDataFrame
+    from pyspark.sql.types import DataType, StructType
+
+__all__ = [
+    "BUCKET",
+    "spark_session",
+    "bucket_expression",
+    "with_bucket",
+    "spark_schema",
+    "to_spark",
+    "map_buckets",
+]
+
+log = logging.getLogger(__name__)
+
+BUCKET = "_vipml_bucket"
+"""Name of the temporary bucket column (dropped from every result)."""
+_TABLE = "_vipml_table"
+
+
+def _import_pyspark() -> None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise VipmlError(
+            "the Spark engine needs PySpark: pip install 'vipml[spark]' (PySpark 4 and Java 17)"
+        ) from exc
+
+
+@contextmanager
+def quiet_pyspark() -> Iterator[None]:
+    """Silence PySpark's known warning that pandas >= 3 is 'not fully supported'."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas")
+        warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+        yield
+
+
+def spark_session(
+    master: str = "local[2]",
+    *,
+    app_name: str = "vipml",
+    shuffle_partitions: int = 8,
+    conf: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """Get or create a Spark session with the settings vipml relies on.
+
+    Parameters
+    ----------
+    master
+        Spark master URL; ``local[N]`` runs on this machine with N cores. On a cluster
+        (spark-submit, Databricks) the master is set by the launcher: pass ``None``-like
+        ``""`` to leave it alone.
+    app_name
+        Application name shown in the Spark UI.
+    shuffle_partitions
+        ``spark.sql.shuffle.partitions`` (Spark's default of 200 is slow on small data).
+    conf
+        More Spark settings, applied last.
+
+    Notes
+    -----
+    In local mode ``SPARK_LOCAL_IP`` defaults to 127.0.0.1 (else Spark binds the external
+    interface) and ``PYSPARK_PYTHON`` to this interpreter (else workers may start a Python
+    without vipml's dependencies). The session time zone is UTC: vipml's timestamps are naive
+    and must cross between pandas and Spark unchanged.
+    """
+    _import_pyspark()
+    local = master.startswith("local")
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(int(shuffle_partitions)),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+        "spark.sql.adaptive.enabled": "true",
+    }
+    if local:
+        settings.update({"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"})
+    settings.update(dict(conf or {}))
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    with quiet_pyspark():
+        spark = builder.getOrCreate()
+    if local:
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def bucket_expression(column: str, num_buckets: int) -> Column:
+    """The bucket of each row: ``pmod(xxhash64(column), num_buckets)`` (deterministic)."""
+    from pyspark.sql import functions as F
+
+    if int(num_buckets) < 1:
+        raise ValueError(f"num_buckets={num_buckets!r} must be at least 1")
+    return F.pmod(F.xxhash64(F.col(column)), F.lit(int(num_buckets)))
+
+
+def with_bucket(sdf: SparkDataFrame, num_buckets: int, column: str = "customer_id") -> Any:
+    """``sdf`` with the bucket column :data:`BUCKET` added."""
+    _require_columns(sdf, [column], "transactions")
+    return sdf.withColumn(BUCKET, bucket_expression(column, num_buckets))
+
+
+def _require_columns(sdf: SparkDataFrame, columns: list[str], table: str) -> None:
+    missing = [c for c in columns if c not in sdf.columns]
+    if missing:
+        raise SchemaError(
+            [
+                f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                f"(found: {', '.join(sdf.columns) or 'none'}): map your column names onto "
+                "vipml's contract (config columns.*) before handing the Spark DataFrame over"
+            ],
+            table,
+        )
+
+
+def _spark_type(dtype: Any) -> DataType:
+    from pyspark.sql import types as T
+
+    if pd.api.types.is_bool_dtype(dtype):
+        return T.BooleanType()
+    if pd.api.types.is_integer_dtype(dtype):
+        return T.LongType()
+    if pd.api.types.is_float_dtype(dtype):
+        return T.DoubleType()
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return T.TimestampType()
+    return T.StringType()
+
+
+def spark_schema(frame: pd.DataFrame, index: bool = False) -> StructType:
+    """The Spark schema of a pandas frame (bool, long, double, timestamp, else string).
+
+    With ``index=True`` the (named) index comes first, as :meth:`pandas.DataFrame.reset_index`
+    would put it.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"n": [1], "x": [0.5], "ok": [True], "s": ["a"]})
+    >>> spark_schema(frame).simpleString()
+    'struct<n:bigint,x:double,ok:boolean,s:string>'
+    """
+    from pyspark.sql import types as T
+
+    fields = []
+    if index:
+        names = [n or "index" for n in frame.index.names]
+        for name, level in zip(names, range(frame.index.nlevels), strict=True):
+            dtype = frame.index.get_level_values(level).dtype
+            fields.append(T.StructField(str(name), _spark_type(dtype), True))
+    for name, dtype in frame.dtypes.items():
+        fields.append(T.StructField(str(name), _spark_type(dtype), True))
+    return T.StructType(fields)
+
+
+def _to_plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Arrow-friendly columns: pandas' str / category / object become Python strings."""
+    out = {}
+    for name, col in frame.items():
+        if pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_numeric_dtype(col.dtype):
+            out[name] = col
+        elif pd.api.types.is_datetime64_any_dtype(col.dtype):
+            out[name] = col.astype("datetime64[ns]")
+        else:
+            out[name] = col.astype(object).where(col.notna(), None)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def to_spark(spark: SparkSession, frame: pd.DataFrame, index: bool = False) -> SparkDataFrame:
+    """A Spark DataFrame holding ``frame`` (with its index as columns when ``index=True``)."""
+    schema = spark_schema(frame, index=index)
+    plain = _to_plain(frame.reset_index() if index else frame)
+    plain.columns = schema.fieldNames()
+    with quiet_pyspark():
+        return spark.createDataFrame(plain, schema=schema)
+
+
+def _from_spark_batch(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo Arrow's conversions inside a worker: timestamps back to naive datetime64[ns]."""
+    for name, col in frame.items():
+        if pd.api.types.is_datetime64_any_dtype(col.dtype):
+            if getattr(col.dt, "tz", None) is not None:
+                col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+            frame[name] = col.astype("datetime64[ns]")
+    return frame
+
+
+def map_buckets(
+    func: Callable[..., pd.DataFrame],
+    schema: StructType,
+    transactions: SparkDataFrame,
+    side: Mapping[str, SparkDataFrame | None] | None = None,
+    *,
+    num_buckets: int | None = None,
+) -> SparkDataFrame:
+    """Run ``func(transactions, **side)`` on every bucket of customers; union the results.
+
+    ``func`` receives pandas frames holding every row of the bucket's customers: the bucket's
+    transactions, and one keyword argument per table of ``side`` (``None`` when that table is
+    ``None``; an empty frame with the table's columns when the bucket has no row in it). It
+    returns one pandas frame matching ``schema``.
+
+    Side tables travel with the transactions through one ``cogroup``: they are stacked into a
+    single frame (the union of their columns plus a table tag) and split again in the worker.
+    """
+    from pyspark.sql import functions as F
+
+    spark = transactions.sparkSession
+    if num_buckets is None:
+        num_buckets = int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
+    tx = with_bucket(transactions, num_buckets)
+    tables = {k: v for k, v in (side or {}).items() if v is not None}
+    absent = [k for k, v in (side or {}).items() if v is None]
+    columns = {k: list(v.columns) for k, v in tables.items()}
+
+    def clean(frame: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
+        return _from_spark_batch(frame[keep].reset_index(drop=True))
+
+    if not tables:
+        tx_columns = list(transactions.columns)
+
+        def run_one(frame: pd.DataFrame) -> pd.DataFrame:
+            return func(clean(frame, tx_columns), **dict.fromkeys(absent))
+
+        with quiet_pyspark():
+            return tx.groupBy(BUCKET).applyInPandas(run_one, schema)
+
+    stacked = None
+    for name, sdf in tables.items():
+        part = with_bucket(sdf, num_buckets).withColumn(_TABLE, F.lit(name))
+        stacked = part if stacked is None else stacked.unionByName(part, allowMissingColumns=True)
+    tx_columns = list(transactions.columns)
+
+    def run_co(frame: pd.DataFrame, others: pd.DataFrame) -> pd.DataFrame:
+        kwargs: dict[str, pd.DataFrame | None] = dict.fromkeys(absent)
+        for name, cols in columns.items():
+            if len(others):
+                rows = others[others[_TABLE] == name]
+            else:
+                rows = others
+            kwargs[name] = clean(rows.reindex(columns=cols), cols)
+        return func(clean(frame, tx_columns), **kwargs)
+
+    assert stacked is not None
+    with quiet_pyspark():
+        return tx.groupBy(BUCKET).cogroup(stacked.groupBy(BUCKET)).applyInPandas(run_co, schema)

@@ -216,7 +216,7 @@ def _write_xlsx(
             for i, col in enumerate(df.columns, start=1):
                 letter = get_column_letter(i)
                 values = df[col].head(200).astype(str).tolist()
-                width = max([len(str(col))] + [len(v) for v in values]) + 2
+                width = max([len(str(col))] + [len(str(v)) for v in values]) + 2
                 ws.column_dimensions[letter].width = min(max(width, 8), 60)
                 fmt = number_formats.get(str(col))
                 if fmt is None and pd.api.types.is_float_dtype(df[col]):

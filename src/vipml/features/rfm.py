@@ -32,7 +32,16 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["BTYD_COLUMNS", "Period", "btyd_summary", "day_numbers", "purchases_only"]
+from vipml.features._prep import NS_PER_DAY, cutoff_day, day_end_ns, group_sort, timestamps_ns
+
+__all__ = [
+    "BTYD_COLUMNS",
+    "Period",
+    "btyd_arrays",
+    "btyd_summary",
+    "day_numbers",
+    "purchases_only",
+]
 
 BTYD_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 Period = Literal["D", "W"]
@@ -52,13 +61,78 @@ def _period_start(days: np.ndarray, freq: Period) -> np.ndarray:
     return days - (days + 3) % 7  # 1970-01-05 was a Monday
 
 
-def purchases_only(tx: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
-    """Rows on or before the cutoff's day that are purchases (not returns)."""
-    end = pd.Timestamp(cutoff).normalize() + pd.Timedelta(days=1)
-    keep = (tx["timestamp"] < end).to_numpy()
+def _purchase_mask(tx: pd.DataFrame, cutoff: str | pd.Timestamp) -> np.ndarray:
+    """Mask of the purchase rows on or before the cutoff's day."""
+    revenue = tx["revenue"].to_numpy(dtype=np.float64)
+    keep = (timestamps_ns(tx["timestamp"]) < day_end_ns(cutoff_day(cutoff))) & ~(revenue < 0)
     if "is_return" in tx:
-        keep = keep & ~tx["is_return"].to_numpy(dtype=bool)
-    return tx.loc[keep]
+        keep &= ~tx["is_return"].to_numpy(dtype=bool)
+    return keep
+
+
+def purchases_only(tx: pd.DataFrame, cutoff: str | pd.Timestamp) -> pd.DataFrame:
+    """Rows on or before the cutoff's day that are purchases.
+
+    Returns are left out: rows flagged ``is_return`` and rows with negative revenue (a refund,
+    per the transaction contract). Zero-revenue rows are purchases.
+    """
+    keep = _purchase_mask(tx, cutoff)
+    return tx if keep.all() else tx.loc[keep]
+
+
+def _check_periods(freq: str, time_unit: str | None) -> Period:
+    if freq not in _UNIT_DAYS:
+        raise ValueError(f"freq {freq!r} is not one of 'D', 'W'")
+    time_unit = time_unit or freq
+    if time_unit not in _UNIT_DAYS:
+        raise ValueError(f"time_unit {time_unit!r} is not one of 'D', 'W'")
+    return time_unit  # type: ignore[return-value]
+
+
+def btyd_arrays(
+    code: np.ndarray,
+    day: np.ndarray,
+    revenue: np.ndarray,
+    n: int,
+    cutoff_day: int,
+    freq: Period,
+    time_unit: Period,
+) -> dict[str, np.ndarray]:
+    """The BTYD columns from purchase rows already sorted by ``(code, day)``.
+
+    Customers without a purchase get ``frequency = recency = monetary_value = 0`` and ``T = 0``.
+    """
+    period = _period_start(day, freq)
+    # One entry per (customer, period): runs of equal keys, revenue summed within a run.
+    new_run = np.ones(len(code), dtype=bool)
+    new_run[1:] = (code[1:] != code[:-1]) | (period[1:] != period[:-1])
+    starts = np.flatnonzero(new_run)
+    run_customer = code[starts]
+    run_period = period[starts]
+    run_value = np.add.reduceat(revenue, starts) if len(starts) else revenue[:0]
+
+    count = np.bincount(run_customer, minlength=n)
+    has = count > 0
+    first_run = np.cumsum(count) - count
+    last_run = first_run + count - 1
+    end = int(_period_start(np.array([cutoff_day]), freq)[0])
+    first = np.full(n, end, dtype=np.int64)
+    last = first.copy()
+    first[has] = run_period[first_run[has]]
+    last[has] = run_period[last_run[has]]
+    first_value = np.zeros(n)
+    first_value[has] = run_value[first_run[has]]
+    repeat_value = np.bincount(run_customer, weights=run_value, minlength=n) - first_value
+    frequency = np.maximum(count - 1, 0).astype(np.float64)
+    monetary = np.zeros(n)
+    np.divide(repeat_value, frequency, out=monetary, where=frequency > 0)
+    unit = _UNIT_DAYS[time_unit]
+    return {
+        "frequency": frequency,
+        "recency": (last - first) / unit,
+        "T": (end - first) / unit,
+        "monetary_value": monetary,
+    }
 
 
 def btyd_summary(
@@ -73,7 +147,7 @@ def btyd_summary(
     ----------
     transactions
         Validated transactions (``customer_id``, ``timestamp``, ``revenue``; returns, flagged by
-        ``is_return``, are left out).
+        ``is_return`` or with negative revenue, are left out).
     cutoff
         Last day observed (inclusive); later rows are ignored.
     freq
@@ -85,46 +159,12 @@ def btyd_summary(
     -------
     DataFrame indexed by ``customer_id`` (sorted), float columns :data:`BTYD_COLUMNS`.
     """
-    if freq not in _UNIT_DAYS:
-        raise ValueError(f"freq {freq!r} is not one of 'D', 'W'")
-    time_unit = time_unit or freq
-    if time_unit not in _UNIT_DAYS:
-        raise ValueError(f"time_unit {time_unit!r} is not one of 'D', 'W'")
-    cutoff = pd.Timestamp(cutoff)
-    tx = purchases_only(transactions, cutoff)
-    codes, uniques = pd.factorize(tx["customer_id"], sort=True)
-    period = _period_start(day_numbers(tx["timestamp"]), freq)
-    revenue = tx["revenue"].to_numpy(dtype=np.float64)
-
-    # One entry per (customer, period): sort, then sum revenue within runs of equal keys.
-    order = np.lexsort((period, codes))
-    codes, period, revenue = codes[order], period[order], revenue[order]
-    new_run = np.ones(len(codes), dtype=bool)
-    new_run[1:] = (codes[1:] != codes[:-1]) | (period[1:] != period[:-1])
-    starts = np.flatnonzero(new_run)
-    run_customer = codes[starts]
-    run_period = period[starts]
-    run_value = np.add.reduceat(revenue, starts) if len(starts) else revenue[:0]
-
-    n = len(uniques)
-    count = np.bincount(run_customer, minlength=n)
-    first_run = np.concatenate([[0], np.cumsum(count)[:-1]]) if n else count
-    last_run = first_run + count - 1
-    first = run_period[first_run]
-    last = run_period[last_run]
-    repeat_value = np.bincount(run_customer, weights=run_value, minlength=n) - run_value[first_run]
-    frequency = (count - 1).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, repeat_value / np.maximum(frequency, 1), 0.0)
-
-    end = _period_start(day_numbers(np.array([cutoff.normalize()])), freq)[0]
-    unit = _UNIT_DAYS[time_unit]
-    return pd.DataFrame(
-        {
-            "frequency": frequency,
-            "recency": (last - first) / unit,
-            "T": (end - first) / unit,
-            "monetary_value": monetary,
-        },
-        index=pd.Index(uniques, name="customer_id"),
+    time_unit = _check_periods(freq, time_unit)
+    rows = np.flatnonzero(_purchase_mask(transactions, cutoff))
+    day = timestamps_ns(transactions["timestamp"])[rows] // NS_PER_DAY
+    perm, code, customers = group_sort(transactions["customer_id"].iloc[rows], day)
+    revenue = transactions["revenue"].to_numpy(dtype=np.float64)[rows[perm]]
+    columns = btyd_arrays(
+        code, day[perm], revenue, len(customers), cutoff_day(cutoff), freq, time_unit
     )
+    return pd.DataFrame(columns, index=customers)

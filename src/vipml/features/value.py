@@ -1,0 +1,227 @@
+"""Order value, margin, discounts and product mix.
+
+Columns at the cutoff (fill = the value when the quantity is undefined):
+
+======================  ==============================================================  ====
+column                  meaning                                                         fill
+======================  ==============================================================  ====
+``aov_mean``            mean order value (revenue of an order: its lines summed)        0
+``aov_median``          median order value                                              0
+``aov_max``             largest order value                                             0
+``revenue_total``       revenue of all purchases (returns not subtracted)               0
+``profit_total``        gross profit, net of returns: sum of ``revenue - cost`` over    0
+                        purchases and returns (a return gives back its margin)
+``profit_12m``          the same over the long window (default the last 365 days)       0
+``margin_rate``         gross profit of purchases / their revenue                       0
+``margin_assumed``      1 when some of the customer's rows had no ``cost`` and the      --
+                        default margin (``config.features.default_margin_rate``) was
+                        assumed: ``cost = revenue * (1 - default_margin_rate)``
+``full_price_share``    share of purchase revenue paid at full price                    0
+``discount_share``      share of purchase revenue paid below ``list_price``             0
+``top_lines_share``     share of purchase revenue in the most profitable lines          0
+``n_categories``        distinct categories bought                                      0
+======================  ==============================================================  ====
+
+**Full price and discount.** A purchase row is discounted when ``revenue < list_price - 0.005``
+and at full price otherwise; rows without ``list_price`` count in neither share, so the two
+shares sum to the share of revenue whose list price is known (both 0 without a ``list_price``
+column: never read "0% discount" as "buys at full price" then).
+
+**Most profitable lines.** Categories are ranked by margin rate over *all* customers' purchases
+up to the cutoff (ties, e.g. when every cost is assumed, by revenue, then name); the top
+``ceil(config.features.top_lines_share * k)`` of the ``k`` categories with positive revenue
+(at least one) are the profitable lines (:func:`profitable_lines` lists them). Without a
+``category`` column both mix columns are 0 and :func:`first_category` says ``"unknown"``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> tx = pd.DataFrame({"customer_id": [1, 1, 2],
+...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-03"]),
+...     "revenue": [80.0, 20.0, 50.0], "cost": [40.0, 18.0, None],
+...     "list_price": [100.0, 20.0, 50.0], "category": ["vinyl", "books", "vinyl"]})
+>>> f = value_features(tx, "2024-01-31")
+>>> f.loc[1, ["aov_mean", "profit_total", "margin_rate", "discount_share"]].tolist()
+[50.0, 42.0, 0.42, 0.8]
+>>> f.loc[2, ["profit_total", "margin_rate", "margin_assumed"]].tolist()
+[15.0, 0.3, 1.0]
+>>> profitable_lines(tx, "2024-01-31")
+['vinyl']
+>>> first_category(tx, "2024-01-31").tolist()
+['vinyl', 'vinyl']
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from vipml.config import Config
+from vipml.features._prep import (
+    Prepared,
+    group_max,
+    group_median,
+    group_starts,
+    prepare,
+    safe_ratio,
+)
+from vipml.features.trend import check_windows
+
+__all__ = [
+    "ORDER_VALUE_COLUMNS",
+    "MARGIN_COLUMNS",
+    "MIX_COLUMNS",
+    "value_columns",
+    "value_features",
+    "profitable_lines",
+    "first_category",
+    "row_profit",
+]
+
+ORDER_VALUE_COLUMNS = ("aov_mean", "aov_median", "aov_max")
+MARGIN_COLUMNS = (
+    "revenue_total",
+    "profit_total",
+    "profit_12m",
+    "margin_rate",
+    "margin_assumed",
+    "full_price_share",
+    "discount_share",
+)
+MIX_COLUMNS = ("top_lines_share", "n_categories")
+_DISCOUNT_TOLERANCE = 0.005
+
+
+def row_profit(prep: Prepared, default_margin: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gross profit of every row (negative on returns) and the mask of rows with assumed cost."""
+    cost, assumed = prep.signed_cost(default_margin)
+    return prep.signed_revenue - cost, assumed
+
+
+def _line_ranking(prep: Prepared, profit: np.ndarray, top_share: float) -> np.ndarray:
+    """Category codes of the most profitable lines (see the module docs)."""
+    assert prep.category is not None and prep.category_names is not None
+    k = len(prep.category_names)
+    cats = prep.category[prep.purchase]
+    revenue = np.bincount(cats, weights=prep.p_revenue, minlength=k)
+    gross = np.bincount(cats, weights=profit[prep.purchase], minlength=k)
+    active = np.flatnonzero(revenue > 0)
+    if len(active) == 0:
+        return active
+    rate = gross[active] / revenue[active]
+    # rank: margin rate (desc), revenue (desc), name (category codes follow sorted names)
+    ranked = active[np.lexsort((active, -revenue[active], -rate))]
+    top = max(1, math.ceil(top_share * len(active) - 1e-9))
+    return ranked[:top]
+
+
+def _n_categories(prep: Prepared) -> np.ndarray:
+    """Distinct categories per customer: runs in one sort of ``code * k + category``."""
+    assert prep.category is not None and prep.category_names is not None
+    k = max(len(prep.category_names), 1)
+    key = prep.p_code.astype(np.int64) * k + prep.category[prep.purchase]
+    key.sort()
+    new = np.ones(len(key), dtype=bool)
+    new[1:] = key[1:] != key[:-1]
+    return np.bincount(key[new] // k, minlength=prep.n)
+
+
+def value_columns(prep: Prepared, config: Config) -> dict[str, np.ndarray]:
+    """Order value, margin and mix columns from prepared rows (see the module docs)."""
+    n, c = prep.n, prep.cutoff_day
+    long_window = check_windows(config)[2]
+    orders = prep.orders
+    n_orders = np.bincount(orders.code, minlength=n)
+    revenue_total = np.bincount(prep.p_code, weights=prep.p_revenue, minlength=n)
+    profit, assumed = row_profit(prep, config.features.default_margin_rate)
+    recent = prep.day > c - long_window
+    p_profit = profit[prep.purchase]
+    out: dict[str, np.ndarray] = {
+        "aov_mean": safe_ratio(np.bincount(orders.code, orders.revenue, n), n_orders, 0.0),
+        "aov_median": group_median(orders.revenue, orders.code, n),
+        "aov_max": group_max(orders.revenue, orders.code, n),
+        "revenue_total": revenue_total,
+        "profit_total": np.bincount(prep.code, weights=profit, minlength=n),
+        "profit_12m": np.bincount(prep.code[recent], weights=profit[recent], minlength=n),
+        "margin_rate": safe_ratio(
+            np.bincount(prep.p_code, weights=p_profit, minlength=n), revenue_total, 0.0
+        ),
+        "margin_assumed": (np.bincount(prep.code, weights=assumed, minlength=n) > 0).astype(
+            np.int64
+        ),
+    }
+    full = np.zeros(n)
+    discounted = np.zeros(n)
+    if prep.list_price is not None:
+        list_price = prep.list_price[prep.purchase]
+        known = ~np.isnan(list_price)
+        below = known & (prep.p_revenue < list_price - _DISCOUNT_TOLERANCE)
+        at_full = known & ~below
+        full = np.bincount(prep.p_code[at_full], prep.p_revenue[at_full], n)
+        discounted = np.bincount(prep.p_code[below], prep.p_revenue[below], n)
+    out["full_price_share"] = safe_ratio(full, revenue_total, 0.0)
+    out["discount_share"] = safe_ratio(discounted, revenue_total, 0.0)
+
+    if prep.category is None:
+        out["top_lines_share"] = np.zeros(n)
+        out["n_categories"] = np.zeros(n, dtype=np.int64)
+        return out
+    top = _line_ranking(prep, profit, config.features.top_lines_share)
+    in_top = np.isin(prep.category[prep.purchase], top)
+    top_revenue = np.bincount(prep.p_code[in_top], prep.p_revenue[in_top], n)
+    out["top_lines_share"] = safe_ratio(top_revenue, revenue_total, 0.0)
+    out["n_categories"] = _n_categories(prep)
+    return out
+
+
+def value_features(
+    transactions: pd.DataFrame, cutoff: str | pd.Timestamp, config: Config | None = None
+) -> pd.DataFrame:
+    """Order value, margin and mix columns per customer at ``cutoff``."""
+    prep = prepare(transactions, cutoff)
+    return pd.DataFrame(value_columns(prep, config or Config()), index=prep.customers)
+
+
+def profitable_lines(
+    transactions: pd.DataFrame, cutoff: str | pd.Timestamp, config: Config | None = None
+) -> list[str]:
+    """The categories counted as the most profitable lines at ``cutoff`` (best first)."""
+    config = config or Config()
+    prep = prepare(transactions, cutoff)
+    if prep.category is None or prep.category_names is None:
+        return []
+    profit, _ = row_profit(prep, config.features.default_margin_rate)
+    top = _line_ranking(prep, profit, config.features.top_lines_share)
+    return [str(prep.category_names[i]) for i in top]
+
+
+def first_category(transactions: pd.DataFrame, cutoff: str | pd.Timestamp) -> pd.Series:
+    """Category of each customer's first purchase on or before ``cutoff``.
+
+    The first purchase is the earliest by timestamp (ties: the first row). ``"unknown"`` when
+    there is no ``category`` column or the customer has no purchase (only returns). Indexed
+    like :func:`vipml.features.build_features`.
+    """
+    prep = prepare(transactions, cutoff)
+    out = np.full(prep.n, "unknown", dtype=object)
+    if prep.category is not None and prep.category_names is not None and len(prep.p_code):
+        # rows of each customer's first purchase day (contiguous), then the earliest of them
+        p_ns = prep.ns[prep.purchase]
+        counts, starts = group_starts(prep.p_code, prep.n)
+        has = counts > 0
+        first_day = np.zeros(prep.n, dtype=np.int64)
+        first_day[has] = prep.p_day[starts[has]]
+        on_first = prep.p_day == first_day[prep.p_code]
+        rows = np.flatnonzero(on_first)
+        codes = prep.p_code[rows]
+        c_counts, c_starts = group_starts(codes, prep.n)
+        earliest = np.zeros(prep.n, dtype=np.int64)
+        earliest[has] = np.minimum.reduceat(p_ns[rows], c_starts[has])
+        hits = rows[p_ns[rows] == earliest[codes]]
+        h_counts, h_starts = group_starts(prep.p_code[hits], prep.n)
+        chosen = hits[h_starts[has]]
+        names = np.asarray(prep.category_names, dtype=object)
+        out[has] = names[prep.category[prep.purchase][chosen]]
+    return pd.Series(out, index=prep.customers, name="first_category")

@@ -240,9 +240,9 @@ def _probe_server(uri: str, timeout: float) -> None:
             params={"max_results": 1},
         )
     except Exception as exc:  # connection refused, DNS, timeout, TLS
-        reason = _short(exc)
+        reason = _connection_reason(exc, timeout)
         raise TrackingError(
-            f"MLflow tracking server {uri} cannot be reached within {timeout:g} s ({reason}). "
+            f"MLflow tracking server {uri} cannot be reached ({reason}). "
             f"Start the server or fix MLFLOW_TRACKING_URI, {NO_TRACKING_HINT}."
         ) from None
     if response.status_code in (401, 403):
@@ -257,6 +257,26 @@ def _probe_server(uri: str, timeout: float) -> None:
             f"/api/2.0/mlflow/experiments/search: is it an MLflow server? Fix MLFLOW_TRACKING_URI, "
             f"{NO_TRACKING_HINT}."
         )
+
+
+def _connection_reason(exc: BaseException, timeout: float) -> str:
+    """Name the root cause of a failed request in a few words."""
+    import socket
+
+    chain = []
+    while exc is not None and len(chain) < 20:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    names = " ".join(type(e).__name__ for e in chain)
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return "connection refused: nothing listens there"
+    if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolution" in names:
+        return "unknown host"
+    if "Timeout" in names or any(isinstance(e, TimeoutError) for e in chain):
+        return f"no answer within {timeout:g} s"
+    if "SSL" in names:
+        return f"TLS error: {_short(chain[-1])}"
+    return _short(chain[-1])
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:
@@ -881,26 +901,33 @@ def _find_fingerprint(model: Any, manifest: Mapping[str, Any]) -> str | None:
 
 
 def _btyd_metrics(btyd: Any) -> dict[str, float]:
-    """BTYD parameters and log-likelihood of a fitted adapter (or a mapping), as metrics."""
+    """BTYD parameters, log-likelihoods and penalizers of a fitted CLV model, as metrics.
+
+    Reads a :class:`~vipml.modeling.btyd.LifetimeValueModel` (its ``purchase_model_`` and
+    ``gamma_gamma_``), a single fitted model (``params_``, ``log_likelihood_``) or a mapping:
+    ``r``, ``alpha``, ``a``, ``b``, ``log_likelihood``, ``gamma_gamma_p``, ... .
+    """
     if btyd is None:
         return {}
     if isinstance(btyd, Mapping):
         return flatten_metrics(btyd)
-    out: dict[str, Any] = {}
-    for attr in ("params_", "gamma_gamma_params_", "monetary_params_"):
-        value = getattr(btyd, attr, None)
-        if value is not None:
-            key = "" if attr == "params_" else attr.rstrip("_")
-            out[key or "params"] = dict(value) if not isinstance(value, Mapping) else value
-    for attr in ("log_likelihood_", "loglik_", "log_likelihood", "penalizer_"):
-        value = getattr(btyd, attr, None)
-        if isinstance(value, int | float):
-            out[attr.rstrip("_")] = value
-    to_dict = getattr(btyd, "to_dict", None)
-    if not out and callable(to_dict):
-        with contextlib.suppress(Exception):
-            return flatten_metrics(to_dict())
-    return flatten_metrics(out)
+    out: dict[str, float] = {}
+    parts = [
+        ("", btyd),
+        ("", getattr(btyd, "purchase_model_", None)),
+        ("gamma_gamma_", getattr(btyd, "gamma_gamma_", None)),
+    ]
+    for label, part in parts:
+        if part is None:
+            continue
+        params = getattr(part, "params_", None)
+        if isinstance(params, Mapping | pd.Series):
+            out.update(flatten_metrics(dict(params), label.rstrip("_")))
+        for attr in ("log_likelihood_", "penalizer_"):
+            value = getattr(part, attr, None)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out.update(flatten_metrics({label + attr.rstrip("_"): value}))
+    return out
 
 
 # ----------------------------------------------------------------------------- the pyfunc model
@@ -1184,14 +1211,12 @@ def resolve_model_uri(
 
         atexit.register(shutil.rmtree, dst, ignore_errors=True)
     try:
-        with warnings.catch_warnings():
+        # MLflow resolves models:/ URIs with the global registry URI, whatever is passed.
+        with warnings.catch_warnings(), _global_tracking_uri(store):
             warnings.simplefilter("ignore")
             local = Path(
                 mlflow.artifacts.download_artifacts(
-                    artifact_uri=uri,
-                    dst_path=str(dst),
-                    tracking_uri=store,
-                    registry_uri=tracking_uri or mlflow.get_registry_uri(),
+                    artifact_uri=uri, dst_path=str(dst), tracking_uri=store
                 )
             )
     except Exception as exc:

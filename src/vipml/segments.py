@@ -84,6 +84,8 @@ __all__ = [
     "customer_attributes",
     "describe_vip_rule",
     "as_config",
+    "treatment_rules_table",
+    "profile_attributes_used",
 ]
 
 logger = logging.getLogger(__name__)
@@ -906,8 +908,15 @@ def profile_attributes_used(profile: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(profile.loc[profile["kind"] == "attribute", "attribute"]))
 
 
-def _rules_table(cfg: Config) -> pd.DataFrame:
-    """The treatment rules as a table (for the spreadsheet and the report)."""
+def treatment_rules_table(config: Config | Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """The treatment rules in force, as a table (for the spreadsheet and the report).
+
+    Examples
+    --------
+    >>> treatment_rules_table().loc[0, ["segment", "treatment"]].tolist()
+    ['regular', 'Standard newsletter; no special treatment']
+    """
+    cfg = as_config(config)
     rows = [
         {
             "order": i + 1,

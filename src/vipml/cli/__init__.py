@@ -5,6 +5,7 @@ Each command parses its arguments and calls one library function.
 
 from vipml.cli import data as _data  # noqa: F401  (registers commands)
 from vipml.cli import demo as _demo  # noqa: F401
+from vipml.cli import lists as _lists  # noqa: F401
 from vipml.cli import registry as _registry  # noqa: F401
 from vipml.cli._app import app
 

@@ -15,8 +15,14 @@ run the driver's interpreter.
 
 Examples
 --------
->>> bucket_expression("customer_id", 8)
-Column<'pmod(xxhash64(customer_id), 8)'>
+Needs a JVM, so not run as a doctest (``tests/test_spark.py`` runs it)::
+
+    >>> from vipml import spark as vs
+    >>> session = vs.spark_session("local[2]")                  # doctest: +SKIP
+    >>> tx = session.read.parquet("transactions/")              # doctest: +SKIP
+    >>> features = vs.build_features(tx, "2024-12-30")          # doctest: +SKIP
+    >>> scores = vs.score(vipml.load_model("models/vip"), tx, "2024-12-30")  # doctest: +SKIP
+    >>> scores.write.parquet("scores/")                          # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from vipml.errors import SchemaError, VipmlError
@@ -38,6 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql.types import DataType, StructType
 
+    from vipml.config import Config
+
 __all__ = [
     "BUCKET",
     "spark_session",
@@ -46,6 +55,8 @@ __all__ = [
     "spark_schema",
     "to_spark",
     "map_buckets",
+    "build_features",
+    "profitable_lines",
 ]
 
 log = logging.getLogger(__name__)
@@ -289,3 +300,153 @@ def map_buckets(
     assert stacked is not None
     with quiet_pyspark():
         return tx.groupBy(BUCKET).cogroup(stacked.groupBy(BUCKET)).applyInPandas(run_co, schema)
+
+
+# --------------------------------------------------------------------------------------------
+# features
+# --------------------------------------------------------------------------------------------
+
+
+def _day_end(cutoff: str | pd.Timestamp) -> pd.Timestamp:
+    """The first instant after the cutoff's day (features see rows strictly before it)."""
+    return pd.Timestamp(cutoff).normalize() + pd.Timedelta(days=1)
+
+
+def _up_to(sdf: SparkDataFrame | None, cutoff: str | pd.Timestamp) -> SparkDataFrame | None:
+    """Rows on or before the cutoff's day (the pandas builders filter the same way; doing it
+    before the shuffle only saves moving rows no bucket will read)."""
+    if sdf is None:
+        return None
+    from pyspark.sql import functions as F
+
+    _require_columns(sdf, ["customer_id", "timestamp"], "table")
+    return sdf.filter(F.col("timestamp") < F.lit(_day_end(cutoff).to_pydatetime()))
+
+
+def _feature_schema(id_type: DataType) -> StructType:
+    from pyspark.sql import types as T
+
+    from vipml.features import FEATURE_COLUMNS, INT_COLUMNS
+
+    fields = [T.StructField("customer_id", id_type, False)]
+    for name in FEATURE_COLUMNS:
+        kind = T.LongType() if name in INT_COLUMNS else T.DoubleType()
+        fields.append(T.StructField(name, kind, False))
+    return T.StructType(fields)
+
+
+def profitable_lines(
+    transactions: SparkDataFrame, cutoff: str | pd.Timestamp, config: Config | None = None
+) -> list[str]:
+    """The most profitable product lines at ``cutoff``, ranked over the whole population.
+
+    Spark sums revenue and cost of goods per category (rows with and without a known cost kept
+    apart, purchases only, on or before the cutoff's day): the ranking needs only these sums.
+    One synthetic row per (category, cost known) then goes through
+    :func:`vipml.features.profitable_lines`, so the ranking rule itself (margin rate, ties by
+    revenue, then name; ``config.features.top_lines_share``) is the pandas one.
+    """
+    from pyspark.sql import functions as F
+
+    from vipml.features import profitable_lines as pandas_lines
+
+    if "category" not in transactions.columns:
+        return []
+    tx = _up_to(transactions, cutoff)
+    assert tx is not None
+    purchase = F.col("revenue") >= 0
+    if "is_return" in tx.columns:
+        purchase = purchase & ~F.coalesce(F.col("is_return").cast("boolean"), F.lit(False))
+    known = F.col("cost").isNotNull() & ~F.isnan(F.col("cost")) if "cost" in tx.columns else None
+    grouped = tx.filter(purchase).select(
+        F.coalesce(F.col("category").cast("string"), F.lit("unknown")).alias("category"),
+        F.col("revenue").cast("double").alias("revenue"),
+        (known if known is not None else F.lit(False)).alias("known"),
+        (F.col("cost").cast("double") if known is not None else F.lit(None).cast("double")).alias(
+            "cost"
+        ),
+    )
+    with quiet_pyspark():
+        sums = (
+            grouped.groupBy("category", "known")
+            .agg(F.sum("revenue").alias("revenue"), F.sum("cost").alias("cost"))
+            .toPandas()
+        )
+    if sums.empty:
+        return []
+    synthetic = pd.DataFrame(
+        {
+            "customer_id": np.zeros(len(sums), dtype=np.int64),
+            "timestamp": pd.Timestamp(cutoff).normalize(),
+            "revenue": sums["revenue"].to_numpy(dtype=np.float64),
+            "cost": np.where(sums["known"], sums["cost"].astype(float), np.nan),
+            "category": sums["category"].astype(object).to_numpy(),
+        }
+    )
+    return pandas_lines(synthetic, cutoff, config)
+
+
+def build_features(
+    transactions: SparkDataFrame,
+    cutoff: str | pd.Timestamp,
+    events: SparkDataFrame | None = None,
+    config: Config | None = None,
+    *,
+    num_buckets: int | None = None,
+) -> SparkDataFrame:
+    """:func:`vipml.features.build_features` on a Spark DataFrame, one bucket of customers at
+    a time.
+
+    Parameters
+    ----------
+    transactions, events
+        Spark DataFrames with vipml's column names (validated upstream, as the pandas path
+        expects): ``customer_id``, ``timestamp``, ``revenue`` and the optional columns.
+    cutoff, config
+        As in the pandas function.
+    num_buckets
+        Number of customer buckets (each is one pandas frame in a worker); default
+        ``spark.sql.shuffle.partitions``. Pick it so a bucket holds a few million rows at most.
+
+    Returns
+    -------
+    Spark DataFrame
+        ``customer_id`` and the columns of :data:`vipml.features.FEATURE_COLUMNS`, one row per
+        customer, equal to the pandas result (no order is guaranteed: sort when it matters).
+    """
+    from vipml.config import Config as _Config
+    from vipml.features import build_features as pandas_features
+
+    config = config or _Config()
+    _require_columns(transactions, ["customer_id", "timestamp", "revenue"], "transactions")
+    cutoff = pd.Timestamp(cutoff)
+    lines = profitable_lines(transactions, cutoff, config)
+    extra = _lines_keyword(pandas_features, lines, "category" in transactions.columns)
+    schema = _feature_schema(transactions.schema["customer_id"].dataType)
+
+    def per_bucket(tx: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.DataFrame:
+        features = pandas_features(tx, cutoff, events=events, config=config, **extra)
+        return features.reset_index()
+
+    return map_buckets(
+        per_bucket,
+        schema,
+        _up_to(transactions, cutoff),
+        {"events": _up_to(events, cutoff)},
+        num_buckets=num_buckets,
+    )
+
+
+def _lines_keyword(func: Callable[..., Any], lines: list[str], has_category: bool) -> dict:
+    """``{"profitable_lines": lines}`` when the pandas builder takes it (see module docs)."""
+    import inspect
+
+    if "profitable_lines" in inspect.signature(func).parameters:
+        return {"profitable_lines": lines}
+    if has_category:
+        raise VipmlError(
+            "top_lines_share ranks categories over all customers, and this version of "
+            "vipml.features.build_features cannot take the global ranking "
+            "(profitable_lines=...): drop the category column or upgrade vipml"
+        )
+    return {}

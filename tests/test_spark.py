@@ -1,0 +1,141 @@
+"""The Spark path gives the pandas path's features and scores (real Spark, local[2])."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("pyspark")
+
+from vipml import spark as vs  # noqa: E402
+from vipml.data.datasets import load_cdnow, simulate  # noqa: E402
+from vipml.errors import SchemaError  # noqa: E402
+from vipml.features import build_features, profitable_lines  # noqa: E402
+
+CUTOFF = pd.Timestamp("1997-09-30")
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*PySpark does not yet fully support pandas:FutureWarning"
+)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    session = vs.spark_session("local[2]", app_name="vipml-tests", shuffle_partitions=4)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def cdnow() -> pd.DataFrame:
+    return load_cdnow()
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate(3_000, seed=7)
+
+
+def collect(sdf, index: str = "customer_id") -> pd.DataFrame:
+    with vs.quiet_pyspark():
+        return sdf.toPandas().set_index(index).sort_index()
+
+
+def assert_same(spark_frame: pd.DataFrame, pandas_frame: pd.DataFrame) -> None:
+    """Same customers, same columns and dtypes; counts exactly, floats to 1e-9."""
+    assert spark_frame.index.equals(pandas_frame.index)
+    assert list(spark_frame.columns) == list(pandas_frame.columns)
+    for name in pandas_frame.columns:
+        left, right = spark_frame[name], pandas_frame[name]
+        if pd.api.types.is_integer_dtype(right.dtype):
+            assert pd.api.types.is_integer_dtype(left.dtype), name
+            np.testing.assert_array_equal(left.to_numpy(), right.to_numpy(), err_msg=name)
+        elif pd.api.types.is_float_dtype(right.dtype):
+            np.testing.assert_allclose(
+                left.to_numpy(dtype=float), right.to_numpy(), rtol=0, atol=1e-9, err_msg=name
+            )
+        else:
+            assert left.astype(str).tolist() == right.astype(str).tolist(), name
+
+
+def test_features_equal_pandas_on_cdnow(spark, cdnow):
+    expected = build_features(cdnow, CUTOFF)
+    sdf = vs.to_spark(spark, cdnow)
+    got = collect(vs.build_features(sdf, CUTOFF, num_buckets=5))
+    assert len(got) == len(expected) == 23_570  # the whole cohort bought in Q1 1997
+    assert_same(got, expected)
+
+
+def test_buckets_hold_whole_customers(spark, cdnow):
+    from pyspark.sql import functions as F
+
+    sdf = vs.with_bucket(vs.to_spark(spark, cdnow), 7)
+    with vs.quiet_pyspark():
+        per_customer = (
+            sdf.groupBy("customer_id").agg(F.countDistinct(vs.BUCKET).alias("n")).toPandas()
+        )
+    assert len(per_customer) == 23_570 and (per_customer["n"] == 1).all()
+    with vs.quiet_pyspark():
+        buckets = sdf.select(vs.BUCKET).distinct().toPandas()[vs.BUCKET]
+    assert set(buckets) == set(range(7))
+
+
+def test_profitable_lines_ranked_over_everyone(spark, sim):
+    tx = sim.transactions
+    assert vs.profitable_lines(vs.to_spark(spark, tx), "2024-12-30") == profitable_lines(
+        tx, "2024-12-30"
+    )
+
+
+def test_features_with_events_returns_and_orders_equal_pandas(spark, sim):
+    tx = sim.transactions.drop(columns=["category"])  # see test_profitable_lines_...
+    cutoff = pd.Timestamp("2024-06-30")
+    expected = build_features(tx, cutoff, events=sim.events)
+    got = collect(
+        vs.build_features(
+            vs.to_spark(spark, tx), cutoff, events=vs.to_spark(spark, sim.events), num_buckets=3
+        )
+    )
+    assert expected["returns"].sum() > 0 and expected["reviews"].sum() > 0  # the data exercise it
+    assert_same(got, expected)
+
+
+def test_timestamps_and_text_round_trip(spark):
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "timestamp": pd.to_datetime(["2024-03-31 23:59:59.123456", "2024-01-01 00:00:00.000000"]),
+            "revenue": [1.5, -2.0],
+            "is_return": [False, True],
+        }
+    )
+    sdf = vs.to_spark(spark, frame)
+    assert sdf.schema.simpleString() == (
+        "struct<customer_id:string,timestamp:timestamp,revenue:double,is_return:boolean>"
+    )
+    schema = vs.spark_schema(frame)
+    back = collect(vs.map_buckets(lambda tx: tx, schema, sdf, num_buckets=2))
+    back["timestamp"] = back["timestamp"].astype("datetime64[ns]")
+    pd.testing.assert_frame_equal(
+        back, frame.set_index("customer_id"), check_dtype=False, check_index_type=False
+    )
+
+
+def test_missing_column_is_named(spark, cdnow):
+    sdf = vs.to_spark(spark, cdnow.rename(columns={"customer_id": "client"}))
+    with pytest.raises(SchemaError, match="missing column customer_id.*found: client"):
+        vs.build_features(sdf, CUTOFF)
+
+
+def test_quiet_pyspark_silences_only_the_pandas_warning():
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with vs.quiet_pyspark():
+            warnings.warn("PySpark does not yet fully support pandas >= 3.0.0", FutureWarning)
+            warnings.warn("something else", UserWarning)
+    assert [str(w.message) for w in seen] == ["something else"]

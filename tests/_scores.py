@@ -55,8 +55,9 @@ def scores_from_transactions(
         at_full = orders[full].groupby("customer_id")["revenue"].sum().reindex(ids, fill_value=0)
         out["full_price_share"] = np.where(paid > 0, at_full / paid.where(paid > 0, 1), 1.0)
         out["discount_share"] = 1.0 - out["full_price_share"]
+    n_orders = orders.groupby("customer_id").size().reindex(ids, fill_value=0)
+    out["orders"] = n_orders
     if "is_return" in tx:
-        n_orders = orders.groupby("customer_id").size().reindex(ids, fill_value=0)
         n_returns = tx[~tx["_order"]].groupby("customer_id").size().reindex(ids, fill_value=0)
         out["return_rate_orders"] = np.where(n_orders > 0, n_returns / n_orders.clip(lower=1), 0)
     if events is not None:

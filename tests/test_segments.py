@@ -234,7 +234,7 @@ def test_default_treatments_follow_the_brief(segmented):
     out, config = segmented
     near = out[out["segment"] == "near_vip"]
     heavy = (near["return_rate_orders"] >= 0.3) | (
-        near["support_tickets"] / near["orders_12m"] >= 0.25
+        near["support_tickets"] / near["orders"] >= 0.25
     )
     messages = near.loc[~heavy]
     assert len(messages) > 0
@@ -250,11 +250,11 @@ def test_default_treatments_follow_the_brief(segmented):
     assert at_risk["treatment"].str.contains("Personal outreach|Service recovery").all()
     predicted = out[(out["segment"] == "predicted_vip")]
     calm = predicted[(predicted["return_rate_orders"] < 0.3)
-                     & (predicted["support_tickets"] / predicted["orders_12m"] < 0.25)]
+                     & (predicted["support_tickets"] / predicted["orders"] < 0.25)]
     assert calm["treatment"].str.startswith("Early upgrade").all()
     vips = out[(out["segment"] == "vip") & (out["full_price_share"] >= 0.8)]
     calm_vips = vips[(vips["return_rate_orders"] < 0.3)
-                     & (vips["support_tickets"] / vips["orders_12m"] < 0.25)]
+                     & (vips["support_tickets"] / vips["orders"] < 0.25)]
     assert len(calm_vips) > 0
     assert calm_vips["treatment"].str.startswith("Early access").all()
     regular = out.loc[out["segment"] == "regular", "treatment"]

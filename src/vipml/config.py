@@ -225,7 +225,7 @@ class TreatmentRule:
     offers_discount: bool = False
 
 
-_HEAVY_COST = "return_rate_orders >= 0.3 or support_tickets / orders_12m >= 0.25"
+_HEAVY_COST = "return_rate_orders >= 0.3 or support_tickets / orders >= 0.25"
 
 DEFAULT_TREATMENTS: tuple[TreatmentRule, ...] = (
     TreatmentRule("regular", "Standard newsletter; no special treatment"),

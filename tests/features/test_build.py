@@ -17,7 +17,9 @@ from vipml.features import (
     btyd_summary,
     build_features,
     first_category,
+    line_totals,
     profitable_lines,
+    rank_lines,
 )
 
 CUTOFF = pd.Timestamp("2024-06-30")
@@ -411,3 +413,20 @@ def test_profitable_lines_and_first_category():
         "unknown",
         "unknown",
     ]
+
+
+def test_chunks_of_customers_give_the_same_features(sim, feats):
+    """Split the customers in three: summed line totals rank the same profitable lines, and
+    every chunk's features equal the whole log's (what chunked and Spark scoring rely on)."""
+    tx, ev = sim.transactions, sim.events
+    chunks = [tx[tx["customer_id"] % 3 == k] for k in range(3)]
+    totals = line_totals(chunks[0], CUTOFF)
+    for chunk in chunks[1:]:
+        totals = totals.add(line_totals(chunk, CUTOFF), fill_value=0.0)
+    lines = rank_lines(totals, Config().features.top_lines_share)
+    assert lines == profitable_lines(tx, CUTOFF) and len(lines) == 2
+    parts = [
+        build_features(chunk, CUTOFF, ev[ev["customer_id"] % 3 == k], profitable_lines=lines)
+        for k, chunk in enumerate(chunks)
+    ]
+    pd.testing.assert_frame_equal(pd.concat(parts).sort_index(), feats, rtol=1e-12)

@@ -13,7 +13,7 @@ from vipml.features.build import (
     calibration_holdout,
 )
 from vipml.features.rfm import BTYD_COLUMNS, btyd_summary
-from vipml.features.value import first_category, profitable_lines
+from vipml.features.value import first_category, line_totals, profitable_lines, rank_lines
 
 __all__ = [
     "BTYD_COLUMNS",
@@ -24,5 +24,7 @@ __all__ = [
     "build_features",
     "calibration_holdout",
     "first_category",
+    "line_totals",
     "profitable_lines",
+    "rank_lines",
 ]

@@ -42,6 +42,7 @@ customer_id
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -167,13 +168,17 @@ def _frame(prep: Prepared, columns: dict[str, np.ndarray], names: tuple[str, ...
 
 
 def _build(
-    prep: Prepared, events: pd.DataFrame | None, config: Config, family: Family
+    prep: Prepared,
+    events: pd.DataFrame | None,
+    config: Config,
+    family: Family,
+    profitable_lines: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     columns = _btyd_columns(prep, config)
     if family == "btyd":
         return _frame(prep, columns, BTYD_COLUMNS)
     columns.update(purchase_columns(prep, config))
-    columns.update(value_columns(prep, config))
+    columns.update(value_columns(prep, config, profitable_lines))
     columns.update(cost_columns(prep, config, events))
     columns.update(engagement_columns(prep, events))
     return _frame(prep, columns, FEATURE_COLUMNS)
@@ -184,6 +189,8 @@ def build_features(
     cutoff: str | pd.Timestamp,
     events: pd.DataFrame | None = None,
     config: Config | None = None,
+    *,
+    profitable_lines: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Every value signal per customer at ``cutoff``, in the order of :data:`FEATURE_COLUMNS`.
 
@@ -198,6 +205,12 @@ def build_features(
         Optional validated events (support tickets, referrals, reviews, ugc); same rule.
     config
         Settings: ``features`` (margin fill, top lines, windows) and ``btyd`` (freq, time unit).
+    profitable_lines
+        Category names counted as the most profitable lines (``top_lines_share``). By default
+        they are ranked from these transactions; pass the list when the customers are split
+        into chunks, so that every chunk uses the same lines
+        (:func:`vipml.features.value.line_totals`, :func:`vipml.features.value.rank_lines`).
+        Every other column depends on the customer's own rows only.
 
     Returns
     -------
@@ -208,7 +221,7 @@ def build_features(
     _check_input(transactions)
     config = config or Config()
     check_windows(config)
-    return _build(prepare(transactions, cutoff), events, config, "all")
+    return _build(prepare(transactions, cutoff), events, config, "all", profitable_lines)
 
 
 def _holdout_columns(
@@ -284,6 +297,8 @@ def calibration_holdout(
     events: pd.DataFrame | None = None,
     config: Config | None = None,
     features: Family = "all",
+    *,
+    profitable_lines: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Features at ``cutoff`` plus the outcomes in ``(cutoff, cutoff + horizon]``.
 
@@ -312,6 +327,8 @@ def calibration_holdout(
         A duration such as ``"26W"`` (:func:`vipml.config.parse_duration`) or a Timedelta.
     features
         ``"all"`` (:data:`FEATURE_COLUMNS`) or ``"btyd"`` (only the BTYD block: faster).
+    profitable_lines
+        As in :func:`build_features`.
     """
     _check_input(transactions)
     config = config or Config()
@@ -323,7 +340,7 @@ def calibration_holdout(
     if features == "all":
         check_windows(config)
     prep = prepare(transactions, cutoff, minimal=features == "btyd")
-    frame = _build(prep, events, config, features)
+    frame = _build(prep, events, config, features, profitable_lines)
     end_day = cutoff_day(pd.Timestamp(cutoff).normalize() + span)
     holdout = _holdout_columns(transactions, prep, end_day, events, config)
     for name in HOLDOUT_COLUMNS:

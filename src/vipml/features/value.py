@@ -30,7 +30,10 @@ column: never read "0% discount" as "buys at full price" then).
 **Most profitable lines.** Categories are ranked by margin rate over *all* customers' purchases
 up to the cutoff (ties, e.g. when every cost is assumed, by revenue, then name); the top
 ``ceil(config.features.top_lines_share * k)`` of the ``k`` categories with positive revenue
-(at least one) are the profitable lines (:func:`profitable_lines` lists them). Without a
+(at least one) are the profitable lines (:func:`profitable_lines` lists them). To split the
+customers into chunks (or Spark partitions) and still get the same lines, sum
+:func:`line_totals` over the chunks, rank them with :func:`rank_lines` and pass the list as
+``profitable_lines`` to :func:`vipml.features.build_features`. Without a
 ``category`` column both mix columns are 0 and :func:`first_category` says ``"unknown"``.
 
 Examples
@@ -54,6 +57,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -76,6 +80,8 @@ __all__ = [
     "value_columns",
     "value_features",
     "profitable_lines",
+    "line_totals",
+    "rank_lines",
     "first_category",
     "row_profit",
 ]
@@ -100,21 +106,91 @@ def row_profit(prep: Prepared, default_margin: float) -> tuple[np.ndarray, np.nd
     return prep.signed_revenue - cost, assumed
 
 
-def _line_ranking(prep: Prepared, profit: np.ndarray, top_share: float) -> np.ndarray:
-    """Category codes of the most profitable lines (see the module docs)."""
+def _line_arrays(prep: Prepared, profit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Revenue and gross profit of the purchases of each category code."""
     assert prep.category is not None and prep.category_names is not None
     k = len(prep.category_names)
     cats = prep.category[prep.purchase]
-    revenue = np.bincount(cats, weights=prep.p_revenue, minlength=k)
-    gross = np.bincount(cats, weights=profit[prep.purchase], minlength=k)
+    return (
+        np.bincount(cats, weights=prep.p_revenue, minlength=k),
+        np.bincount(cats, weights=profit[prep.purchase], minlength=k),
+    )
+
+
+def _rank(names: np.ndarray, revenue: np.ndarray, gross: np.ndarray, top_share: float) -> list:
+    """Positions of the most profitable lines, best first (see the module docs)."""
     active = np.flatnonzero(revenue > 0)
     if len(active) == 0:
-        return active
+        return []
     rate = gross[active] / revenue[active]
-    # rank: margin rate (desc), revenue (desc), name (category codes follow sorted names)
-    ranked = active[np.lexsort((active, -revenue[active], -rate))]
+    name_rank = np.argsort(np.argsort(names[active].astype(str), kind="stable"))
+    ranked = active[np.lexsort((name_rank, -revenue[active], -rate))]
     top = max(1, math.ceil(top_share * len(active) - 1e-9))
-    return ranked[:top]
+    return ranked[:top].tolist()
+
+
+def line_totals(
+    transactions: pd.DataFrame, cutoff: str | pd.Timestamp, config: Config | None = None
+) -> pd.DataFrame:
+    """Revenue and gross profit of the purchases of each category up to ``cutoff``.
+
+    The totals are additive over disjoint sets of customers: sum them over chunks (or Spark
+    partitions), then :func:`rank_lines` gives the same lines as the whole data.
+
+    Returns
+    -------
+    DataFrame indexed by ``category`` (sorted) with float columns ``revenue`` and
+    ``gross_profit``; empty without a ``category`` column.
+    """
+    config = config or Config()
+    prep = prepare(transactions, cutoff)
+    if prep.category is None or prep.category_names is None:
+        return pd.DataFrame(
+            {"revenue": [], "gross_profit": []}, index=pd.Index([], name="category", dtype=str)
+        )
+    profit, _ = row_profit(prep, config.features.default_margin_rate)
+    revenue, gross = _line_arrays(prep, profit)
+    return pd.DataFrame(
+        {"revenue": revenue, "gross_profit": gross},
+        index=pd.Index(prep.category_names, name="category"),
+    )
+
+
+def rank_lines(totals: pd.DataFrame, top_share: float) -> list[str]:
+    """The most profitable lines from :func:`line_totals` (summed or not), best first.
+
+    Categories with positive revenue are ranked by margin rate ``gross_profit / revenue``
+    (ties: revenue, then name); the top ``ceil(top_share * k)`` of those ``k`` (at least one)
+    are returned.
+
+    Examples
+    --------
+    >>> totals = pd.DataFrame({"revenue": [100.0, 50.0, 0.0], "gross_profit": [10.0, 20.0, 0.0]},
+    ...                       index=["tv", "vinyl", "maps"])
+    >>> rank_lines(totals, 0.3), rank_lines(totals, 1.0)
+    (['vinyl'], ['vinyl', 'tv'])
+    """
+    names = np.asarray(totals.index, dtype=object)
+    positions = _rank(
+        names,
+        totals["revenue"].to_numpy(dtype=np.float64),
+        totals["gross_profit"].to_numpy(dtype=np.float64),
+        top_share,
+    )
+    return [str(names[i]) for i in positions]
+
+
+def _top_codes(
+    prep: Prepared, profit: np.ndarray, top_share: float, lines: Sequence[str] | None
+) -> np.ndarray:
+    """Category codes of the profitable lines: ``lines`` when given, else ranked here."""
+    assert prep.category_names is not None
+    if lines is not None:
+        codes = prep.category_names.get_indexer(pd.Index([str(x) for x in lines]))
+        return codes[codes >= 0]
+    revenue, gross = _line_arrays(prep, profit)
+    names = np.asarray(prep.category_names, dtype=object)
+    return np.asarray(_rank(names, revenue, gross, top_share), dtype=np.intp)
 
 
 def _n_categories(prep: Prepared) -> np.ndarray:
@@ -128,8 +204,14 @@ def _n_categories(prep: Prepared) -> np.ndarray:
     return np.bincount(key[new] // k, minlength=prep.n)
 
 
-def value_columns(prep: Prepared, config: Config) -> dict[str, np.ndarray]:
-    """Order value, margin and mix columns from prepared rows (see the module docs)."""
+def value_columns(
+    prep: Prepared, config: Config, profitable_lines: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
+    """Order value, margin and mix columns from prepared rows (see the module docs).
+
+    ``profitable_lines``, when given, are the category names counted as the most profitable
+    lines (e.g. ranked once over every chunk of customers); otherwise they are ranked here.
+    """
     n, c = prep.n, prep.cutoff_day
     long_window = check_windows(config)[2]
     orders = prep.orders
@@ -168,7 +250,7 @@ def value_columns(prep: Prepared, config: Config) -> dict[str, np.ndarray]:
         out["top_lines_share"] = np.zeros(n)
         out["n_categories"] = np.zeros(n, dtype=np.int64)
         return out
-    top = _line_ranking(prep, profit, config.features.top_lines_share)
+    top = _top_codes(prep, profit, config.features.top_lines_share, profitable_lines)
     in_top = np.isin(prep.category[prep.purchase], top)
     top_revenue = np.bincount(prep.p_code[in_top], prep.p_revenue[in_top], n)
     out["top_lines_share"] = safe_ratio(top_revenue, revenue_total, 0.0)
@@ -177,11 +259,16 @@ def value_columns(prep: Prepared, config: Config) -> dict[str, np.ndarray]:
 
 
 def value_features(
-    transactions: pd.DataFrame, cutoff: str | pd.Timestamp, config: Config | None = None
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    config: Config | None = None,
+    *,
+    profitable_lines: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Order value, margin and mix columns per customer at ``cutoff``."""
     prep = prepare(transactions, cutoff)
-    return pd.DataFrame(value_columns(prep, config or Config()), index=prep.customers)
+    columns = value_columns(prep, config or Config(), profitable_lines)
+    return pd.DataFrame(columns, index=prep.customers)
 
 
 def profitable_lines(
@@ -189,12 +276,7 @@ def profitable_lines(
 ) -> list[str]:
     """The categories counted as the most profitable lines at ``cutoff`` (best first)."""
     config = config or Config()
-    prep = prepare(transactions, cutoff)
-    if prep.category is None or prep.category_names is None:
-        return []
-    profit, _ = row_profit(prep, config.features.default_margin_rate)
-    top = _line_ranking(prep, profit, config.features.top_lines_share)
-    return [str(prep.category_names[i]) for i in top]
+    return rank_lines(line_totals(transactions, cutoff, config), config.features.top_lines_share)
 
 
 def first_category(transactions: pd.DataFrame, cutoff: str | pd.Timestamp) -> pd.Series:

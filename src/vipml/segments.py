@@ -238,6 +238,8 @@ def _check_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
 def _as_text(values: pd.Series) -> pd.Series:
     """Reasons as one string per customer (lists joined with '; ', missing as '')."""
+    if pd.api.types.is_string_dtype(values) and not values.isna().any():
+        return values
 
     def one(v: Any) -> str:
         if isinstance(v, str):
@@ -368,6 +370,14 @@ def _tiers(
     return tier.astype(object), next_tier.astype(object), _ceil_cents(gap), bound_of
 
 
+def _id_rank(ids: pd.Series) -> np.ndarray:
+    """Each customer id's rank (ties in value are ordered by id, whatever the input order)."""
+    try:
+        return ids.rank(method="first").to_numpy()
+    except TypeError:  # ids of mixed types
+        return ids.astype(str).rank(method="first").to_numpy()
+
+
 def _ceil_cents(x: np.ndarray) -> np.ndarray:
     """Round amounts still needed up to the cent, so reaching them reaches the bound."""
     return np.ceil(np.round(np.asarray(x, dtype=np.float64) * 100, 6)) / 100
@@ -404,7 +414,10 @@ def assign_segments(
     -------
     pandas.DataFrame
         :data:`SCORE_COLUMNS`, then :data:`STATUS_COLUMNS`, then the other input columns; one row
-        per customer, ordered by segment priority and value. ``attrs`` holds ``vip_threshold``,
+        per customer, ordered by segment priority, value (highest first) and customer id, so the
+        result does not depend on the input's row order. Thresholds, tier quantiles and the
+        dormant CLV bar are computed over the whole table: segment all customers at once, not
+        chunk by chunk. ``attrs`` holds ``vip_threshold``,
         ``tier_bounds`` (amounts), ``vip_rule`` (a sentence), ``value_column`` and ``as_of``.
 
     Raises
@@ -482,7 +495,7 @@ def assign_segments(
     out["treatment"] = _treatments(out, cfg)
 
     rank = pd.Series(segment).map({s: i for i, s in enumerate(SEGMENTS)}).to_numpy()
-    order = np.lexsort((np.arange(n), -value, rank))
+    order = np.lexsort((_id_rank(df["customer_id"]), -value, rank))
     rest = [c for c in out.columns if c not in SCORE_COLUMNS and c not in STATUS_COLUMNS]
     out = out.iloc[order][[*SCORE_COLUMNS, *STATUS_COLUMNS, *rest]].reset_index(drop=True)
     out.attrs = dict(scores.attrs)

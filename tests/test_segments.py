@@ -33,6 +33,7 @@ from vipml.segments import (
     customer_attributes,
     marketer_lists,
     segment_summary,
+    segment_thresholds,
     value_concentration,
     vip_profile,
 )
@@ -497,3 +498,22 @@ def test_input_columns_are_the_contract():
     assert set(SCORE_COLUMNS) - set(INPUT_COLUMNS) == {
         "vip_now", "tier", "segment", "gap_to_vip", "treatment"
     }
+
+
+@pytest.mark.parametrize("rules", [None, AMOUNT_TIERS, {"vip": {"value": "profit"}}])
+def test_chunks_segmented_with_global_thresholds_equal_the_whole(sim, rules):
+    scores, _ = sim
+    whole = assign_segments(scores, rules)
+    thresholds = segment_thresholds(scores, rules)
+    assert thresholds["vip_threshold"] == whole.attrs["vip_threshold"]
+    assert thresholds["tier_bounds"] == whole.attrs["tier_bounds"]
+    parts = [
+        assign_segments(chunk, rules, thresholds=thresholds)
+        for _, chunk in scores.groupby(scores["customer_id"] % 3)
+    ]
+    merged = pd.concat(parts).sort_values("customer_id").reset_index(drop=True)
+    expected = whole.sort_values("customer_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(merged, expected)
+    # without the global thresholds a chunk would draw its own lines
+    alone = assign_segments(parts[0].iloc[:500], rules)
+    assert alone.attrs["clv_bar"] != whole.attrs["clv_bar"]

@@ -77,6 +77,7 @@ __all__ = [
     "PROFILE_ATTRIBUTES",
     "FALLBACK_TREATMENT",
     "assign_segments",
+    "segment_thresholds",
     "marketer_lists",
     "vip_profile",
     "segment_summary",
@@ -345,19 +346,22 @@ def _truthy(v: Any) -> bool:
         return False
 
 
+def _tier_bounds(value: np.ndarray, vip_now: np.ndarray, vip: VipConfig) -> dict[str, float]:
+    """Each tier's lower bound as an amount (quantiles of value among the VIPs now)."""
+    if vip.tier_by == "amount":
+        return {t.name: float(t.min_value) for t in vip.tiers}
+    vip_values = value[vip_now]
+    if not len(vip_values):
+        return {t.name: 0.0 for t in vip.tiers}
+    return {t.name: float(np.quantile(vip_values, t.min_value)) for t in vip.tiers}
+
+
 def _tiers(
-    value: np.ndarray, vip_now: np.ndarray, vip: VipConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
-    """Tier, next tier up, gap to it (VIPs only), and each tier's lower bound as an amount."""
+    value: np.ndarray, vip_now: np.ndarray, vip: VipConfig, bound_of: Mapping[str, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tier, next tier up and the gap to it (VIPs only)."""
     names = [t.name for t in vip.tiers]
-    if vip.tier_by == "quantile":
-        vip_values = value[vip_now]
-        if len(vip_values):
-            bounds = [float(np.quantile(vip_values, t.min_value)) for t in vip.tiers]
-        else:
-            bounds = [0.0] * len(names)
-    else:
-        bounds = [float(t.min_value) for t in vip.tiers]
+    bounds = [float(bound_of[name]) for name in names]
     level = np.full(len(value), len(names) - 1)
     for i in range(len(names) - 2, -1, -1):
         level = np.where(value >= bounds[i], i, level)
@@ -366,8 +370,7 @@ def _tiers(
     has_next = vip_now & (level > 0)
     next_tier = np.where(has_next, np.array(names, dtype=object)[up], "")
     gap = np.where(has_next, np.maximum(np.array(bounds)[up] - value, 0.0), 0.0)
-    bound_of = dict(zip(names, bounds, strict=True))
-    return tier.astype(object), next_tier.astype(object), _ceil_cents(gap), bound_of
+    return tier.astype(object), next_tier.astype(object), _ceil_cents(gap)
 
 
 def _id_rank(ids: pd.Series) -> np.ndarray:
@@ -386,11 +389,82 @@ def _ceil_cents(x: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- segments
 
 
+def _status(
+    df: pd.DataFrame,
+    cfg: Config,
+    previous: pd.DataFrame | None,
+    run_date: pd.Timestamp | None,
+    threshold: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series, pd.Series]:
+    """VIP now, held by its term, was a VIP before, previous since / until dates."""
+    vip = cfg.vip
+    value = df[_value_columns(vip)[0]].to_numpy(dtype=np.float64)
+    if previous is not None and run_date is None:
+        raise ConfigError(
+            "previous is given but not the date of this run: pass as_of (the scoring cutoff, "
+            "--as-of on the command line)"
+        )
+    was_vip, prev_since, prev_until = _previous_status(df, previous)
+    if vip.mode == "fixed" and run_date is not None:
+        held = was_vip & (prev_until > run_date).to_numpy(dtype=bool)
+    else:
+        held = np.zeros(len(df), dtype=bool)
+    vip_now = ((value >= threshold) & (value > 0)) | held
+    return vip_now, held, was_vip, prev_since, prev_until
+
+
+def segment_thresholds(
+    scores: pd.DataFrame,
+    config: Config | Mapping[str, Any] | None = None,
+    previous: pd.DataFrame | None = None,
+    as_of: str | pd.Timestamp | None = None,
+) -> dict[str, Any]:
+    """The population statistics of the segments, from the whole customer table.
+
+    ``vip_threshold`` (the fixed amount, or the dynamic top-X% boundary), ``tier_bounds``
+    (amounts, highest tier first) and ``clv_bar`` (the dormant high-potential CLV quantile).
+    Only ``customer_id``, the value column (``spend_12m`` or ``profit_12m``) and the CLV column
+    (``clv`` or ``clv_profit``) are read. Compute them once over all customers, then segment
+    chunks or partitions with ``assign_segments(chunk, config, thresholds=...)``: the rows equal
+    those of segmenting the whole table at once.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"customer_id": range(10), "spend_12m": [0.0] * 5 + [1.0] * 4
+    ...     + [100.0], "clv": [float(i) for i in range(10)]})
+    >>> t = segment_thresholds(table)
+    >>> t["vip_threshold"], t["tier_bounds"]["gold"], t["clv_bar"]
+    (100.0, 100.0, 7.2)
+    """
+    cfg = as_config(config)
+    value_col, clv_col = _value_columns(cfg.vip)
+    missing = [c for c in ("customer_id", value_col, clv_col) if c not in scores.columns]
+    if missing:
+        raise SchemaError(
+            [f"missing column(s) {', '.join(missing)}: thresholds need customer_id, "
+             f"{value_col} and {clv_col}"],
+            table="scores",
+        )
+    value = pd.to_numeric(scores[value_col], errors="coerce").to_numpy(dtype=np.float64)
+    clv = pd.to_numeric(scores[clv_col], errors="coerce").to_numpy(dtype=np.float64)
+    vip = cfg.vip
+    threshold = vip.threshold if vip.mode == "fixed" else _dynamic_threshold(value, vip.top_pct)
+    frame = pd.DataFrame({"customer_id": scores["customer_id"].to_numpy(), value_col: value})
+    vip_now = _status(frame, cfg, previous, _as_of(scores, as_of), threshold)[0]
+    q = cfg.segments.dormant_min_clv_quantile
+    return {
+        "vip_threshold": float(threshold),
+        "tier_bounds": _tier_bounds(value, vip_now, vip),
+        "clv_bar": float(np.quantile(clv, q)) if len(clv) else 0.0,
+    }
+
+
 def assign_segments(
     scores: pd.DataFrame,
     config: Config | Mapping[str, Any] | None = None,
     previous: pd.DataFrame | None = None,
     as_of: str | pd.Timestamp | None = None,
+    thresholds: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Add ``vip_now``, ``tier``, ``segment``, ``gap_to_vip`` and ``treatment`` to the scores.
 
@@ -409,6 +483,10 @@ def assign_segments(
     as_of
         The date of this run (the scoring cutoff); default ``scores.attrs["cutoff"]``. Needed
         with ``previous``; without it the status dates stay empty.
+    thresholds
+        The population statistics from :func:`segment_thresholds` over all customers, to
+        segment one chunk or partition exactly as the whole table; default: computed from
+        ``scores``.
 
     Returns
     -------
@@ -434,21 +512,13 @@ def assign_segments(
     value = df[value_col].to_numpy(dtype=np.float64)
     n = len(df)
 
-    threshold = vip.threshold if vip.mode == "fixed" else _dynamic_threshold(value, vip.top_pct)
-    qualifies = (value >= threshold) & (value > 0)
-
     run_date = _as_of(scores, as_of)
-    if previous is not None and run_date is None:
-        raise ConfigError(
-            "previous is given but not the date of this run: pass as_of (the scoring cutoff, "
-            "--as-of on the command line)"
-        )
-    was_vip, prev_since, prev_until = _previous_status(df, previous)
-    if vip.mode == "fixed" and run_date is not None:
-        held = was_vip & (prev_until > run_date).to_numpy(dtype=bool)
-    else:
-        held = np.zeros(n, dtype=bool)
-    vip_now = qualifies | held
+    if thresholds is None:
+        thresholds = segment_thresholds(df, cfg, previous, run_date)
+    threshold = float(thresholds["vip_threshold"])
+    vip_now, held, was_vip, prev_since, prev_until = _status(
+        df, cfg, previous, run_date, threshold
+    )
 
     run_ts = pd.Series(run_date if run_date is not None else pd.NaT, index=df.index)
     run_ts = run_ts.astype("datetime64[ns]")
@@ -460,14 +530,15 @@ def assign_segments(
     else:
         vip_until = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
 
-    tier, next_tier, gap_next, bounds = _tiers(value, vip_now, vip)
+    bounds = dict(thresholds["tier_bounds"])
+    tier, next_tier, gap_next = _tiers(value, vip_now, vip, bounds)
     gap_to_vip = np.where(vip_now, 0.0, _ceil_cents(np.maximum(threshold - value, 0.0)))
     entry = vip.tiers[-1].name
     next_tier = np.where(vip_now, next_tier, entry)
     gap_next = np.where(vip_now, gap_next, gap_to_vip)
 
     clv = df[clv_col].to_numpy(dtype=np.float64)
-    clv_bar = float(np.quantile(clv, seg.dormant_min_clv_quantile)) if n else 0.0
+    clv_bar = float(thresholds["clv_bar"])
     days = df["days_since_last"].to_numpy(dtype=np.float64)
     conditions = [
         vip_now & (df["p_churn"].to_numpy(dtype=np.float64) >= seg.at_risk_min_p_churn),
@@ -505,6 +576,7 @@ def assign_segments(
         vip_rule=describe_vip_rule(cfg, threshold),
         value_column=value_col,
         clv_column=clv_col,
+        clv_bar=clv_bar,
         as_of=None if run_date is None else run_date.strftime("%Y-%m-%d"),
     )
     logger.info(

@@ -78,3 +78,16 @@ def test_sub_second_timestamps_keep_time_order_for_the_first_purchase():
     prep = prepare(tx, "2024-01-02")
     assert prep.day.tolist() == [19723, 19723]  # same day: rows keep their input order
     assert first_category(tx, "2024-01-02").tolist() == ["early"]
+
+
+def test_events_with_other_id_types_are_reported(caplog):
+    tx = pd.DataFrame(
+        {"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]), "revenue": [5.0]}
+    )
+    ev = pd.DataFrame(
+        {"customer_id": ["1"], "timestamp": pd.to_datetime(["2024-01-02"]), "kind": ["review"]}
+    )
+    with caplog.at_level("WARNING"):
+        f = build_features(tx, "2024-01-31", ev)
+    assert f.loc[1, "reviews"] == 0
+    assert "none of 1 events matches" in caplog.text

@@ -2,9 +2,9 @@
 
 Every feature family works on the same arrays: the rows on or before the cutoff's day, with the
 customer factorized into codes ``0..n-1`` (codes follow the sorted customer ids) and the rows
-sorted by ``(customer, timestamp)``. :func:`prepare` builds them once; the families read them
-and never touch pandas group-bys, so every per-customer aggregate is a ``np.bincount`` or a
-slice at group boundaries.
+sorted by customer, then day (rows of one customer and day keep their input order).
+:func:`prepare` builds them once; the families read them and never touch pandas group-bys,
+so every per-customer aggregate is a ``np.bincount`` or a slice at group boundaries.
 
 Row kinds
 ---------
@@ -20,11 +20,14 @@ order (order lines), dated by its first line; without it, every purchase row is 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
 
 NS_PER_DAY = 86_400 * 10**9
 
@@ -189,7 +192,7 @@ class Orders:
 
 @dataclass
 class Prepared:
-    """The rows on or before the cutoff's day, sorted by ``(customer, timestamp)``.
+    """The rows on or before the cutoff's day, sorted by ``(customer, day, input row)``.
 
     Attributes hold one entry per row; ``customers`` lists the ids of codes ``0..n-1``.
     Optional columns are ``None`` when the data lack them.
@@ -291,6 +294,9 @@ class Prepared:
         new = np.ones(len(code), dtype=bool)
         new[1:] = (code[1:] != code[:-1]) | (order[1:] != order[:-1])
         width = int(order.max()) + 1
+        if (int(code[-1]) + 1) * width >= 2**62:  # densify the order codes first
+            order = pd.factorize(order)[0].astype(np.int64)
+            width = int(order.max()) + 1
         run_keys = np.sort(code[new] * width + order[new])
         if not (run_keys[1:] == run_keys[:-1]).any():
             index = np.cumsum(new, dtype=np.intp) - 1
@@ -419,6 +425,14 @@ def event_codes(
     rows = np.flatnonzero(keep)
     codes = customers.get_indexer(events["customer_id"].iloc[rows])
     known = codes >= 0
+    if len(rows) and not known.any():
+        log.warning(
+            "none of %d events matches a customer with transactions (event ids such as %r, "
+            "transaction ids such as %r): are the customer_id types the same?",
+            len(rows),
+            events["customer_id"].iloc[rows[0]],
+            customers[0],
+        )
     rows = rows[known]
     kind_code, kind_names = pd.factorize(events["kind"])
     if "cost" in events:

@@ -92,8 +92,8 @@ def test_profitable_lines_ranked_over_everyone(spark, sim):
     )
 
 
-def test_features_with_events_returns_and_orders_equal_pandas(spark, sim):
-    tx = sim.transactions.drop(columns=["category"])  # see test_profitable_lines_...
+def test_features_with_events_returns_orders_and_lines_equal_pandas(spark, sim):
+    tx = sim.transactions
     cutoff = pd.Timestamp("2024-06-30")
     expected = build_features(tx, cutoff, events=sim.events)
     got = collect(
@@ -101,8 +101,33 @@ def test_features_with_events_returns_and_orders_equal_pandas(spark, sim):
             vs.to_spark(spark, tx), cutoff, events=vs.to_spark(spark, sim.events), num_buckets=3
         )
     )
-    assert expected["returns"].sum() > 0 and expected["reviews"].sum() > 0  # the data exercise it
+    # the data exercise returns, events and the globally ranked lines
+    assert expected["returns"].sum() > 0 and expected["reviews"].sum() > 0
+    assert 0 < expected["top_lines_share"].mean() < 1
     assert_same(got, expected)
+
+
+def test_buckets_with_only_events_or_nothing(spark):
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 2],
+            "timestamp": pd.to_datetime(["2024-01-02", "2024-01-09", "2024-01-05"]),
+            "revenue": [10.0, 30.0, 5.0],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "customer_id": [2, 3, 4],  # 3 and 4 never bought: dropped, as in pandas
+            "timestamp": pd.to_datetime(["2024-01-06", "2024-01-07", "2024-01-08"]),
+            "kind": ["review", "referral", "support_ticket"],
+            "cost": [0.0, 0.0, 12.5],
+        }
+    )
+    expected = build_features(tx, "2024-01-31", events=events)
+    got = vs.build_features(
+        vs.to_spark(spark, tx), "2024-01-31", events=vs.to_spark(spark, events), num_buckets=16
+    )
+    assert_same(collect(got), expected)
 
 
 def test_timestamps_and_text_round_trip(spark):

@@ -35,7 +35,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from vipml.errors import SchemaError, VipmlError
@@ -340,50 +339,48 @@ def profitable_lines(
 ) -> list[str]:
     """The most profitable product lines at ``cutoff``, ranked over the whole population.
 
-    Spark sums revenue and cost of goods per category (rows with and without a known cost kept
-    apart, purchases only, on or before the cutoff's day): the ranking needs only these sums.
-    One synthetic row per (category, cost known) then goes through
-    :func:`vipml.features.profitable_lines`, so the ranking rule itself (margin rate, ties by
-    revenue, then name; ``config.features.top_lines_share``) is the pandas one.
+    :func:`vipml.features.line_totals` (revenue and gross profit of the purchases of each
+    category: sums over rows, so additive over any split of the rows) runs on every Arrow batch
+    of every partition (``mapInPandas``, no shuffle); Spark adds the totals up, and
+    :func:`vipml.features.rank_lines` ranks them on the driver, as the pandas path does.
     """
     from pyspark.sql import functions as F
+    from pyspark.sql import types as T
 
-    from vipml.features import profitable_lines as pandas_lines
+    from vipml.config import Config as _Config
+    from vipml.features import line_totals, rank_lines
 
+    config = config or _Config()
     if "category" not in transactions.columns:
         return []
+    cutoff = pd.Timestamp(cutoff)
     tx = _up_to(transactions, cutoff)
     assert tx is not None
-    purchase = F.col("revenue") >= 0
-    if "is_return" in tx.columns:
-        purchase = purchase & ~F.coalesce(F.col("is_return").cast("boolean"), F.lit(False))
-    known = F.col("cost").isNotNull() & ~F.isnan(F.col("cost")) if "cost" in tx.columns else None
-    grouped = tx.filter(purchase).select(
-        F.coalesce(F.col("category").cast("string"), F.lit("unknown")).alias("category"),
-        F.col("revenue").cast("double").alias("revenue"),
-        (known if known is not None else F.lit(False)).alias("known"),
-        (F.col("cost").cast("double") if known is not None else F.lit(None).cast("double")).alias(
-            "cost"
-        ),
+    schema = T.StructType(
+        [
+            T.StructField("category", T.StringType(), False),
+            T.StructField("revenue", T.DoubleType(), False),
+            T.StructField("gross_profit", T.DoubleType(), False),
+        ]
     )
+
+    def totals(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            if len(batch):
+                part = line_totals(_from_spark_batch(batch), cutoff, config)
+                yield part.reset_index().astype({"category": object})
+
     with quiet_pyspark():
-        sums = (
-            grouped.groupBy("category", "known")
-            .agg(F.sum("revenue").alias("revenue"), F.sum("cost").alias("cost"))
+        summed = (
+            tx.mapInPandas(totals, schema)
+            .groupBy("category")
+            .agg(F.sum("revenue").alias("revenue"), F.sum("gross_profit").alias("gross_profit"))
             .toPandas()
         )
-    if sums.empty:
+    if summed.empty:
         return []
-    synthetic = pd.DataFrame(
-        {
-            "customer_id": np.zeros(len(sums), dtype=np.int64),
-            "timestamp": pd.Timestamp(cutoff).normalize(),
-            "revenue": sums["revenue"].to_numpy(dtype=np.float64),
-            "cost": np.where(sums["known"], sums["cost"].astype(float), np.nan),
-            "category": sums["category"].astype(object).to_numpy(),
-        }
-    )
-    return pandas_lines(synthetic, cutoff, config)
+    summed = summed.set_index("category").sort_index()
+    return rank_lines(summed, config.features.top_lines_share)
 
 
 def build_features(
@@ -421,11 +418,10 @@ def build_features(
     _require_columns(transactions, ["customer_id", "timestamp", "revenue"], "transactions")
     cutoff = pd.Timestamp(cutoff)
     lines = profitable_lines(transactions, cutoff, config)
-    extra = _lines_keyword(pandas_features, lines, "category" in transactions.columns)
     schema = _feature_schema(transactions.schema["customer_id"].dataType)
 
     def per_bucket(tx: pd.DataFrame, events: pd.DataFrame | None = None) -> pd.DataFrame:
-        features = pandas_features(tx, cutoff, events=events, config=config, **extra)
+        features = pandas_features(tx, cutoff, events=events, config=config, profitable_lines=lines)
         return features.reset_index()
 
     return map_buckets(
@@ -435,18 +431,3 @@ def build_features(
         {"events": _up_to(events, cutoff)},
         num_buckets=num_buckets,
     )
-
-
-def _lines_keyword(func: Callable[..., Any], lines: list[str], has_category: bool) -> dict:
-    """``{"profitable_lines": lines}`` when the pandas builder takes it (see module docs)."""
-    import inspect
-
-    if "profitable_lines" in inspect.signature(func).parameters:
-        return {"profitable_lines": lines}
-    if has_category:
-        raise VipmlError(
-            "top_lines_share ranks categories over all customers, and this version of "
-            "vipml.features.build_features cannot take the global ranking "
-            "(profitable_lines=...): drop the category column or upgrade vipml"
-        )
-    return {}

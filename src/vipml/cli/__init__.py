@@ -3,7 +3,8 @@
 Each command parses its arguments and calls one library function.
 """
 
-from vipml.cli import data as _data  # noqa: F401  (registers commands)
+from vipml.cli import btyd as _btyd  # noqa: F401  (registers commands)
+from vipml.cli import data as _data  # noqa: F401
 from vipml.cli import demo as _demo  # noqa: F401
 from vipml.cli import lists as _lists  # noqa: F401
 from vipml.cli import registry as _registry  # noqa: F401

@@ -86,6 +86,7 @@ __all__ = [
     "make_purchase_model",
     "compare_models",
     "model_from_dict",
+    "fit_report",
 ]
 
 log = logging.getLogger(__name__)
@@ -398,9 +399,7 @@ def _numeric_grad(f: Callable[[np.ndarray], float], z: np.ndarray, h: float = 1e
     for k in range(len(z)):
         step = np.zeros_like(z)
         step[k] = h
-        grad[k] = (8 * (f(z + step) - f(z - step)) - (f(z + 2 * step) - f(z - 2 * step))) / (
-            12 * h
-        )
+        grad[k] = (8 * (f(z + step) - f(z - step)) - (f(z + 2 * step) - f(z - 2 * step))) / (12 * h)
     return grad
 
 
@@ -863,14 +862,16 @@ class BetaGeoModel(_PurchaseModel):
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> s = pd.DataFrame({"frequency": [0, 2, 5, 1] * 50, "recency": [0, 10, 30, 3] * 50,
-    ...                   "T": [20, 35, 40, 30] * 50})
+    >>> from vipml.data.datasets import load_cdnow
+    >>> from vipml.features.rfm import btyd_summary
+    >>> s = btyd_summary(load_cdnow(sample=True), "1997-09-30", freq="D", time_unit="W")
     >>> model = BetaGeoModel().fit(s)
     >>> model.n_customers_, model.n_unique_
-    (200, 4)
-    >>> model.p_alive(s).head(2).round(3).tolist()
-    [1.0, 0.909]
+    (2357, 1016)
+    >>> model.p_alive(s).loc[[1, 2, 3]].round(3).tolist()  # customer 3: one purchase only
+    [0.727, 0.212, 1.0]
+    >>> model.p_no_purchase(s, 39).loc[[1, 2, 3]].round(3).tolist()
+    [0.445, 0.883, 0.856]
     """
 
     name = "bgnbd"
@@ -1002,12 +1003,12 @@ class ModifiedBetaGeoModel(BetaGeoModel):
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> s = pd.DataFrame({"frequency": [0, 2, 5, 1] * 50, "recency": [0, 10, 30, 3] * 50,
-    ...                   "T": [20, 35, 40, 30] * 50})
+    >>> from vipml.data.datasets import load_cdnow
+    >>> from vipml.features.rfm import btyd_summary
+    >>> s = btyd_summary(load_cdnow(sample=True), "1997-09-30", freq="D", time_unit="W")
     >>> model = ModifiedBetaGeoModel().fit(s)
-    >>> bool(model.p_alive(s).iloc[0] < 1)
-    True
+    >>> model.p_alive(s).loc[[1, 2, 3]].round(3).tolist()
+    [0.706, 0.171, 0.39]
     """
 
     name = "mbgnbd"
@@ -1072,12 +1073,14 @@ class ParetoNBDModel(_PurchaseModel):
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> s = pd.DataFrame({"frequency": [0, 2, 5, 1] * 50, "recency": [0, 10, 30, 3] * 50,
-    ...                   "T": [20, 35, 40, 30] * 50})
+    >>> from vipml.data.datasets import load_cdnow
+    >>> from vipml.features.rfm import btyd_summary
+    >>> s = btyd_summary(load_cdnow(sample=True), "1997-09-30", freq="D", time_unit="W")
     >>> model = ParetoNBDModel().fit(s)
-    >>> sorted(model.params_)
-    ['alpha', 'beta', 'r', 's']
+    >>> {k: round(v, 3) for k, v in model.params_.items()}
+    {'r': 0.553, 'alpha': 10.578, 's': 0.606, 'beta': 11.669}
+    >>> model.expected_purchases(s, 39).loc[[1, 2]].round(3).tolist()
+    [1.455, 0.171]
     """
 
     name = "pareto_nbd"
@@ -1239,14 +1242,14 @@ class GammaGammaModel:
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> s = pd.DataFrame({"frequency": [1, 2, 4, 0] * 40,
-    ...                   "monetary_value": [12.0, 30.0, 21.5, 0.0] * 39 + [9.0, 55.0, 18.0, 0.0]})
+    >>> from vipml.data.datasets import load_cdnow
+    >>> from vipml.features.rfm import btyd_summary
+    >>> s = btyd_summary(load_cdnow(sample=True), "1997-09-30", freq="D", time_unit="W")
     >>> gg = GammaGammaModel().fit(s)
-    >>> gg.n_customers_
-    120
-    >>> bool((gg.expected_spend(s) > 0).all())
-    True
+    >>> gg.n_customers_, round(gg.population_mean_spend_, 2)
+    (946, 35.17)
+    >>> gg.expected_spend(s).loc[[1, 2, 3]].round(2).tolist()  # customer 3: population mean
+    [24.65, 18.91, 35.17]
     """
 
     param_names = ("p", "q", "gamma")
@@ -1461,10 +1464,13 @@ def _rate(
     missing = ~np.isfinite(arr)
     out_of_range = ~missing & ((arr < low) | (arr > high))
     if missing.any() or out_of_range.any():
+        parts = []
+        if missing.any():
+            parts.append(f"{int(missing.sum()):,} missing (set to {default:g})")
+        if out_of_range.any():
+            parts.append(f"{int(out_of_range.sum()):,} outside [{low:g}, {high:g}] (clipped)")
         warnings.warn(
-            f"{name}: {int(missing.sum()):,} of {n:,} customers have no value (set to "
-            f"{default:g}) and {int(out_of_range.sum()):,} lie outside [{low:g}, {high:g}] "
-            "(clipped)",
+            f"{name}: {' and '.join(parts)} of {n:,} customers",
             BtydWarning,
             stacklevel=3,
         )
@@ -1774,13 +1780,18 @@ def compare_models(
 
     Examples
     --------
-    >>> import pandas as pd
-    >>> ch = pd.DataFrame({"frequency": [0, 2, 5, 1] * 50, "recency": [0, 10, 30, 3] * 50,
-    ...     "T": [20, 35, 40, 30] * 50, "frequency_holdout": [0, 1, 3, 0] * 50,
-    ...     "duration_holdout": 20.0})
-    >>> result = compare_models(ch)
-    >>> list(result.table.index), result.best in result.table.index
-    (['bgnbd', 'pareto_nbd', 'mbgnbd'], True)
+    >>> from vipml.data.datasets import load_cdnow
+    >>> from vipml.features import calibration_holdout
+    >>> ch = calibration_holdout(load_cdnow(sample=True), "1997-09-30", "39W", features="btyd")
+    >>> result = compare_models(ch, models=("bgnbd", "mbgnbd"))
+    >>> result.table[["actual_purchases", "predicted_purchases", "mae"]].round(1)
+    ... # doctest: +NORMALIZE_WHITESPACE
+            actual_purchases  predicted_purchases  mae
+    model
+    bgnbd             1882.0               1653.4  0.8
+    mbgnbd            1882.0               1576.7  0.8
+    >>> result.best
+    'mbgnbd'
     """
     _check_columns(
         cal_holdout,
@@ -1847,3 +1858,118 @@ def compare_models(
     table = table.reindex(columns=columns)
     table["error"] = table["error"].fillna("")
     return ModelComparison(table, best, fitted)
+
+
+# --------------------------------------------------------------------------------------------
+# One call for the command line: fit everything at a cutoff, compare on a holdout
+# --------------------------------------------------------------------------------------------
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float | np.floating) and not math.isfinite(float(value)):
+        return None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer | np.floating):
+        return value.item()
+    return value
+
+
+def fit_report(
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    holdout_end: str | pd.Timestamp | None = None,
+    config: Any = None,
+) -> dict[str, Any]:
+    """Fit BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma at ``cutoff``; compare on a holdout.
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions.
+    cutoff
+        Last day of the calibration window (inclusive).
+    holdout_end
+        Last day of the holdout window; ``None`` or a date not after the cutoff: no holdout.
+    config
+        :class:`vipml.config.Config` (``btyd.freq``, ``btyd.time_unit``, ``btyd.penalizers``);
+        defaults to purchases per day, time in weeks.
+
+    Returns
+    -------
+    dict (JSON-able)
+        ``{"models": {"bgnbd": {"params", "log_likelihood", "penalizer"}, "pareto_nbd": ...,
+        "mbgnbd": ...}, "gamma_gamma": {...}, "holdout": [one record per model], "best":
+        name or None}`` plus ``cutoff``, ``holdout_end``, ``freq``, ``time_unit``,
+        ``customers`` and ``repeat_customers``. A model that does not converge has an
+        ``error`` instead of parameters.
+    """
+    from vipml.config import Config
+    from vipml.features.build import calibration_holdout
+    from vipml.features.rfm import btyd_summary
+
+    config = config or Config()
+    freq, time_unit, penalizers = config.btyd.freq, config.btyd.time_unit, config.btyd.penalizers
+    cutoff = pd.Timestamp(cutoff).normalize()
+    end = pd.Timestamp(holdout_end).normalize() if holdout_end is not None else None
+    report: dict[str, Any] = {
+        "cutoff": f"{cutoff:%Y-%m-%d}",
+        "holdout_end": f"{end:%Y-%m-%d}" if end is not None and end > cutoff else None,
+        "freq": freq,
+        "time_unit": time_unit,
+    }
+    fitted: dict[str, _PurchaseModel] = {}
+    errors: dict[str, str] = {}
+    if end is not None and end > cutoff:
+        summary = calibration_holdout(
+            transactions, cutoff, end - cutoff, config=config, features="btyd"
+        )
+        comparison = compare_models(summary, penalizers=penalizers)
+        fitted = comparison.models
+        errors = {
+            name: comparison.table.at[name, "error"]
+            for name in comparison.table.index
+            if comparison.table.at[name, "error"]
+        }
+        holdout = comparison.table.drop(columns=["params", "error"]).reset_index()
+        report["holdout"] = [
+            {k: _finite_or_none(v) for k, v in row.items()} for row in holdout.to_dict("records")
+        ]
+        report["holdout_weeks"] = float(summary["duration_holdout"].max()) * (
+            _UNIT_DAYS[time_unit] / 7.0
+        )
+        report["best"] = comparison.best
+    else:
+        summary = btyd_summary(transactions, cutoff, freq=freq, time_unit=time_unit)
+        for name in PURCHASE_MODELS:
+            try:
+                fitted[name] = make_purchase_model(name, penalizers=penalizers).fit(summary)
+            except ConvergenceError as exc:
+                errors[name] = str(exc)
+        report["holdout"] = []
+        report["best"] = None
+    report["customers"] = len(summary)
+    report["repeat_customers"] = int((summary["frequency"] > 0).sum())
+    report["models"] = {}
+    for name in PURCHASE_MODELS:
+        if name in fitted:
+            model = fitted[name]
+            report["models"][name] = {
+                "params": dict(model.params_),
+                "log_likelihood": model.log_likelihood_,
+                "penalizer": model.penalizer_,
+            }
+        else:
+            report["models"][name] = {"error": errors.get(name, "not fitted")}
+    try:
+        gg = GammaGammaModel(penalizers=penalizers).fit(summary)
+        report["gamma_gamma"] = {
+            "params": dict(gg.params_),
+            "log_likelihood": gg.log_likelihood_,
+            "penalizer": gg.penalizer_,
+            "customers": gg.n_customers_,
+        }
+    except ConvergenceError as exc:
+        report["gamma_gamma"] = {"error": str(exc)}
+    first = ("models", "gamma_gamma", "holdout", "best")
+    return {**{k: report[k] for k in first}, **{k: v for k, v in report.items() if k not in first}}

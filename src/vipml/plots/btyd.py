@@ -14,10 +14,10 @@ behind the first and last come from :func:`calibration_holdout_table` and
 
 Examples
 --------
->>> import pandas as pd
+>>> from vipml.data.datasets import load_cdnow
+>>> from vipml.features.rfm import btyd_summary
 >>> from vipml.modeling.btyd import BetaGeoModel
->>> s = pd.DataFrame({"frequency": [0, 2, 5, 1] * 50, "recency": [0, 10, 30, 3] * 50,
-...                   "T": [20, 35, 40, 30] * 50})
+>>> s = btyd_summary(load_cdnow(sample=True), "1997-09-30", freq="D", time_unit="W")
 >>> fig = p_alive_figure(BetaGeoModel().fit(s), s)
 >>> fig.axes[0].get_title()
 'P(alive) by frequency and recency (BG/NBD)'

@@ -185,8 +185,17 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, uniques)`` in order of appearance.
+
+    Finite floats are hashed through their bits (``+ 0.0`` merges -0.0 into 0.0): equal
+    floats have equal bits, and integer hashing is about ten times faster.
+    """
+    values = np.asarray(values)
+    if values.dtype == np.float64:
+        codes, uniques = pd.factorize((values + 0.0).view(np.int64), sort=False)
+        return np.asarray(codes, dtype=np.int64), np.asarray(uniques).view(np.float64)
     codes, uniques = pd.factorize(values, sort=False)
-    return codes.astype(np.int64), np.asarray(uniques)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques)
 
 
 def _group(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

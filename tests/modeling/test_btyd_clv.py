@@ -184,6 +184,20 @@ def test_days_and_weeks_give_the_same_values(tx):
     pd.testing.assert_frame_equal(by_week, by_day, rtol=1e-5)
 
 
+def test_days_against_weeks_is_flagged(ltv, tx, summary):
+    days = btyd_summary(tx, "1997-09-30", freq="D", time_unit="D")
+    with pytest.warns(BtydWarning, match=r"T runs to 272 here but to 38.8571 .* same time unit"):
+        ltv.predict(days, 52)
+    with pytest.warns(BtydWarning, match="same time unit"):
+        ltv.purchase_model_.p_alive(days)
+    loaded = LifetimeValueModel.from_dict(json.loads(json.dumps(ltv.to_dict())))
+    with pytest.warns(BtydWarning, match="same time unit"):
+        loaded.predict(days, 52)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ltv.predict(btyd_summary(tx, "1998-06-30", freq="D", time_unit="W"), 52)  # later cutoff
+
+
 def test_round_trip_through_json(ltv, summary):
     loaded = LifetimeValueModel.from_dict(json.loads(json.dumps(ltv.to_dict())))
     pd.testing.assert_frame_equal(loaded.predict(summary, 26), ltv.predict(summary, 26))

@@ -184,6 +184,21 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.einsum("i,i->", a, b))
 
 
+def _check_unit(T: np.ndarray, fitted_max_T: float | None) -> None:
+    """Warn when T looks 7 times longer or shorter than at fit: days against weeks."""
+    if not fitted_max_T or not len(T) or T.max() <= 0:
+        return
+    ratio = float(T.max()) / fitted_max_T
+    if 5 <= ratio <= 9 or 1 / 9 <= ratio <= 1 / 5:
+        warnings.warn(
+            f"T runs to {T.max():g} here but to {fitted_max_T:g} in the data the model was "
+            f"fitted on ({ratio:.2g} times): are both summaries in the same time unit (days "
+            "or weeks)? Build both with the same btyd_summary(..., time_unit=...)",
+            BtydWarning,
+            stacklevel=4,
+        )
+
+
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(codes, uniques)`` in order of appearance.
 
@@ -685,6 +700,7 @@ class _PurchaseModel:
         self.log_likelihood_ = float(_dot(grid.w, ll))
         self.n_customers_ = int(grid.n)
         self.n_unique_ = len(grid)
+        self.max_T_ = float(T.max())
         return self
 
     def _initial(self, grid: _Grid) -> np.ndarray:
@@ -731,6 +747,7 @@ class _PurchaseModel:
         """Distinct histories of the summary (with their horizons when t varies)."""
         self._check_fitted()
         x, rec, T = _history(summary)
+        _check_unit(T, getattr(self, "max_T_", None))
         if t is None:
             return _Grid(x, rec, T), None
         times = _times(t, summary)
@@ -815,6 +832,7 @@ class _PurchaseModel:
             "penalizers": [float(p) for p in self.penalizers],
             "n_customers": self.n_customers_,
             "n_unique": self.n_unique_,
+            "max_T": getattr(self, "max_T_", None),
         }
 
     @classmethod
@@ -838,6 +856,8 @@ class _PurchaseModel:
         model.penalizer_ = float(d.get("penalizer", 0.0))
         model.n_customers_ = int(d.get("n_customers", 0))
         model.n_unique_ = int(d.get("n_unique", 0))
+        if d.get("max_T") is not None:
+            model.max_T_ = float(d["max_T"])
         return model
 
 
@@ -1651,6 +1671,7 @@ class LifetimeValueModel:
         self._check_fitted()
         self._check_settings()
         x, rec, T = _history(summary)
+        _check_unit(T, getattr(self.purchase_model_, "max_T_", None))
         _, m = GammaGammaModel._spend_columns(summary)
         margin = _rate(margin_rate, summary, "margin_rate", self.default_margin_rate, -1e9, 1.0)
         returns = _rate(return_rate, summary, "return_rate", 0.0, 0.0, 1.0)

@@ -77,6 +77,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "DEFAULT_PENALIZERS",
     "BtydWarning",
+    "PurchaseModel",
     "BetaGeoModel",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
@@ -1179,6 +1180,9 @@ class ParetoNBDModel(_PurchaseModel):
         tail = -log_u if abs(s - 1) < 1e-10 else -np.expm1((s - 1) * log_u) / (s - 1)
         return r * beta / alpha * tail
 
+
+PurchaseModel = _PurchaseModel
+"""Public name of the purchase models' common type (for annotations and isinstance)."""
 
 _MODEL_CLASSES: dict[str, type[_PurchaseModel]] = {
     "bgnbd": BetaGeoModel,

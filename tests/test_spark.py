@@ -130,6 +130,18 @@ def test_buckets_with_only_events_or_nothing(spark):
     assert_same(collect(got), expected)
 
 
+def test_features_do_not_depend_on_the_session_time_zone(spark):
+    tx = load_cdnow(sample=True)
+    expected = build_features(tx, CUTOFF)
+    before = spark.conf.get("spark.sql.session.timeZone")
+    try:
+        spark.conf.set("spark.sql.session.timeZone", "Asia/Tokyo")
+        got = collect(vs.build_features(vs.to_spark(spark, tx), CUTOFF, num_buckets=2))
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", before)
+    assert_same(got, expected)
+
+
 def test_timestamps_and_text_round_trip(spark):
     frame = pd.DataFrame(
         {

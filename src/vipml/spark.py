@@ -319,7 +319,11 @@ def _up_to(sdf: SparkDataFrame | None, cutoff: str | pd.Timestamp) -> SparkDataF
     from pyspark.sql import functions as F
 
     _require_columns(sdf, ["customer_id", "timestamp"], "table")
-    return sdf.filter(F.col("timestamp") < F.lit(_day_end(cutoff).to_pydatetime()))
+    # a text literal cast to the column's own type is read in the session time zone, as the
+    # column is (a Python datetime literal would be read in the driver process' zone)
+    kind = sdf.schema["timestamp"].dataType
+    end = F.lit(_day_end(cutoff).strftime("%Y-%m-%d %H:%M:%S")).cast(kind)
+    return sdf.filter(F.col("timestamp") < end)
 
 
 def _feature_schema(id_type: DataType) -> StructType:
@@ -431,3 +435,85 @@ def build_features(
         {"events": _up_to(events, cutoff)},
         num_buckets=num_buckets,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# the model, shipped to the workers as its bundle files
+# --------------------------------------------------------------------------------------------
+
+_LOADED: dict[str, Any] = {}
+"""Models loaded in this (worker) process, by bundle digest: each is loaded once per worker."""
+
+
+class ShippedBundle:
+    """A model bundle's files as bytes: what the workers receive (no pickled estimator).
+
+    The closure Spark sends to every worker holds this object: plain bytes of
+    ``manifest.json``, the JSON parameters and the LightGBM text models. A worker writes them
+    to a temporary folder once and loads them with :func:`vipml.load_model`, exactly as the
+    single-machine path loads a bundle, so both paths score with the same model.
+    """
+
+    def __init__(self, files: Mapping[str, bytes]) -> None:
+        import hashlib
+
+        self.files = dict(sorted(files.items()))
+        digest = hashlib.sha256()
+        for name, data in self.files.items():
+            digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        self.digest = digest.hexdigest()
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike[str]) -> ShippedBundle:
+        """Read every file of a bundle folder."""
+        from pathlib import Path
+
+        root = Path(folder)
+        if not (root / "manifest.json").exists():
+            from vipml.errors import ModelFormatError
+
+            raise ModelFormatError(
+                f"{root} is not a vipml model bundle (no manifest.json): give the folder "
+                "written by vipml train or VipModel.save, or an MLflow model URI"
+            )
+        files = {
+            str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()
+        }
+        return cls(files)
+
+    @classmethod
+    def from_model(cls, model: Any) -> ShippedBundle:
+        """From a loaded model (saved to a temporary folder), a bundle folder or a model URI
+        (``models:/vipml@champion``, resolved on the driver with
+        :func:`vipml.tracking.resolve_model_uri`)."""
+        import tempfile
+
+        if isinstance(model, ShippedBundle):
+            return model
+        if isinstance(model, str | os.PathLike):
+            from vipml.tracking import is_model_uri, resolve_model_uri
+
+            if is_model_uri(model):
+                return cls.from_folder(resolve_model_uri(model))
+            return cls.from_folder(model)
+        with tempfile.TemporaryDirectory(prefix="vipml-ship-") as tmp:
+            target = os.path.join(tmp, "bundle")
+            model.save(target)
+            return cls.from_folder(target)
+
+    def load(self) -> Any:
+        """The model, loaded once per process from a private copy of the files."""
+        model = _LOADED.get(self.digest)
+        if model is None:
+            import tempfile
+            from pathlib import Path
+
+            from vipml import load_model
+
+            root = Path(tempfile.mkdtemp(prefix="vipml-bundle-")) / self.digest[:16]
+            for name, data in self.files.items():
+                path = root / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            model = _LOADED[self.digest] = load_model(root)
+        return model

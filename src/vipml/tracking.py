@@ -403,7 +403,7 @@ def metric_direction(metric: str) -> Literal["max", "min"]:
 
 def is_model_uri(model: str | os.PathLike[str]) -> bool:
     """True for an MLflow model URI (``models:/``, ``runs:/``, ``mlflow-artifacts:/``)."""
-    return isinstance(model, str) and model.startswith(MODEL_URI_SCHEMES)
+    return str(model).startswith(MODEL_URI_SCHEMES)
 
 
 # ----------------------------------------------------------------------------- runs

@@ -113,24 +113,32 @@ class TrainingConfig:
 
     cutoff_step: str = "4W"
     max_cutoffs: int = 6
+    """Label windows stacked: the latest (ending at the training cutoff) validates, others train."""
     min_history_days: int = 90
+    """A historical cutoff needs this many days of data before it."""
     seed: int = 42
+    class_weight: Literal["balanced", "none"] = "balanced"
+    """Class imbalance: weigh each class to parity (calibration restores the probabilities)."""
+    calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
+    """Probability calibration on the latest (validation) window: Platt, isotonic or none."""
 
 
 @dataclass(frozen=True)
 class LightGBMConfig:
     """LightGBM hyperparameters (binary objective)."""
 
-    num_leaves: int = 31
+    num_leaves: int = 7
     learning_rate: float = 0.05
-    n_estimators: int = 400
-    min_child_samples: int = 50
+    n_estimators: int = 2000
+    """Most boosting rounds; early stopping on the validation window picks the number."""
+    min_child_samples: int = 200
     feature_fraction: float = 0.9
     bagging_fraction: float = 0.9
     bagging_freq: int = 1
-    lambda_l2: float = 1.0
-    early_stopping_rounds: int = 30
+    lambda_l2: float = 10.0
+    early_stopping_rounds: int = 50
     num_threads: int = 0
+    """0: LightGBM's default (all cores)."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from vipml.cli import btyd as _btyd  # noqa: F401  (registers commands)
 from vipml.cli import data as _data  # noqa: F401
 from vipml.cli import demo as _demo  # noqa: F401
 from vipml.cli import lists as _lists  # noqa: F401
+from vipml.cli import model as _model  # noqa: F401
 from vipml.cli import registry as _registry  # noqa: F401
 from vipml.cli._app import app
 

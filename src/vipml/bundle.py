@@ -1,0 +1,343 @@
+"""Save and load a trained model: a folder of JSON and LightGBM text, no pickles.
+
+A bundle is data, not code: loading it never runs anything it contains. The folder holds
+
+==========================  ==================================================================
+``manifest.json``           what the model is: format, vipml and library versions, cutoff,
+                            horizon, feature names, customer attributes, config, training-data
+                            fingerprint, training cutoffs, metrics, and the files below
+``btyd.json``               the lifetime-value model (BG/NBD or another purchase model, and
+                            Gamma-Gamma): :meth:`LifetimeValueModel.to_dict`
+``<target>.json``           per classifier (``future_vip``, ``churn``): hyperparameters,
+                            feature lists, category levels, the linear prior and the
+                            probability calibration (Platt coefficients or isotonic thresholds)
+``<target>.lgb.txt``        the LightGBM trees (``Booster.model_to_string``)
+==========================  ==================================================================
+
+:meth:`VipModel.save` writes the folder atomically (a temporary folder renamed into place).
+:func:`load_model` checks the manifest: a bundle from another vipml major.minor version, or
+whose feature list differs from what this vipml builds, raises :class:`ModelFormatError`
+saying what differs and how to fix it (``strict=False`` loads it anyway, with a warning).
+
+Examples
+--------
+>>> import tempfile
+>>> load_model(tempfile.mkdtemp())  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+vipml.errors.ModelFormatError: ... is not a vipml model bundle (no manifest.json): ...
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import warnings
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vipml.config import Config, config_from_dict, config_to_dict
+from vipml.data.io import atomic_path
+from vipml.errors import ConfigError, ModelFormatError
+from vipml.modeling.btyd import LifetimeValueModel
+from vipml.modeling.classifier import VipClassifier, model_feature_names
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BUNDLE_FORMAT_VERSION",
+    "VipModel",
+    "BundleWarning",
+    "load_model",
+    "library_versions",
+    "data_fingerprint",
+]
+
+log = logging.getLogger(__name__)
+
+BUNDLE_FORMAT = "vipml-model"
+BUNDLE_FORMAT_VERSION = 1
+TARGETS = ("future_vip", "churn")
+_LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "lifetimes")
+
+
+class BundleWarning(UserWarning):
+    """A bundle was loaded despite a mismatch (``load_model(..., strict=False)``)."""
+
+
+def _vipml_version() -> str:
+    from vipml import __version__
+
+    return __version__
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of vipml, Python and the libraries a model depends on."""
+    out = {"vipml": _vipml_version(), "python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def data_fingerprint(transactions: pd.DataFrame) -> str:
+    """An order-independent fingerprint of a transaction log (ids, timestamps, revenue).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 2], "revenue": [5.0, 7.0],
+    ...                    "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+    >>> data_fingerprint(tx) == data_fingerprint(tx.iloc[::-1])
+    True
+    >>> data_fingerprint(tx).startswith("rows=2;")
+    True
+    """
+    cols = [c for c in ("customer_id", "timestamp", "revenue") if c in transactions]
+    hashed = pd.util.hash_pandas_object(transactions[cols], index=False).to_numpy()
+    total = int(hashed.sum(dtype="uint64")) if len(hashed) else 0
+    return f"rows={len(transactions)};hash={total:016x}"
+
+
+def _major_minor(version: str) -> tuple[str, ...]:
+    return tuple(str(version).split(".")[:2])
+
+
+@dataclass
+class VipModel:
+    """A trained vipml model: lifetime value, future-VIP and churn classifiers, and context.
+
+    Build one with :func:`vipml.pipeline.train`; score with :func:`vipml.pipeline.score`;
+    save with :meth:`save` and load with :func:`load_model`.
+
+    Attributes
+    ----------
+    config
+        The config it was trained with (scoring reuses its feature and BTYD settings).
+    cutoff
+        The training cutoff: no data after it was read.
+    horizon
+        The label horizon (e.g. ``'26W'``): the scores predict ``(cutoff, cutoff + horizon]``.
+    feature_names
+        The classifiers' input columns (:func:`vipml.modeling.classifier.model_feature_names`).
+    btyd
+        The lifetime-value model fitted at the cutoff.
+    classifiers
+        ``{'future_vip': VipClassifier, 'churn': VipClassifier}``.
+    metrics
+        Validation metrics (on the latest training window) of the models and the baselines.
+    attributes
+        Customer attribute columns used as categorical features (may be empty).
+    data_fingerprint
+        :func:`data_fingerprint` of the training transactions (up to the cutoff).
+    training
+        Training cutoffs, rows and positive rates per target.
+    manifest
+        The manifest read from disk (loaded models only).
+    """
+
+    config: Config
+    cutoff: pd.Timestamp
+    horizon: str
+    feature_names: list[str]
+    btyd: LifetimeValueModel
+    classifiers: dict[str, VipClassifier]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    attributes: list[str] = field(default_factory=list)
+    data_fingerprint: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"VipModel(cutoff={pd.Timestamp(self.cutoff):%Y-%m-%d}, horizon={self.horizon!r}, "
+            f"features={len(self.feature_names)}, targets={list(self.classifiers)})"
+        )
+
+    @property
+    def future_vip(self) -> VipClassifier:
+        """The future-VIP classifier."""
+        return self.classifiers["future_vip"]
+
+    @property
+    def churn(self) -> VipClassifier:
+        """The churn classifier."""
+        return self.classifiers["churn"]
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The manifest (see the module docs)."""
+        files = {"btyd": "btyd.json"}
+        for target in self.classifiers:
+            files[target] = f"{target}.json"
+            files[f"{target}_trees"] = f"{target}.lgb.txt"
+        return {
+            "format": BUNDLE_FORMAT,
+            "format_version": BUNDLE_FORMAT_VERSION,
+            "vipml_version": _vipml_version(),
+            "libraries": library_versions(),
+            "created": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+            "cutoff": f"{pd.Timestamp(self.cutoff):%Y-%m-%d}",
+            "horizon": str(self.horizon),
+            "targets": list(self.classifiers),
+            "feature_names": list(self.feature_names),
+            "attributes": list(self.attributes),
+            "data_fingerprint": self.data_fingerprint,
+            "training": _jsonable(self.training),
+            "metrics": _jsonable(self.metrics),
+            "config": config_to_dict(self.config),
+            "files": files,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the bundle folder atomically (an existing folder is replaced); return it."""
+        path = Path(path)
+        manifest = self.to_manifest()
+        with atomic_path(path) as tmp:
+            tmp.mkdir(parents=True)
+            _write_json(tmp / "btyd.json", self.btyd.to_dict())
+            for target, clf in self.classifiers.items():
+                _write_json(tmp / f"{target}.json", clf.to_dict())
+                (tmp / f"{target}.lgb.txt").write_text(clf.booster_text(), encoding="utf-8")
+            _write_json(tmp / "manifest.json", manifest)
+        self.manifest = manifest
+        log.info("saved model bundle to %s", path)
+        return path
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON data: NaN and inf become None, numpy and pandas scalars plain numbers."""
+    return json.loads(json.dumps(value, default=_default), parse_constant=lambda _: None)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(_jsonable(data), indent=2, allow_nan=False), encoding="utf-8")
+
+
+def _read_json(path: Path, what: str) -> Any:
+    if not path.exists():
+        raise ModelFormatError(f"model bundle {path.parent}: {path.name} ({what}) is missing")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelFormatError(
+            f"model bundle {path.parent}: {path.name} is not valid JSON ({exc}): the bundle is "
+            "damaged, save it again"
+        ) from None
+
+
+def _mismatch(message: str, strict: bool) -> None:
+    if strict:
+        raise ModelFormatError(message + "; load_model(path, strict=False) loads it anyway")
+    warnings.warn(message, BundleWarning, stacklevel=3)
+
+
+def load_model(path: str | Path, strict: bool = True) -> VipModel:
+    """Load a bundle written by :meth:`VipModel.save`, checking its manifest.
+
+    Parameters
+    ----------
+    path
+        The bundle folder.
+    strict
+        When True (the default), a bundle written by another vipml major.minor version, or
+        whose feature list is not the one this vipml builds, raises
+        :class:`~vipml.errors.ModelFormatError`; when False it loads with a
+        :class:`BundleWarning`.
+
+    Raises
+    ------
+    ModelFormatError
+        Not a bundle, a damaged file, or a mismatch (with ``strict``).
+    """
+    path = Path(path)
+    if not path.is_dir() or not (path / "manifest.json").exists():
+        raise ModelFormatError(
+            f"{path} is not a vipml model bundle (no manifest.json): give the folder written by "
+            "`vipml train --model-out` or VipModel.save()"
+        )
+    manifest = _read_json(path / "manifest.json", "manifest")
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise ModelFormatError(f"{path}/manifest.json is not a vipml model manifest")
+    if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
+        raise ModelFormatError(
+            f"model bundle {path}: format_version {manifest.get('format_version')!r} is not "
+            f"supported (this vipml reads {BUNDLE_FORMAT_VERSION}): retrain with this vipml"
+        )
+    written_by = str(manifest.get("vipml_version", "unknown"))
+    current = _vipml_version()
+    if _major_minor(written_by) != _major_minor(current):
+        _mismatch(
+            f"model bundle {path} was written by vipml {written_by}; this is vipml {current} "
+            "(bundles are read by the same major.minor version): retrain it with `vipml train` "
+            f"or install vipml=={'.'.join(_major_minor(written_by))}.*",
+            strict,
+        )
+    attributes = list(manifest.get("attributes", []))
+    names = list(manifest.get("feature_names", []))
+    expected = model_feature_names(attributes)
+    if names != expected:
+        missing = [n for n in names if n not in expected]
+        new = [n for n in expected if n not in names]
+        detail = []
+        if missing:
+            detail.append(f"the model uses {', '.join(missing)}, which this vipml does not build")
+        if new:
+            detail.append(f"this vipml builds {', '.join(new)}, which the model lacks")
+        if not detail:
+            detail.append("the features are the same but in another order")
+        _mismatch(
+            f"model bundle {path}: its feature list ({len(names)} features) differs from this "
+            f"vipml's ({len(expected)}): {'; '.join(detail)}: retrain the model with this vipml",
+            strict,
+        )
+    try:
+        config = config_from_dict(manifest.get("config") or {})
+    except ConfigError as exc:
+        raise ModelFormatError(
+            f"model bundle {path}: its config is not valid here: {exc}"
+        ) from None
+    files = manifest.get("files", {})
+    btyd = LifetimeValueModel.from_dict(_read_json(path / files.get("btyd", "btyd.json"), "BTYD"))
+    classifiers = {}
+    for target in manifest.get("targets", TARGETS):
+        params = _read_json(path / files.get(target, f"{target}.json"), f"{target} classifier")
+        trees_path = path / files.get(f"{target}_trees", f"{target}.lgb.txt")
+        if not trees_path.exists():
+            raise ModelFormatError(
+                f"model bundle {path}: {trees_path.name} ({target} trees) is missing"
+            )
+        clf = VipClassifier.from_dict(params, trees_path.read_text(encoding="utf-8"))
+        if clf.feature_names_ != names:
+            raise ModelFormatError(
+                f"model bundle {path}: the {target} classifier's features differ from the "
+                "manifest's: the bundle is damaged, save it again"
+            )
+        classifiers[target] = clf
+    return VipModel(
+        config=config,
+        cutoff=pd.Timestamp(manifest["cutoff"]),
+        horizon=str(manifest["horizon"]),
+        feature_names=names,
+        btyd=btyd,
+        classifiers=classifiers,
+        metrics=dict(manifest.get("metrics") or {}),
+        attributes=attributes,
+        data_fingerprint=str(manifest.get("data_fingerprint", "")),
+        training=dict(manifest.get("training") or {}),
+        manifest=manifest,
+    )

@@ -1,0 +1,290 @@
+"""Model commands: ``vipml train``, ``vipml score``, ``vipml backtest``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from vipml.cli._app import command, console, fail, is_terminal, parse_date
+from vipml.config import Config, load_config, parse_duration
+from vipml.errors import ConfigError
+
+_TX_HELP = (
+    "Transactions: a CSV or Parquet file, a folder of Parquet files, or `cdnow` / "
+    "`cdnow-sample`."
+)
+
+
+@contextlib.contextmanager
+def _progress(description: str) -> Iterator[Any]:
+    """A rich progress bar on a terminal; nothing otherwise. Yields the pipeline callback."""
+    if not is_terminal():
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{description}: {step}", completed=done, total=total)
+
+        yield update
+
+
+def _read_inputs(
+    transactions: str, events: Path | None, customers: Path | None, cfg: Config
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    from vipml.data.io import read_customers, read_events, read_transactions
+
+    with console.status("reading the data") if is_terminal() else contextlib.nullcontext():
+        tx = read_transactions(transactions, cfg.columns.transactions)
+        ev = read_events(events, cfg.columns.events) if events is not None else None
+        cu = read_customers(customers, cfg.columns.customers) if customers is not None else None
+    console.print(
+        f"transactions: {len(tx):,} rows, {tx['customer_id'].nunique():,} customers, "
+        f"{tx['timestamp'].min():%Y-%m-%d} to {tx['timestamp'].max():%Y-%m-%d}"
+    )
+    return tx, ev, cu
+
+
+def _cutoff(value: str | None, tx: pd.DataFrame, what: str = "") -> pd.Timestamp:
+    cutoff = parse_date(value)
+    if cutoff is None:
+        cutoff = tx["timestamp"].max().normalize()
+        console.print(
+            f"cutoff: {cutoff:%Y-%m-%d} (the last date in the data{what}; set --cutoff to "
+            "choose another)"
+        )
+    return cutoff
+
+
+def _horizon(value: str | None, cfg: Config) -> str:
+    horizon = value or cfg.labels.horizon
+    try:
+        parse_duration(horizon, "--horizon")
+    except ConfigError as exc:
+        fail(str(exc))
+    return horizon
+
+
+def _metrics_table(table: pd.DataFrame, title: str) -> Table:
+    from vipml.modeling.backtest import METRICS
+
+    shown = Table(title=title, title_justify="left")
+    shown.add_column("target")
+    shown.add_column("score")
+    for metric in METRICS:
+        shown.add_column(metric.replace("_", " "), justify="right")
+    for (target, name), row in table.iterrows():
+        cells = [f"{row[m]:.4f}" if pd.notna(row[m]) else "-" for m in METRICS]
+        style = "bold" if name == "lightgbm" else None
+        shown.add_row(str(target), str(name), *cells, style=style)
+    return shown
+
+
+def _validation_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    from vipml.modeling.backtest import METRICS
+
+    rows = []
+    for target, entry in metrics.items():
+        if not isinstance(entry, dict):
+            continue
+        rows.append({"target": target, "score": "lightgbm", **{m: entry.get(m) for m in METRICS}})
+        for name, values in entry.get("baselines", {}).items():
+            rows.append({"target": target, "score": name, **{m: values.get(m) for m in METRICS}})
+    return pd.DataFrame(rows).set_index(["target", "score"]).astype(float)
+
+
+@command("train")
+def train(
+    transactions: Annotated[str, typer.Option(help=_TX_HELP)],
+    model_out: Annotated[Path, typer.Option(help="Folder to write the model bundle to.")],
+    cutoff: Annotated[
+        str | None,
+        typer.Option(
+            help="Training cutoff (YYYY-MM-DD): only data up to it are read; the latest label "
+            "window ends on it. Default: the last date in the data (printed)."
+        ),
+    ] = None,
+    horizon: Annotated[
+        str | None,
+        typer.Option(help="Label horizon, e.g. 26W, 90D, 6M [default: labels.horizon, 26W]."),
+    ] = None,
+    events: Annotated[
+        Path | None, typer.Option(help="Optional events table (support tickets, referrals, ...).")
+    ] = None,
+    customers: Annotated[
+        Path | None,
+        typer.Option(help="Optional customers table: text attributes become model features."),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
+) -> None:
+    """Train the lifetime-value model and the future-VIP and churn classifiers.
+
+    Rolling historical cutoffs are stacked for training; the latest label window (ending at the
+    cutoff) validates, stops the boosting early and calibrates the probabilities. Writes a model
+    bundle (manifest, JSON parameters, LightGBM text; no pickles).
+    """
+    from vipml.pipeline import train as run_train
+
+    cfg = load_config(config)
+    tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
+    when = _cutoff(cutoff, tx)
+    h = _horizon(horizon, cfg)
+    with _progress("training") as progress:
+        model = run_train(tx, when, h, events=ev, customers=cu, config=cfg, progress=progress)
+    path = model.save(model_out)
+    info = model.training
+    console.print(
+        f"trained at cutoff {when:%Y-%m-%d}, horizon {h}: {len(info['cutoffs'])} label windows "
+        f"({', '.join(info['cutoffs'])}; the first validates), BTYD {info['purchase_model']}, "
+        f"{len(model.feature_names)} features"
+    )
+    console.print(
+        _metrics_table(
+            _validation_table(model.metrics),
+            f"validation window {info['validation_cutoff']} (churn: customers active at it)",
+        )
+    )
+    console.print(f"model bundle: {path}")
+
+
+@command("score")
+def score(
+    model: Annotated[
+        str, typer.Option(help="Model bundle folder (written by `vipml train`).")
+    ],
+    transactions: Annotated[str, typer.Option(help=_TX_HELP)],
+    out: Annotated[Path, typer.Option(help="Scores table to write (.parquet or .csv).")],
+    cutoff: Annotated[
+        str | None,
+        typer.Option(
+            help="Scoring date (YYYY-MM-DD): predictions are for (DATE, DATE + horizon]. "
+            "Default: the last date in the data (printed)."
+        ),
+    ] = None,
+    events: Annotated[Path | None, typer.Option(help="Optional events table.")] = None,
+    customers: Annotated[
+        Path | None, typer.Option(help="Customers table (needed when the model uses attributes).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML config (its column mapping reads the inputs).")
+    ] = None,
+) -> None:
+    """Score every customer: CLV, P(alive), P(future VIP), P(churn) and the reasons."""
+    from vipml.bundle import load_model
+    from vipml.data.io import write_table
+    from vipml.pipeline import score as run_score
+
+    if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
+        fail(f"--out {out}: use a .parquet or .csv file name")
+    cfg = load_config(config)
+    bundle = load_model(model)
+    tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
+    when = _cutoff(cutoff, tx)
+    with console.status("scoring") if is_terminal() else contextlib.nullcontext():
+        scores = run_score(bundle, tx, when, events=ev, customers=cu)
+        write_table(scores, out)
+    end = when + parse_duration(bundle.horizon)
+    console.print(
+        f"scored {len(scores):,} customers at {when:%Y-%m-%d} for ({when:%Y-%m-%d}, "
+        f"{end:%Y-%m-%d}] with the model trained at {bundle.cutoff:%Y-%m-%d}: mean "
+        f"P(future VIP) {scores['p_future_vip'].mean():.3f}, mean P(churn) "
+        f"{scores['p_churn'].mean():.3f}"
+    )
+    console.print(f"scores: {out}")
+
+
+@command("backtest")
+def backtest(
+    transactions: Annotated[str, typer.Option(help=_TX_HELP)],
+    cutoff: Annotated[
+        str | None,
+        typer.Option(
+            help="Train with data up to this date, judge on (DATE, DATE + horizon]. Default: "
+            "the last date in the data minus the horizon (printed)."
+        ),
+    ] = None,
+    horizon: Annotated[
+        str | None, typer.Option(help="Label horizon [default: labels.horizon, 26W].")
+    ] = None,
+    events: Annotated[Path | None, typer.Option(help="Optional events table.")] = None,
+    customers: Annotated[Path | None, typer.Option(help="Optional customers table.")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the metrics as JSON to this file.")
+    ] = None,
+    plots: Annotated[
+        Path | None,
+        typer.Option(help="Folder for lift_chart.png and calibration_curve.png (and the JSON)."),
+    ] = None,
+) -> None:
+    """Judge the models out of time against the baselines a marketer would use.
+
+    Trains with the data up to the cutoff, predicts at it and compares with what happened in
+    the horizon: ROC AUC, average precision, precision and lift in the top decile, Brier score,
+    for LightGBM and for the baselines (12-month spend and BTYD expected spend for future VIPs;
+    days since last purchase, 1 - P(alive) and the BTYD probability of no purchase for churn).
+    """
+    from vipml.data.io import write_text
+    from vipml.pipeline import backtest as run_backtest
+
+    cfg = load_config(config)
+    tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
+    h = _horizon(horizon, cfg)
+    when = parse_date(cutoff)
+    if when is None:
+        when = tx["timestamp"].max().normalize() - parse_duration(h)
+        console.print(
+            f"cutoff: {when:%Y-%m-%d} (the last date in the data minus the horizon {h}; set "
+            "--cutoff to choose another)"
+        )
+    with _progress("backtest") as progress:
+        result = run_backtest(tx, when, h, events=ev, customers=cu, config=cfg, progress=progress)
+    end = when + parse_duration(h)
+    console.print(
+        _metrics_table(
+            result.table,
+            f"backtest: trained up to {when:%Y-%m-%d}, judged on ({when:%Y-%m-%d}, "
+            f"{end:%Y-%m-%d}] (churn: customers active at the cutoff)",
+        )
+    )
+    for target, beats in result.beats_baselines().items():
+        verdict = "[green]beats[/]" if beats else "[red]does not beat[/]"
+        console.print(
+            f"{target}: LightGBM {verdict} every baseline on ROC AUC and average precision"
+        )
+    if json_out is not None:
+        write_text(result.to_json(), json_out)
+        console.print(f"metrics: {json_out}")
+    if plots is not None:
+        from vipml.plots import save_figure
+        from vipml.plots.classifier import calibration_curve, lift_chart
+
+        plots.mkdir(parents=True, exist_ok=True)
+        save_figure(lift_chart(result), plots / "lift_chart.png")
+        save_figure(calibration_curve(result), plots / "calibration_curve.png")
+        write_text(result.to_json(), plots / "backtest.json")
+        console.print(f"plots: {plots}")

@@ -1,0 +1,323 @@
+"""Out-of-time evaluation: the models against the rules a marketer would use anyway.
+
+A backtest trains with data up to a cutoff, predicts at the cutoff and judges the predictions on
+what happened in ``(cutoff, cutoff + horizon]`` (:func:`vipml.pipeline.backtest` composes it;
+this module holds the metrics and the result). Every score is judged by:
+
+* ``roc_auc``: ROC AUC (ties count half);
+* ``average_precision``: area under the precision-recall curve;
+* ``precision_top_decile`` and ``lift_top_decile``: the share of positives among the 10% of
+  customers with the highest scores, and that share over the base rate (ties at the decile
+  boundary count in proportion, so a baseline with many equal scores is not helped or hurt by
+  an arbitrary order);
+* ``brier``: mean squared error of a probability. The models' probabilities are calibrated; a
+  baseline score (a spend, a number of days) is mapped to a probability by isotonic regression
+  fitted on the validation window (the latest training window), so all Brier scores compare
+  like with like.
+
+Baselines (:data:`BASELINES`): *future VIP*: past 12-month spend (``spend_12m``) and the BTYD
+expected spend in the horizon (``btyd_expected_value``); *churn*: days since the last purchase
+(``days_since_last``), ``1 - P(alive)`` (``btyd_1_minus_p_alive``) and the BTYD probability of no
+purchase in the horizon (``btyd_p_no_purchase``). Churn is judged on the customers active at the
+cutoff only (:func:`vipml.labels.churn_eligible`).
+
+Examples
+--------
+>>> import numpy as np
+>>> y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1], dtype=bool)
+>>> s = np.array([.9, .8, .7, .1, .2, .3, .1, .2, .3, .4])
+>>> m = score_metrics(y, s)
+>>> round(m["roc_auc"], 3), m["precision_top_decile"], round(m["lift_top_decile"], 2)
+(0.905, 1.0, 3.33)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vipml.modeling.classifier import average_precision, roc_auc
+
+__all__ = [
+    "METRICS",
+    "MODEL_NAME",
+    "BASELINES",
+    "TARGETS",
+    "BacktestResult",
+    "score_metrics",
+    "top_share_precision",
+    "lift_table",
+    "calibration_table",
+    "fit_isotonic",
+    "apply_isotonic",
+    "evaluate",
+]
+
+TARGETS = ("future_vip", "churn")
+MODEL_NAME = "lightgbm"
+METRICS = ("roc_auc", "average_precision", "precision_top_decile", "lift_top_decile", "brier")
+
+#: Baselines per target: name -> (column of the scores table, sign; -1 means lower = riskier).
+BASELINES: dict[str, dict[str, tuple[str, float]]] = {
+    "future_vip": {
+        "spend_12m": ("spend_12m", 1.0),
+        "btyd_expected_value": ("expected_value", 1.0),
+    },
+    "churn": {
+        "days_since_last": ("days_since_last", 1.0),
+        "btyd_1_minus_p_alive": ("p_alive", -1.0),
+        "btyd_p_no_purchase": ("p_no_purchase", 1.0),
+    },
+}
+#: The model's probability column in the scores table, per target.
+PROBABILITY = {"future_vip": "p_future_vip", "churn": "p_churn"}
+
+
+def top_share_precision(y: np.ndarray, score: np.ndarray, share: float = 0.1) -> float:
+    """Share of positives among the top ``share`` of rows by score; ties shared in proportion.
+
+    Examples
+    --------
+    >>> top_share_precision(np.array([1, 0, 0, 0], bool), np.array([1., 1., 0., 0.]), 0.25)
+    0.5
+    """
+    y = np.asarray(y, dtype=bool)
+    score = np.asarray(score, dtype=np.float64)
+    n = len(y)
+    if n == 0:
+        return float("nan")
+    k = max(1, int(math.ceil(share * n - 1e-9)))
+    threshold = np.sort(score)[::-1][k - 1]
+    above = score > threshold
+    at = score == threshold
+    room = k - int(above.sum())
+    hits = float(y[above].sum()) + float(y[at].sum()) * room / max(int(at.sum()), 1)
+    return hits / k
+
+
+def _brier(y: np.ndarray, p: np.ndarray | None) -> float:
+    if p is None:
+        return float("nan")
+    return float(np.mean((np.asarray(p, dtype=np.float64) - y) ** 2))
+
+
+def score_metrics(
+    y: np.ndarray, score: np.ndarray, probability: np.ndarray | None = None
+) -> dict[str, float]:
+    """Every metric of :data:`METRICS` for one score (``probability`` for the Brier score)."""
+    y = np.asarray(y, dtype=bool)
+    score = np.asarray(score, dtype=np.float64)
+    base = float(y.mean()) if len(y) else float("nan")
+    precision = top_share_precision(y, score)
+    return {
+        "roc_auc": roc_auc(y, score),
+        "average_precision": average_precision(y, score),
+        "precision_top_decile": precision,
+        "lift_top_decile": precision / base if base > 0 else float("nan"),
+        "brier": _brier(y, probability),
+    }
+
+
+def fit_isotonic(score: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
+    """Isotonic map from a score to a probability, as JSON-able thresholds."""
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    iso.fit(np.asarray(score, dtype=np.float64), np.asarray(y, dtype=np.float64))
+    return {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
+
+
+def apply_isotonic(mapping: Mapping[str, list[float]], score: np.ndarray) -> np.ndarray:
+    """Apply :func:`fit_isotonic` output (linear between thresholds, clipped outside)."""
+    return np.interp(np.asarray(score, dtype=np.float64), mapping["x"], mapping["y"])
+
+
+def lift_table(y: np.ndarray, score: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Customers split into ``bins`` equal groups by score (highest first): rate, lift, capture.
+
+    Examples
+    --------
+    >>> t = lift_table(np.array([1, 1, 0, 0], bool), np.array([.9, .8, .2, .1]), bins=2)
+    >>> t[["positive_rate", "lift", "cumulative_capture"]].values.tolist()
+    [[1.0, 2.0, 1.0], [0.0, 0.0, 1.0]]
+    """
+    y = np.asarray(y, dtype=bool)
+    score = np.asarray(score, dtype=np.float64)
+    order = np.lexsort((np.arange(len(y)), -score))
+    groups = np.array_split(order, bins)
+    base = y.mean() if len(y) else float("nan")
+    total = max(int(y.sum()), 1)
+    rows, captured = [], 0
+    for i, idx in enumerate(groups, start=1):
+        pos = int(y[idx].sum())
+        captured += pos
+        rate = pos / len(idx) if len(idx) else float("nan")
+        rows.append(
+            {
+                "group": i,
+                "customers": len(idx),
+                "positives": pos,
+                "positive_rate": rate,
+                "lift": rate / base if base > 0 else float("nan"),
+                "cumulative_capture": captured / total,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
+    """Mean predicted probability against the observed rate, in ``bins`` equal-count groups."""
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    order = np.argsort(p, kind="stable")
+    rows = []
+    for idx in np.array_split(order, bins):
+        if len(idx):
+            rows.append(
+                {"customers": len(idx), "predicted": float(p[idx].mean()),
+                 "observed": float(y[idx].mean())}
+            )
+    return pd.DataFrame(rows)
+
+
+def _baseline_score(frame: pd.DataFrame, column: str, sign: float) -> np.ndarray:
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+    values = np.where(np.isfinite(values), values, -np.inf if sign > 0 else np.inf)
+    return values if sign > 0 else 1.0 - values
+
+
+def evaluate(
+    predictions: pd.DataFrame,
+    baseline_maps: Mapping[str, Mapping[str, Mapping[str, list[float]]]] | None = None,
+) -> pd.DataFrame:
+    """The metrics table: one row per (target, score), one column per metric.
+
+    ``predictions`` holds the scores table columns (``p_future_vip``, ``p_churn`` and the
+    baseline columns of :data:`BASELINES`) with the outcomes ``future_vip``, ``churn`` and
+    ``churn_eligible``. ``baseline_maps[target][baseline]`` are isotonic maps (for Brier).
+    """
+    rows = []
+    for target in TARGETS:
+        frame = predictions
+        if target == "churn" and "churn_eligible" in frame:
+            frame = frame.loc[frame["churn_eligible"].to_numpy(dtype=bool)]
+        y = frame[target].to_numpy(dtype=bool)
+        p = frame[PROBABILITY[target]].to_numpy(dtype=np.float64)
+        n, positives = len(y), int(y.sum())
+        rows.append(
+            {"target": target, "score": MODEL_NAME, **score_metrics(y, p, p),
+             "customers": n, "positives": positives}
+        )
+        for name, (column, sign) in BASELINES[target].items():
+            score = _baseline_score(frame, column, sign)
+            mapping = (baseline_maps or {}).get(target, {}).get(name)
+            prob = apply_isotonic(mapping, score) if mapping else None
+            rows.append(
+                {"target": target, "score": name, **score_metrics(y, score, prob),
+                 "customers": n, "positives": positives}
+            )
+    return pd.DataFrame(rows).set_index(["target", "score"])
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+@dataclass
+class BacktestResult:
+    """A backtest: the metrics table, the per-customer predictions and outcomes, and context.
+
+    Attributes
+    ----------
+    table
+        Indexed by ``(target, score)``: the model (``lightgbm``) and each baseline; columns
+        :data:`METRICS`, ``customers`` and ``positives``.
+    predictions
+        One row per customer known at the cutoff: the scores table (probabilities, baseline
+        columns, reasons) and the outcomes ``future_vip``, ``churn``, ``churn_eligible``,
+        ``future_value``.
+    cutoff, horizon
+        The cutoff (data up to it trained the model) and the label horizon.
+    info
+        Training context: cutoffs used, rows, data fingerprint, validation metrics.
+    """
+
+    table: pd.DataFrame
+    predictions: pd.DataFrame
+    cutoff: pd.Timestamp
+    horizon: str
+    info: dict[str, Any] = field(default_factory=dict)
+    model: Any = None
+
+    def beats_baselines(
+        self, metrics: tuple[str, ...] = ("roc_auc", "average_precision")
+    ) -> dict[str, bool]:
+        """Per target: does the model beat every baseline on every one of ``metrics``?"""
+        out = {}
+        for target in TARGETS:
+            part = self.table.loc[target]
+            model = part.loc[MODEL_NAME]
+            others = part.drop(index=MODEL_NAME)
+            out[target] = bool(all((model[m] > others[m]).all() for m in metrics))
+        return out
+
+    def metrics(self) -> dict[str, Any]:
+        """Nested metrics: ``{target: {metric: value, 'baselines': {name: {metric: value}}}}``.
+
+        Flattened with ``_`` (as MLflow logging does) the model's own read
+        ``future_vip_average_precision``, the baselines ``future_vip_baselines_spend_12m_...``.
+        """
+        out: dict[str, Any] = {}
+        for (target, score), row in self.table.iterrows():
+            values = {k: _finite(v) for k, v in row.items()}
+            entry = out.setdefault(target, {"baselines": {}})
+            if score == MODEL_NAME:
+                entry.update(values)
+            else:
+                entry["baselines"][score] = values
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary: cutoff, horizon, metrics, whether the model beats the baselines."""
+        return {
+            "cutoff": f"{pd.Timestamp(self.cutoff):%Y-%m-%d}",
+            "horizon": str(self.horizon),
+            "metrics": self.metrics(),
+            "beats_baselines": self.beats_baselines(),
+            "info": json.loads(json.dumps(self.info, default=str)),
+        }
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON (NaN written as null)."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    def format_table(self) -> str:
+        """The metrics table as aligned text."""
+        shown = self.table[list(METRICS) + ["customers", "positives"]].copy()
+        return shown.to_string(float_format=lambda v: f"{v:.4f}")
+
+    def lift_table(self, target: str, bins: int = 10) -> pd.DataFrame:
+        """:func:`lift_table` of the model's probability for ``target``."""
+        frame = self._frame(target)
+        return lift_table(frame[target].to_numpy(bool), frame[PROBABILITY[target]], bins)
+
+    def calibration_table(self, target: str, bins: int = 10) -> pd.DataFrame:
+        """:func:`calibration_table` of the model's probability for ``target``."""
+        frame = self._frame(target)
+        return calibration_table(frame[target].to_numpy(bool), frame[PROBABILITY[target]], bins)
+
+    def _frame(self, target: str) -> pd.DataFrame:
+        frame = self.predictions
+        if target == "churn" and "churn_eligible" in frame:
+            frame = frame.loc[frame["churn_eligible"].to_numpy(dtype=bool)]
+        return frame

@@ -1,0 +1,219 @@
+"""Reasons: each customer's top drivers of a score, as phrases a marketer understands.
+
+The drivers are the features with the largest *positive* contributions to the score's log-odds
+(:meth:`vipml.modeling.classifier.VipClassifier.contributions`: LightGBM's ``pred_contrib`` plus
+the linear prior's terms). Each driver becomes a phrase that quotes the customer's own value of
+that feature, e.g. ``"ordered at 4.2× their 12-month rate in the last 3 months"`` or
+``"last purchase 12 days ago"``. Features without a phrase of their own read
+``"<feature> is <value>"``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> values = pd.DataFrame({"days_since_last": [12, 300], "spend_12m": [950.0, 20.0],
+...                        "trend_3m": [4.2, 0.0]}, index=[7, 8])
+>>> contrib = pd.DataFrame({"days_since_last": [0.1, 0.9], "spend_12m": [0.8, -0.2],
+...                         "trend_3m": [0.5, 0.0]}, index=[7, 8])
+>>> top_reasons(contrib, values).loc[7].tolist()
+['spent 950 in the last 12 months', 'ordered at 4.2× their 12-month rate in the last 3 months', \
+'last purchase 12 days ago']
+>>> join_reasons(top_reasons(contrib, values)).loc[8]
+'last purchase 300 days ago'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PHRASES", "phrase", "top_reasons", "join_reasons", "REASON_SEPARATOR"]
+
+REASON_SEPARATOR = "; "
+
+
+def _money(x: float) -> str:
+    """An amount: whole numbers from 100 up, two decimals below."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def _count(x: float, one: str, many: str | None = None) -> str:
+    n = int(round(x))
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def _times(x: float) -> str:
+    return f"{x:.1f}×"
+
+
+_WINDOW = {"3m": "3 months", "6m": "6 months", "12m": "12 months"}
+
+Phrase = Callable[[float, Mapping[str, Any]], str]
+
+#: One phrase per feature: ``(value, the customer's row) -> text``.
+PHRASES: dict[str, Phrase] = {
+    "frequency": lambda x, r: (
+        "has bought only once so far" if x == 0 else f"came back to buy {_count(x, 'time')}"
+    ),
+    "recency": lambda x, r: f"bought over a span of {x:.0f} weeks",
+    "T": lambda x, r: f"a customer for {x:.0f} weeks",
+    "monetary_value": lambda x, r: f"repeat purchases average {_money(x)}",
+    "orders": lambda x, r: f"{_count(x, 'order')} in total",
+    "purchase_days": lambda x, r: f"bought on {_count(x, 'different day')}",
+    "mean_days_between": lambda x, r: f"buys every {x:.0f} days on average",
+    "median_days_between": lambda x, r: f"typically {x:.0f} days between purchases",
+    "days_since_last": lambda x, r: (
+        "bought today" if x == 0 else f"last purchase {_count(x, 'day')} ago"
+    ),
+    "tenure_days": lambda x, r: f"a customer for {_count(x, 'day')}",
+    "trend_3m": lambda x, r: f"ordered at {_times(x)} their 12-month rate in the last 3 months",
+    "trend_6m": lambda x, r: f"ordered at {_times(x)} their 12-month rate in the last 6 months",
+    "aov_mean": lambda x, r: f"average order {_money(x)}",
+    "aov_median": lambda x, r: f"typical order {_money(x)}",
+    "aov_max": lambda x, r: f"largest order {_money(x)}",
+    "revenue_total": lambda x, r: f"spent {_money(x)} in total",
+    "profit_total": lambda x, r: f"brought {_money(x)} gross profit in total",
+    "profit_12m": lambda x, r: f"brought {_money(x)} gross profit in the last 12 months",
+    "margin_rate": lambda x, r: (
+        f"{_pct(x)} margin on their purchases"
+        + (" (assumed: no cost data)" if r.get("margin_assumed", 0) else "")
+    ),
+    "margin_assumed": lambda x, r: (
+        "margin assumed (no cost data)" if x else "margin known from cost data"
+    ),
+    "full_price_share": lambda x, r: f"{_pct(x)} of spend at full price",
+    "discount_share": lambda x, r: f"{_pct(x)} of spend on discount",
+    "top_lines_share": lambda x, r: f"{_pct(x)} of spend in the most profitable lines",
+    "n_categories": lambda x, r: f"bought from {_count(x, 'category', 'categories')}",
+    "returns": lambda x, r: f"returned {_count(x, 'order')}",
+    "return_rate_orders": lambda x, r: f"returns {_pct(x)} of orders",
+    "return_rate_value": lambda x, r: f"returned {_pct(x)} of what they spent",
+    "net_revenue": lambda x, r: f"net spend {_money(x)} after returns",
+    "support_tickets": lambda x, r: f"{_count(x, 'support ticket')}",
+    "support_cost": lambda x, r: f"support cost {_money(x)}",
+    "net_profit": lambda x, r: f"net profit {_money(x)} after every cost",
+    "referrals": lambda x, r: f"referred {_count(x, 'customer')}",
+    "reviews": lambda x, r: f"wrote {_count(x, 'review')}",
+    "ugc": lambda x, r: f"posted {_count(x, 'piece')} of content",
+    "days_since_engagement": lambda x, r: (
+        "no referral, review or post yet"
+        if x == r.get("tenure_days", -1)
+        and not (r.get("referrals", 0) or r.get("reviews", 0) or r.get("ugc", 0))
+        else f"last referral, review or post {_count(x, 'day')} ago"
+    ),
+    # BTYD outputs (horizon = the label horizon, CLV over config.btyd.clv_months)
+    "expected_purchases": lambda x, r: f"expected to buy {x:.1f} times in the horizon",
+    "p_alive": lambda x, r: f"{_pct(x)} likely to still be an active customer",
+    "p_no_purchase": lambda x, r: f"{_pct(x)} chance of no purchase in the horizon",
+    "expected_spend": lambda x, r: f"expected order value {_money(x)}",
+    "expected_value": lambda x, r: f"expected to spend {_money(x)} in the horizon",
+    "clv": lambda x, r: f"predicted lifetime value {_money(x)}",
+    "clv_profit": lambda x, r: f"predicted lifetime profit {_money(x)}",
+    # ratios the pipeline derives
+    "overdue_ratio": lambda x, r: f"idle for {_times(x)} their usual gap between purchases",
+    "idle_share": lambda x, r: f"idle for {_pct(x)} of their time as a customer",
+    "spend_rate_monthly": lambda x, r: f"spends {_money(x)} a month on average",
+    "order_rate_monthly": lambda x, r: f"orders {x:.2f} times a month on average",
+}
+for _w, _label in _WINDOW.items():
+    PHRASES[f"orders_{_w}"] = (
+        lambda x, r, label=_label: f"{_count(x, 'order')} in the last {label}"
+    )
+    PHRASES[f"spend_{_w}"] = lambda x, r, label=_label: f"spent {_money(x)} in the last {label}"
+
+
+class _Row(Mapping[str, Any]):
+    """One customer's values, read lazily from column arrays."""
+
+    __slots__ = ("_columns", "_i")
+
+    def __init__(self, columns: Mapping[str, np.ndarray], i: int) -> None:
+        self._columns, self._i = columns, i
+
+    def __getitem__(self, key: str) -> Any:
+        return self._columns[key][self._i]
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+
+def phrase(feature: str, value: Any, row: Mapping[str, Any] | None = None) -> str:
+    """The phrase for one feature's value (``row``: the customer's other values, if needed).
+
+    Examples
+    --------
+    >>> phrase("spend_3m", 1234.5)
+    'spent 1,234 in the last 3 months'
+    >>> phrase("region", "north")
+    'region is north'
+    """
+    row = row or {}
+    func = PHRASES.get(feature)
+    if func is not None:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if np.isfinite(number):
+            return func(number, row)
+    if isinstance(value, float | np.floating):
+        shown = f"{value:,.2f}".rstrip("0").rstrip(".")
+    else:
+        shown = str(value)
+    return f"{feature.replace('_', ' ')} is {shown}"
+
+
+def top_reasons(
+    contributions: pd.DataFrame, values: pd.DataFrame, k: int = 3, min_contribution: float = 0.0
+) -> pd.DataFrame:
+    """The ``k`` strongest positive drivers per row, as phrases: columns ``reason_1..k``.
+
+    Parameters
+    ----------
+    contributions
+        Per-feature contributions to the log-odds (a ``bias`` column is ignored).
+    values
+        The customers' feature values, same index; phrases quote them.
+    k
+        Reasons per customer; fewer when fewer features push the score up (the rest are "").
+    min_contribution
+        Only contributions above this count as drivers.
+    """
+    features = [c for c in contributions.columns if c != "bias"]
+    matrix = contributions[features].to_numpy(dtype=np.float64)
+    matrix = np.where(np.isfinite(matrix), matrix, -np.inf)
+    k = max(0, min(k, len(features)))
+    order = np.argsort(-matrix, axis=1, kind="stable")[:, :k]
+    out = np.full((len(matrix), k), "", dtype=object)
+    records = values.reindex(contributions.index)
+    columns = {str(c): records[c].to_numpy() for c in records.columns}
+    picked = np.take_along_axis(matrix, order, axis=1) > min_contribution
+    # a row's reasons stop at its first non-positive driver
+    picked = np.cumprod(picked, axis=1).astype(bool)
+    for j in range(k):
+        for col in np.unique(order[picked[:, j], j]):
+            name = features[col]
+            rows = np.flatnonzero(picked[:, j] & (order[:, j] == col))
+            series = columns.get(name)
+            for i in rows:
+                value = series[i] if series is not None else None
+                out[i, j] = phrase(name, value, _Row(columns, i))
+    return pd.DataFrame(
+        out, index=contributions.index, columns=[f"reason_{j + 1}" for j in range(k)]
+    )
+
+
+def join_reasons(reasons: pd.DataFrame) -> pd.Series:
+    """One string per row: the non-empty reasons joined by ``"; "``."""
+    parts = reasons.to_numpy(dtype=object)
+    joined = [REASON_SEPARATOR.join(p for p in row if p) for row in parts]
+    return pd.Series(joined, index=reasons.index, name="reasons", dtype=object)

@@ -1,0 +1,631 @@
+"""train(), score() and backtest(): the one place that composes the steps.
+
+**Training** (:func:`train`) at cutoff ``C`` with horizon ``H`` reads only transactions on or
+before ``C``. It stacks *historical cutoffs* ``c_k = C - H - k * step`` (``k = 0, 1, ...``;
+``config.training.cutoff_step``, at most ``max_cutoffs``, each with at least
+``min_history_days`` of data before it), so the latest label window ends exactly at ``C``. For
+each ``c_k``: the features, a BTYD model fitted on the data up to ``c_k`` and its predictions,
+and the labels from ``(c_k, c_k + H]``. The latest window (``k = 0``) is the validation window:
+early stopping and probability calibration happen there; the older windows train. Nothing is
+shuffled across time. Finally a BTYD model is fitted at ``C`` itself for scoring.
+
+**Scoring** (:func:`score`) builds the same features at the scoring cutoff, predicts with the
+saved BTYD model and both classifiers, and explains each customer's scores (top three drivers,
+:mod:`vipml.modeling.reasons`).
+
+**Backtest** (:func:`backtest`) trains with the data up to a cutoff, scores at the cutoff, and
+judges the scores (and the baselines of :mod:`vipml.modeling.backtest`) on what happened in
+``(cutoff, cutoff + horizon]``.
+
+Progress: pass ``progress=callable(step: str, done: int, total: int)`` to follow long runs
+(the CLI draws a progress bar with it).
+
+Examples
+--------
+>>> from vipml.config import config_from_dict
+>>> from vipml.data.datasets import load_cdnow
+>>> tx = load_cdnow(sample=True)
+>>> model = train(tx, "1997-12-31", "26W", config=config_from_dict(
+...     {"lightgbm": {"n_estimators": 30}}))
+>>> model.training["cutoffs"]
+['1997-07-02', '1997-06-04', '1997-05-07', '1997-04-09']
+>>> scores = score(model, tx, "1997-12-31")
+>>> len(scores), scores["customer_id"].is_unique
+(2357, True)
+>>> bool(scores["p_future_vip"].between(0, 1).all())
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vipml.bundle import VipModel, data_fingerprint, load_model
+from vipml.config import Config, parse_duration
+from vipml.errors import SchemaError, VipmlError
+from vipml.features import build_features, first_category
+from vipml.features.rfm import BTYD_COLUMNS
+from vipml.labels import make_labels
+from vipml.modeling.backtest import (
+    BASELINES,
+    TARGETS,
+    BacktestResult,
+    _baseline_score,
+    evaluate,
+    fit_isotonic,
+)
+from vipml.modeling.btyd import BtydWarning, LifetimeValueModel
+from vipml.modeling.classifier import (
+    BASE_TERMS,
+    BTYD_OUTPUTS,
+    TIME_SCALE_COLUMNS,
+    VipClassifier,
+    derived_columns,
+    model_feature_names,
+)
+from vipml.modeling.reasons import join_reasons, top_reasons
+
+__all__ = [
+    "Progress",
+    "SCORE_COLUMNS",
+    "VipModel",
+    "load_model",
+    "training_cutoffs",
+    "model_frame",
+    "training_frame",
+    "train",
+    "score",
+    "backtest",
+]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+#: The first columns of the scores table (feature columns follow).
+SCORE_COLUMNS = (
+    "customer_id",
+    "spend_12m",
+    "profit_12m",
+    "orders_12m",
+    "days_since_last",
+    "p_alive",
+    "expected_purchases",
+    "clv",
+    "clv_profit",
+    "p_future_vip",
+    "p_churn",
+    "reasons",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "churn_reasons",
+)
+
+_DAYS_PER_MONTH = 30.4375
+_MAX_LEVELS = 200
+
+
+def _noop(step: str, done: int, total: int) -> None:
+    return None
+
+
+def _day(ts: str | pd.Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(ts).normalize()
+
+
+def _up_to(transactions: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Rows on or before the cutoff's day."""
+    end = _day(cutoff) + pd.Timedelta(days=1)
+    keep = (transactions["timestamp"] < end).to_numpy()
+    return transactions if keep.all() else transactions.loc[keep]
+
+
+def _check_transactions(transactions: pd.DataFrame) -> None:
+    if not isinstance(transactions, pd.DataFrame):
+        raise SchemaError([f"expected a pandas DataFrame, got {type(transactions).__name__}"])
+    missing = [c for c in ("customer_id", "timestamp", "revenue") if c not in transactions]
+    if missing or not pd.api.types.is_datetime64_any_dtype(transactions["timestamp"]):
+        raise SchemaError(
+            [
+                "transactions lack customer_id, timestamp (datetime) or revenue: read them with "
+                "vipml.data.io.read_transactions or validate_transactions first"
+            ]
+        )
+    if transactions.empty:
+        raise SchemaError(["transactions: no rows: nothing to train or score"])
+
+
+def training_cutoffs(
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    horizon: str | int | pd.Timedelta,
+    config: Config | None = None,
+) -> list[pd.Timestamp]:
+    """The historical cutoffs stacked for training, newest (the validation window) first.
+
+    ``c_k = cutoff - horizon - k * step`` while ``c_k`` has ``min_history_days`` of data
+    before it, at most ``max_cutoffs``.
+
+    Examples
+    --------
+    >>> from vipml.data.datasets import load_cdnow
+    >>> [f"{c:%Y-%m-%d}" for c in training_cutoffs(load_cdnow(sample=True), "1997-12-31", "26W")]
+    ['1997-07-02', '1997-06-04', '1997-05-07', '1997-04-09']
+    """
+    config = config or Config()
+    cutoff = _day(cutoff)
+    h = parse_duration(horizon)
+    step = parse_duration(config.training.cutoff_step, "training.cutoff_step")
+    first = _day(transactions["timestamp"].min())
+    earliest = first + pd.Timedelta(days=config.training.min_history_days)
+    out = []
+    for k in range(max(config.training.max_cutoffs, 0)):
+        c = cutoff - h - k * step
+        if c < earliest:
+            break
+        out.append(c)
+    if len(out) < 2:
+        raise VipmlError(
+            f"only {len(out)} training cutoff(s) fit between the first date "
+            f"{first:%Y-%m-%d} (+{config.training.min_history_days} days of history) and "
+            f"{cutoff:%Y-%m-%d} minus the horizon ({h.days} days): at least 2 are needed (one "
+            "to train, one to validate): use a later cutoff, a shorter horizon, a shorter "
+            "training.cutoff_step or a smaller training.min_history_days"
+        )
+    return out
+
+
+def _attributes(customers: pd.DataFrame | None) -> pd.DataFrame:
+    """Categorical attributes of the customers table (text columns), indexed by customer_id."""
+    if customers is None:
+        return pd.DataFrame(index=pd.Index([], name="customer_id"))
+    if "customer_id" not in customers:
+        raise SchemaError(["customers: missing required column 'customer_id'"], "customers")
+    table = customers.drop_duplicates("customer_id").set_index("customer_id")
+    keep = []
+    for col in table.columns:
+        values = table[col]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+            continue
+        if pd.api.types.is_bool_dtype(values):
+            continue
+        levels = values.nunique(dropna=True)
+        if levels > _MAX_LEVELS:
+            log.warning(
+                "customers: %s has %d distinct values (more than %d): not used as a feature",
+                col, levels, _MAX_LEVELS,
+            )
+            continue
+        keep.append(col)
+    return table[keep].astype("string").fillna("unknown").astype(object)
+
+
+def _btyd_inputs(features: pd.DataFrame) -> dict[str, pd.Series]:
+    orders = features["orders"].to_numpy(dtype=np.float64)
+    support = features["support_cost"].to_numpy(dtype=np.float64) / np.maximum(orders, 1.0)
+    return {
+        "margin_rate": features["margin_rate"],
+        "return_rate": features["return_rate_value"],
+        "support_cost_rate": pd.Series(support, index=features.index),
+    }
+
+
+def _make_btyd(config: Config, purchase_model: str) -> LifetimeValueModel:
+    return LifetimeValueModel(
+        purchase_model=purchase_model,  # type: ignore[arg-type]
+        discount_rate_monthly=config.btyd.discount_rate_monthly,
+        penalizers=config.btyd.penalizers,
+        time_unit=config.btyd.time_unit,
+        default_margin_rate=config.features.default_margin_rate,
+    )
+
+
+def _choose_purchase_model(
+    transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon: pd.Timedelta, config: Config
+) -> str:
+    """``config.btyd.model``, or for ``'auto'`` the best on the latest label window."""
+    if config.btyd.model != "auto":
+        return config.btyd.model
+    from vipml.features import calibration_holdout
+    from vipml.modeling.btyd import compare_models
+
+    ch = calibration_holdout(
+        _up_to(transactions, cutoff), cutoff - horizon, horizon, config=config, features="btyd"
+    )
+    best = compare_models(ch, penalizers=config.btyd.penalizers).best
+    log.info("btyd.model auto: %s predicts the latest window best", best)
+    return best
+
+
+def _btyd_outputs(
+    btyd: LifetimeValueModel, features: pd.DataFrame, horizon: pd.Timedelta, config: Config
+) -> pd.DataFrame:
+    summary = features[list(BTYD_COLUMNS)]
+    inputs = _btyd_inputs(features)
+    near = btyd.predict(summary, horizon.days / 7.0, **inputs)
+    clv_weeks = config.btyd.clv_months * _DAYS_PER_MONTH / 7.0
+    far = btyd.predict(summary, clv_weeks, **inputs)
+    out = near[["expected_purchases", "p_alive", "p_no_purchase", "expected_spend"]].copy()
+    out["expected_value"] = out["expected_purchases"] * out["expected_spend"]
+    out["clv"] = far["clv"]
+    out["clv_profit"] = far["clv_profit"]
+    return out[list(BTYD_OUTPUTS)]
+
+
+def model_frame(
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    horizon: str | int | pd.Timedelta,
+    btyd: LifetimeValueModel,
+    events: pd.DataFrame | None = None,
+    attributes: pd.DataFrame | None = None,
+    config: Config | None = None,
+) -> pd.DataFrame:
+    """The classifiers' input at ``cutoff``: features, BTYD outputs, ratios and attributes.
+
+    One row per customer with a purchase or a return on or before the cutoff, indexed by
+    ``customer_id``, columns :func:`~vipml.modeling.classifier.model_feature_names`.
+    """
+    config = config or Config()
+    horizon = parse_duration(horizon)
+    features = build_features(transactions, cutoff, events, config)
+    parts = [features, _btyd_outputs(btyd, features, horizon, config), derived_columns(features)]
+    names = []
+    if attributes is not None and len(attributes.columns):
+        names = list(attributes.columns)
+        parts.append(attributes.reindex(features.index).fillna("unknown"))
+    frame = pd.concat(parts, axis=1)
+    if "first_category" in names and "category" in transactions:
+        frame["first_category"] = first_category(transactions, cutoff).reindex(frame.index)
+        frame["first_category"] = frame["first_category"].fillna("unknown").astype(object)
+    return frame[model_feature_names(names)]
+
+
+def _attribute_table(
+    transactions: pd.DataFrame, customers: pd.DataFrame | None
+) -> pd.DataFrame:
+    """Customer attributes, plus a ``first_category`` placeholder when there are categories."""
+    attrs = _attributes(customers)
+    if "category" in transactions and "first_category" not in attrs.columns:
+        attrs = attrs.assign(first_category=pd.Series(dtype=object))
+    return attrs
+
+
+def training_frame(
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    horizon: str | int | pd.Timedelta = "26W",
+    events: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
+    config: Config | None = None,
+    progress: Progress | None = None,
+    purchase_model: str | None = None,
+) -> pd.DataFrame:
+    """Stacked training rows: one per (historical cutoff, customer known at it).
+
+    Columns: the model features, the labels of :func:`vipml.labels.make_labels` and
+    ``cutoff`` (the window's cutoff). Everything in a row is computed from data up to its own
+    cutoff, except the labels, which come from ``(cutoff, cutoff + horizon]``.
+    """
+    config = config or Config()
+    progress = progress or _noop
+    cutoff = _day(cutoff)
+    horizon_td = parse_duration(horizon)
+    tx = _up_to(transactions, cutoff)
+    cutoffs = training_cutoffs(tx, cutoff, horizon_td, config)
+    purchase_model = purchase_model or _choose_purchase_model(tx, cutoff, horizon_td, config)
+    attrs = _attribute_table(tx, customers)
+    frames = []
+    for i, c in enumerate(cutoffs):
+        progress(f"features and BTYD at {c:%Y-%m-%d}", i, len(cutoffs))
+        past = _up_to(tx, c)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BtydWarning)
+            features = build_features(past, c, events, config)
+            btyd = _make_btyd(config, purchase_model).fit(features[list(BTYD_COLUMNS)])
+            frame = model_frame(past, c, horizon_td, btyd, events, attrs, config)
+        labels = make_labels(tx, c, horizon_td, config, warn=False)
+        frame = frame.join(labels)
+        frame["cutoff"] = c
+        frames.append(frame)
+    progress("training windows ready", len(cutoffs), len(cutoffs))
+    return pd.concat(frames)
+
+
+def _classifier(config: Config, target: str) -> VipClassifier:
+    lg = config.lightgbm
+    return VipClassifier(
+        num_leaves=lg.num_leaves,
+        learning_rate=lg.learning_rate,
+        n_estimators=lg.n_estimators,
+        min_child_samples=lg.min_child_samples,
+        feature_fraction=lg.feature_fraction,
+        bagging_fraction=lg.bagging_fraction,
+        bagging_freq=lg.bagging_freq,
+        lambda_l2=lg.lambda_l2,
+        early_stopping_rounds=lg.early_stopping_rounds,
+        num_threads=lg.num_threads,
+        seed=config.training.seed,
+        class_weight=config.training.class_weight,
+        calibration=config.training.calibration,
+        base_terms=BASE_TERMS[target],
+        exclude_from_trees=TIME_SCALE_COLUMNS,
+    )
+
+
+def _rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:
+    if target == "churn":
+        return frame.loc[frame["churn_eligible"].to_numpy(dtype=bool)]
+    return frame
+
+
+def _fit(
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    horizon: str | int | pd.Timedelta,
+    events: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+    config: Config | None,
+    progress: Progress | None,
+) -> tuple[VipModel, pd.DataFrame]:
+    """Train; also return the validation window's rows (features, labels, baselines)."""
+    config = config or Config()
+    progress = progress or _noop
+    _check_transactions(transactions)
+    cutoff = _day(cutoff)
+    horizon_td = parse_duration(horizon)
+    horizon_text = horizon if isinstance(horizon, str) else f"{horizon_td.days}D"
+    tx = _up_to(transactions, cutoff)
+    if tx.empty:
+        raise VipmlError(
+            f"no transaction on or before the cutoff {cutoff:%Y-%m-%d} (the data start on "
+            f"{transactions['timestamp'].min():%Y-%m-%d}): choose a later cutoff"
+        )
+    purchase_model = _choose_purchase_model(tx, cutoff, horizon_td, config)
+    cutoffs = training_cutoffs(tx, cutoff, horizon_td, config)
+    total = len(cutoffs) + 3
+
+    def step(message: str, done: int) -> None:
+        progress(message, done, total)
+
+    frame = training_frame(
+        tx, cutoff, horizon_td, events, customers, config,
+        progress=lambda m, d, t: step(m, d), purchase_model=purchase_model,
+    )
+    latest = frame["cutoff"] == cutoffs[0]
+    valid, train_rows = frame.loc[latest], frame.loc[~latest]
+    names = [c for c in frame.columns if c not in ("cutoff", *_LABELS)]
+    attributes = names[len(model_feature_names()):]
+
+    classifiers: dict[str, VipClassifier] = {}
+    training: dict[str, Any] = {
+        "cutoffs": [f"{c:%Y-%m-%d}" for c in cutoffs],
+        "validation_cutoff": f"{cutoffs[0]:%Y-%m-%d}",
+        "purchase_model": purchase_model,
+        "customers": int(tx["customer_id"].nunique()),
+        "transactions": int(len(tx)),
+    }
+    for i, target in enumerate(TARGETS):
+        step(f"training the {target} model", len(cutoffs) + i)
+        tr, va = _rows(train_rows, target), _rows(valid, target)
+        clf = _classifier(config, target).fit(tr[names], tr[target], va[names], va[target])
+        classifiers[target] = clf
+        training[target] = {
+            "train_rows": int(len(tr)),
+            "train_positive_rate": float(tr[target].mean()),
+            "validation_rows": int(len(va)),
+            "validation_positive_rate": float(va[target].mean()),
+            "best_iteration": clf.best_iteration_,
+        }
+
+    step(f"BTYD model at {cutoff:%Y-%m-%d}", len(cutoffs) + 2)
+    features = build_features(tx, cutoff, events, config)
+    btyd = _make_btyd(config, purchase_model).fit(features[list(BTYD_COLUMNS)])
+    model = VipModel(
+        config=config,
+        cutoff=cutoff,
+        horizon=horizon_text,
+        feature_names=names,
+        btyd=btyd,
+        classifiers=classifiers,
+        attributes=attributes,
+        data_fingerprint=data_fingerprint(tx),
+        training=training,
+    )
+    # validation metrics of the models and the baselines (on the latest window)
+    scored = _predict(model, valid[names], explain=False)
+    scored = pd.concat([scored, valid[list(_LABELS)]], axis=1)
+    table = evaluate(scored)
+    model.metrics = _metrics_dict(table, where=f"validation window {cutoffs[0]:%Y-%m-%d}")
+    step("done", total)
+    return model, scored
+
+
+_LABELS = ("future_vip", "churn", "future_value", "future_purchases", "churn_eligible")
+
+
+def _metrics_dict(table: pd.DataFrame, where: str) -> dict[str, Any]:
+    result = BacktestResult(table=table, predictions=pd.DataFrame(), cutoff=pd.NaT, horizon="")
+    out = result.metrics()
+    log.info("metrics on the %s: %s", where, out)
+    return out
+
+
+def train(
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    horizon: str | int | pd.Timedelta = "26W",
+    events: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
+    config: Config | None = None,
+    progress: Progress | None = None,
+) -> VipModel:
+    """Train the lifetime-value model and the future-VIP and churn classifiers at ``cutoff``.
+
+    Only rows on or before the cutoff's day are read (see the module docs for the rolling
+    windows). ``events`` (support tickets, referrals, ...) and ``customers`` (attributes used as
+    categorical features) are optional.
+
+    Returns
+    -------
+    VipModel
+        With validation metrics (latest window) of the models and the baselines in
+        ``metrics``; save it with :meth:`VipModel.save`.
+    """
+    model, _ = _fit(transactions, cutoff, horizon, events, customers, config, progress)
+    return model
+
+
+def _predict(model: VipModel, frame: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
+    """Probabilities (and, with ``explain``, reasons) for the rows of a model frame."""
+    out = pd.DataFrame(index=frame.index)
+    reasons = {}
+    for target, column in (("future_vip", "p_future_vip"), ("churn", "p_churn")):
+        clf = model.classifiers[target]
+        out[column] = clf.predict_proba(frame)
+        if explain:
+            reasons[target] = top_reasons(clf.contributions(frame), frame, k=3)
+    if not explain:
+        return pd.concat([out, frame], axis=1)
+    out["reasons"] = join_reasons(reasons["future_vip"])
+    for j, col in enumerate(reasons["future_vip"].columns, start=1):
+        out[f"reason_{j}"] = reasons["future_vip"][col]
+    out["churn_reasons"] = join_reasons(reasons["churn"])
+    return pd.concat([out, frame], axis=1)
+
+
+def score(
+    model: VipModel,
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp | None = None,
+    events: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Score every customer seen up to ``cutoff``: predictions for ``(cutoff, cutoff + horizon]``.
+
+    Parameters
+    ----------
+    model
+        A trained or loaded :class:`VipModel`.
+    transactions
+        Validated transactions; rows after the cutoff's day are ignored.
+    cutoff
+        The scoring date; None takes the last date in the data (logged).
+    events, customers
+        As in :func:`train` (attributes the model was trained with are read from
+        ``customers``; without it they are ``'unknown'``).
+
+    Returns
+    -------
+    DataFrame
+        One row per customer with a purchase or a return on or before the cutoff, columns
+        :data:`SCORE_COLUMNS` (``reasons``: the three strongest drivers of ``p_future_vip``
+        joined by ``"; "``; ``churn_reasons``: the same for ``p_churn``), then every model
+        feature. ``attrs['cutoff']`` holds the cutoff used.
+    """
+    _check_transactions(transactions)
+    if cutoff is None:
+        cutoff = _day(transactions["timestamp"].max())
+        log.info("scoring at the last date in the data: %s", f"{cutoff:%Y-%m-%d}")
+    cutoff = _day(cutoff)
+    tx = _up_to(transactions, cutoff)
+    if tx.empty:
+        raise VipmlError(
+            f"no transaction on or before the cutoff {cutoff:%Y-%m-%d}: nothing to score"
+        )
+    attrs = None
+    if model.attributes:
+        table = _attributes(customers)
+        missing = [a for a in model.attributes if a not in table.columns and a != "first_category"]
+        if missing:
+            warnings.warn(
+                f"the model uses the customer attributes {', '.join(missing)}, which are not "
+                "given: they are scored as 'unknown' (pass the customers table)",
+                UserWarning,
+                stacklevel=2,
+            )
+        attrs = table.reindex(columns=model.attributes)
+    config = model.config
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BtydWarning)
+        frame = model_frame(
+            tx, cutoff, model.horizon, model.btyd, events, attrs, config
+        )
+    if list(frame.columns) != model.feature_names:
+        raise VipmlError(
+            "the features built here differ from the model's: rebuild them with the same "
+            "customers table (attributes) as in training"
+        )
+    out = _predict(model, frame)
+    out.index.name = "customer_id"
+    out = out.reset_index()
+    rest = [c for c in out.columns if c not in SCORE_COLUMNS]
+    out = out[[*SCORE_COLUMNS, *rest]]
+    out.attrs["cutoff"] = f"{cutoff:%Y-%m-%d}"
+    out.attrs["horizon"] = model.horizon
+    return out
+
+
+def backtest(
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    horizon: str | int | pd.Timedelta = "26W",
+    events: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
+    config: Config | None = None,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Train with data up to ``cutoff``, predict at it, judge on ``(cutoff, cutoff + horizon]``.
+
+    The model never sees a row after the cutoff; the outcomes come from the full
+    ``transactions``. Baselines are scored on the same customers (:mod:`vipml.modeling.backtest`).
+    """
+    config = config or Config()
+    progress = progress or _noop
+    _check_transactions(transactions)
+    cutoff = _day(cutoff)
+    horizon_td = parse_duration(horizon)
+    if transactions["timestamp"].max() < cutoff + pd.Timedelta(days=1):
+        raise VipmlError(
+            f"the data end on {transactions['timestamp'].max():%Y-%m-%d}, on or before the "
+            f"backtest cutoff {cutoff:%Y-%m-%d}: there is nothing to judge the predictions on; "
+            "choose an earlier cutoff"
+        )
+    past = _up_to(transactions, cutoff)
+    past_events = None if events is None else events.loc[
+        events["timestamp"] < cutoff + pd.Timedelta(days=1)
+    ]
+    model, valid = _fit(past, cutoff, horizon, past_events, customers, config, progress)
+    scores = score(model, past, cutoff, past_events, customers).set_index("customer_id")
+    outcomes = make_labels(transactions, cutoff, horizon_td, config)
+    predictions = scores.join(outcomes, how="left")
+    maps: dict[str, dict[str, Any]] = {}
+    for target in TARGETS:
+        rows = _rows(valid, target)
+        for name, (column, sign) in BASELINES[target].items():
+            maps.setdefault(target, {})[name] = fit_isotonic(
+                _baseline_score(rows, column, sign), rows[target].to_numpy(dtype=bool)
+            )
+    table = evaluate(predictions, maps)
+    info = {
+        "training": model.training,
+        "validation": model.metrics,
+        "data_fingerprint": model.data_fingerprint,
+        "features": len(model.feature_names),
+    }
+    result = BacktestResult(
+        table=table,
+        predictions=predictions.reset_index(),
+        cutoff=cutoff,
+        horizon=model.horizon,
+        info=info,
+        model=model,
+    )
+    return result

@@ -14,7 +14,9 @@ pytest.importorskip("pyspark")
 from vipml import spark as vs  # noqa: E402
 from vipml.data.datasets import load_cdnow, simulate  # noqa: E402
 from vipml.errors import SchemaError  # noqa: E402
+from vipml.config import config_from_dict  # noqa: E402
 from vipml.features import build_features, profitable_lines  # noqa: E402
+from vipml.pipeline import score, train  # noqa: E402
 
 CUTOFF = pd.Timestamp("1997-09-30")
 
@@ -39,6 +41,16 @@ def cdnow() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def sim():
     return simulate(3_000, seed=7)
+
+
+@pytest.fixture(scope="module")
+def cdnow_model(cdnow, tmp_path_factory):
+    """A small model trained on CDNOW up to 1997-12-31, saved as a bundle."""
+    config = config_from_dict({"lightgbm": {"n_estimators": 30}})
+    model = train(cdnow, "1997-12-31", "26W", config=config)
+    folder = tmp_path_factory.mktemp("bundle") / "cdnow"
+    model.save(folder)
+    return model, folder
 
 
 def collect(sdf, index: str = "customer_id") -> pd.DataFrame:
@@ -69,6 +81,31 @@ def test_features_equal_pandas_on_cdnow(spark, cdnow):
     got = collect(vs.build_features(sdf, CUTOFF, num_buckets=5))
     assert len(got) == len(expected) == 23_570  # the whole cohort bought in Q1 1997
     assert_same(got, expected)
+
+
+def test_scores_equal_pandas_on_cdnow(spark, cdnow, cdnow_model):
+    model, folder = cdnow_model
+    expected = score(model, cdnow, "1998-03-31").set_index("customer_id").sort_index()
+    got = collect(vs.score(folder, vs.to_spark(spark, cdnow), "1998-03-31", num_buckets=3))
+    assert len(got) == 23_570
+    assert got["p_future_vip"].nunique() > 100 and (got["reasons"] != "").all()
+    assert_same(got, expected)
+
+
+def test_score_path_writes_the_scores_atomically(spark, cdnow, cdnow_model, tmp_path):
+    model, _ = cdnow_model
+    sample = load_cdnow(sample=True)
+    data = tmp_path / "tx.parquet"
+    sample.to_parquet(data)
+    out = tmp_path / "scores.parquet"
+    out.mkdir()  # an older result is replaced
+    (out / "stale.txt").write_text("old")
+    info = vs.score_path(model, data, out, spark=spark, num_buckets=2)
+    assert info == {"out": str(out), "cutoff": "1998-06-30", "customers": 2_357}
+    assert not list(tmp_path.glob("scores.parquet.tmp-*")) and not (out / "stale.txt").exists()
+    expected = score(model, sample, "1998-06-30").set_index("customer_id").sort_index()
+    written = pd.read_parquet(out).set_index("customer_id").sort_index()
+    assert_same(written, expected)
 
 
 def test_buckets_hold_whole_customers(spark, cdnow):

@@ -56,6 +56,10 @@ __all__ = [
     "map_buckets",
     "build_features",
     "profitable_lines",
+    "ShippedBundle",
+    "score",
+    "score_path",
+    "read_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -476,9 +480,7 @@ class ShippedBundle:
                 f"{root} is not a vipml model bundle (no manifest.json): give the folder "
                 "written by vipml train or VipModel.save, or an MLflow model URI"
             )
-        files = {
-            str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()
-        }
+        files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
         return cls(files)
 
     @classmethod
@@ -517,3 +519,249 @@ class ShippedBundle:
                 path.write_bytes(data)
             model = _LOADED[self.digest] = load_model(root)
         return model
+
+
+# --------------------------------------------------------------------------------------------
+# scoring
+# --------------------------------------------------------------------------------------------
+
+
+def _last_day(transactions: SparkDataFrame) -> pd.Timestamp:
+    from pyspark.sql import functions as F
+
+    with quiet_pyspark():
+        last = transactions.agg(F.max("timestamp").alias("last")).collect()[0]["last"]
+    if last is None:
+        raise SchemaError(["transactions: no rows: nothing to score"])
+    return pd.Timestamp(last).normalize()
+
+
+def _score_keywords(lines: list[str], has_category: bool) -> dict[str, Any]:
+    """``profitable_lines=lines`` for :func:`vipml.pipeline.score` (see :func:`score`)."""
+    import inspect
+
+    from vipml.pipeline import score as pandas_score
+
+    if "profitable_lines" in inspect.signature(pandas_score).parameters:
+        return {"profitable_lines": lines}
+    if has_category:
+        raise VipmlError(
+            "top_lines_share ranks categories over all customers, and this vipml.pipeline.score "
+            "cannot take the global ranking (profitable_lines=...): score on one machine, or "
+            "drop the category column"
+        )
+    return {}
+
+
+def score(
+    model: Any,
+    transactions: SparkDataFrame,
+    cutoff: str | pd.Timestamp | None = None,
+    events: SparkDataFrame | None = None,
+    customers: SparkDataFrame | None = None,
+    *,
+    num_buckets: int | None = None,
+) -> SparkDataFrame:
+    """:func:`vipml.pipeline.score` on Spark DataFrames, one bucket of customers at a time.
+
+    Parameters
+    ----------
+    model
+        A :class:`vipml.bundle.VipModel`, a bundle folder, or an MLflow model URI
+        (``models:/vipml@champion``; resolved on the driver). The bundle's files travel to the
+        workers as bytes (:class:`ShippedBundle`); each worker loads them once.
+    transactions, events, customers
+        Spark DataFrames with vipml's column names (validated upstream).
+    cutoff
+        The scoring date; None takes the last date in the data.
+    num_buckets
+        Number of customer buckets (default ``spark.sql.shuffle.partitions``): each bucket is
+        one pandas frame scored in one worker, so size it to a few million rows per bucket.
+
+    Returns
+    -------
+    Spark DataFrame
+        The columns and rows of the pandas scores table (:data:`vipml.pipeline.SCORE_COLUMNS`,
+        then the model features), in no particular order.
+
+    Notes
+    -----
+    What depends on the whole population is computed once, globally: the most profitable
+    product lines (:func:`profitable_lines`). Everything else in the scores is per customer:
+    features, BTYD predictions with the bundle's fitted parameters, both classifiers and the
+    reasons.
+    """
+    from vipml.pipeline import score as pandas_score
+
+    _require_columns(transactions, ["customer_id", "timestamp", "revenue"], "transactions")
+    shipped = ShippedBundle.from_model(model)
+    loaded = shipped.load()
+    cutoff = _last_day(transactions) if cutoff is None else pd.Timestamp(cutoff).normalize()
+    lines = profitable_lines(transactions, cutoff, loaded.config)
+    extra = _score_keywords(lines, "category" in transactions.columns)
+    tx = _up_to(transactions, cutoff)
+    ev = _up_to(events, cutoff)
+    assert tx is not None
+    schema = _score_schema(loaded, tx, ev, customers, cutoff, extra)
+
+    def per_bucket(
+        tx: pd.DataFrame, events: pd.DataFrame | None = None, customers: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        if tx.empty:  # a bucket with events or customers but no transaction: nobody to score
+            return pd.DataFrame({name: [] for name in schema.fieldNames()})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scores = pandas_score(
+                shipped.load(), tx, cutoff, events=events, customers=customers, **extra
+            )
+        return _to_plain(scores)
+
+    return map_buckets(
+        per_bucket, schema, tx, {"events": ev, "customers": customers}, num_buckets=num_buckets
+    )
+
+
+def _score_schema(
+    model: Any,
+    tx: SparkDataFrame,
+    events: SparkDataFrame | None,
+    customers: SparkDataFrame | None,
+    cutoff: pd.Timestamp,
+    extra: Mapping[str, Any],
+) -> StructType:
+    """The scores' Spark schema, from scoring a few hundred rows on the driver."""
+    from pyspark.sql import types as T
+
+    from vipml.pipeline import score as pandas_score
+
+    with quiet_pyspark():
+        sample = _from_spark_batch(tx.limit(500).toPandas())
+        side_events = None if events is None else _from_spark_batch(events.limit(50).toPandas())
+        side_customers = None
+        if customers is not None:
+            side_customers = _from_spark_batch(customers.limit(50).toPandas())
+    if sample.empty:
+        raise SchemaError([f"no transaction on or before the cutoff {cutoff:%Y-%m-%d}"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = pandas_score(
+            model, sample, cutoff, events=side_events, customers=side_customers, **extra
+        )
+    schema = spark_schema(scores)
+    id_type = tx.schema["customer_id"].dataType
+    fields = [
+        T.StructField("customer_id", id_type, False) if f.name == "customer_id" else f
+        for f in schema.fields
+    ]
+    return T.StructType(fields)
+
+
+def read_table(
+    spark: SparkSession, path: str | os.PathLike[str], columns: Mapping[str, str] | None = None
+) -> SparkDataFrame:
+    """Read a Parquet file or folder, or CSV (with a header), into a Spark DataFrame.
+
+    ``columns`` maps the file's names onto vipml's (config ``columns.*``). A text
+    ``timestamp`` is parsed (session time zone), ``revenue``, ``cost``, ``list_price`` and
+    ``quantity`` become doubles and ``is_return`` a boolean; nothing else is checked here
+    (validate data at the boundary, as on one machine).
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    text = str(path)
+    lower = text.lower().rstrip("/")
+    with quiet_pyspark():
+        if lower.endswith((".csv", ".csv.gz", ".txt")):
+            sdf = spark.read.csv(text, header=True, inferSchema=True)
+        else:
+            # pandas writes nanosecond timestamps, which Spark reads only as longs
+            spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+            sdf = spark.read.parquet(text)
+    for theirs, ours in (columns or {}).items():
+        if theirs in sdf.columns and theirs != ours:
+            sdf = sdf.withColumnRenamed(theirs, ours)
+    if "timestamp" in sdf.columns:
+        kind = sdf.schema["timestamp"].dataType
+        if isinstance(kind, T.StringType):
+            sdf = sdf.withColumn("timestamp", F.to_timestamp("timestamp"))
+        elif isinstance(kind, T.LongType):
+            sdf = sdf.withColumn("timestamp", _nanos_to_timestamp(spark, F.col("timestamp")))
+    for name in ("revenue", "cost", "list_price", "quantity"):
+        if name in sdf.columns:
+            sdf = sdf.withColumn(name, F.col(name).cast("double"))
+    if "is_return" in sdf.columns:
+        sdf = sdf.withColumn("is_return", F.col("is_return").cast("boolean"))
+    return sdf
+
+
+def _nanos_to_timestamp(spark: SparkSession, nanos: Column) -> Column:
+    """Naive nanoseconds since the epoch (pandas' wall-clock timestamps) as a Spark timestamp
+    showing the same wall clock in the session time zone (sub-microseconds dropped)."""
+    from pyspark.sql import functions as F
+
+    micros = ((nanos - F.pmod(nanos, F.lit(1000))) / F.lit(1000)).cast("long")
+    zone = spark.conf.get("spark.sql.session.timeZone") or "UTC"
+    return F.to_utc_timestamp(F.timestamp_micros(micros), zone)
+
+
+def score_path(
+    model: Any,
+    transactions: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    cutoff: str | pd.Timestamp | None = None,
+    events: str | os.PathLike[str] | None = None,
+    customers: str | os.PathLike[str] | None = None,
+    *,
+    spark: SparkSession | None = None,
+    master: str = "local[2]",
+    num_buckets: int | None = None,
+) -> dict[str, Any]:
+    """Score files with Spark and write the scores: what ``vipml score --engine spark`` runs.
+
+    Reads ``transactions`` (and optionally ``events``, ``customers``) with :func:`read_table`
+    (column names mapped with the model's ``config.columns``), scores with :func:`score`, and
+    writes ``out`` as Spark does: a folder of Parquet parts, or of CSV parts with a header when
+    ``out`` ends in ``.csv``. The folder is written beside ``out`` under a temporary name and
+    renamed into place when complete, so ``out`` is never half-written (on a local or mounted
+    file system; object stores use their own committers).
+
+    Returns
+    -------
+    dict
+        ``out`` (the path), ``cutoff`` (the date scored), ``customers`` (rows written).
+    """
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    shipped = ShippedBundle.from_model(model)
+    loaded = shipped.load()
+    session = spark or spark_session(master)
+    mapping = loaded.config.columns
+    tx = read_table(session, transactions, mapping.transactions)
+    ev = None if events is None else read_table(session, events, mapping.events)
+    cust = None if customers is None else read_table(session, customers, mapping.customers)
+    cutoff = _last_day(tx) if cutoff is None else pd.Timestamp(cutoff).normalize()
+    scores = score(shipped, tx, cutoff, ev, cust, num_buckets=num_buckets)
+
+    target = str(out)
+    local = "://" not in target or target.startswith("file://")
+    staging = f"{target.rstrip('/')}.tmp-{uuid.uuid4().hex[:8]}" if local else target
+    writer = scores.write.mode("overwrite")
+    with quiet_pyspark():
+        if target.lower().rstrip("/").endswith(".csv"):
+            writer.option("header", True).csv(staging)
+        else:
+            writer.parquet(staging)
+        written = (
+            session.read.parquet(staging).count()
+            if not target.lower().endswith(".csv")
+            else session.read.option("header", True).csv(staging).count()
+        )
+    if local:
+        final = Path(target.removeprefix("file://"))
+        if final.exists():
+            shutil.rmtree(final) if final.is_dir() else final.unlink()
+        Path(staging.removeprefix("file://")).rename(final)
+    return {"out": target, "cutoff": f"{cutoff:%Y-%m-%d}", "customers": int(written)}

@@ -7,6 +7,7 @@ registered-model name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -16,14 +17,17 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+import yaml
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
 
 from vipml import tracking
 from vipml.config import Config, config_from_dict, flatten_config
 from vipml.data.datasets import load_cdnow
-from vipml.errors import TrackingError
+from vipml.errors import ModelFormatError, TrackingError
 
-CUTOFF = pd.Timestamp("1997-09-30")
+CUTOFF = pd.Timestamp("1997-12-31")
 LIGHT = {
     "training": {"max_cutoffs": 2},
     "lightgbm": {"n_estimators": 60, "early_stopping_rounds": 10},
@@ -172,7 +176,7 @@ def test_run_logs_config_data_metrics_figures_tags(uri, artifacts, tx, tmp_path)
     assert json.loads(params["features.windows_days"]) == [91, 182, 365]
     assert params["data.rows"] == str(len(tx)) == "6919"
     assert params["data.customers"] == "2357"
-    assert params["cutoff"] == "1997-09-30" and params["horizon"] == "26W"
+    assert params["cutoff"] == "1997-12-31" and params["horizon"] == "26W"
     assert params["data.fingerprint"] == tracking.data_fingerprint(tx) == data["data.fingerprint"]
     assert logged == {"future_vip_roc_auc": 0.8}  # NaN left out
     assert done.data.metrics == {"future_vip_roc_auc": 0.8}
@@ -217,3 +221,213 @@ def test_flatten_metrics_and_direction():
     }
     assert tracking.metric_direction("churn_lightgbm_brier") == "min"
     assert tracking.metric_direction("future_vip_lift_top_decile") == "max"
+
+
+# ----------------------------------------------------------------------------- a trained model
+
+
+@pytest.fixture(scope="module")
+def registered(uri, artifacts, tx, trained):
+    """One training run logged like `vipml train` does: (run id, metrics, LoggedVersion)."""
+    model, bundle = trained
+    with tracking.tracked_run(
+        "models",
+        "train",
+        model.config,
+        command="train",
+        tracking_uri=uri,
+        artifact_location=artifacts,
+    ) as run:
+        metrics = run.log_training(model, bundle, tx)
+        logged = run.log_model_bundle(bundle, tx)
+    return run.run_id, metrics, logged
+
+
+def test_training_run_holds_params_metrics_and_artifacts(uri, tx, trained, registered):
+    model, bundle = trained
+    run_id, metrics, _ = registered
+    client = MlflowClient(uri)
+    done = client.get_run(run_id)
+    params = done.data.params
+    seen = tx[tx["timestamp"] <= CUTOFF]
+    assert params["cutoff"] == "1997-12-31" and params["horizon"] == "26W"
+    assert params["data.rows"] == str(len(seen)) and params["data.end"] == "1997-12-31"
+    assert params["data.customers"] == str(seen["customer_id"].nunique())
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert params["data.fingerprint"] == model.data_fingerprint == manifest["data_fingerprint"]
+    assert params["n_features"] == str(len(model.feature_names))
+    assert json.loads(params["training.cutoffs"]) == model.training["cutoffs"]
+    assert params["lightgbm.n_estimators"] == "60"
+    logged = done.data.metrics
+    assert logged == metrics
+    assert (
+        logged["future_vip_average_precision"] == model.metrics["future_vip"]["average_precision"]
+    )
+    spend = model.metrics["future_vip"]["baselines"]["spend_12m"]["roc_auc"]
+    assert logged["future_vip_baselines_spend_12m_roc_auc"] == spend
+    assert logged["churn_roc_auc"] == model.metrics["churn"]["roc_auc"]
+    assert logged["btyd_r"] == model.btyd.purchase_model_.params_["r"]
+    assert logged["btyd_gamma_gamma_q"] == model.btyd.gamma_gamma_.params_["q"]
+    assert logged["btyd_log_likelihood"] == model.btyd.purchase_model_.log_likelihood_
+    names = {a.path for a in client.list_artifacts(run_id)}
+    assert {"config.yaml", "features.json", "manifest.json"} <= names
+    models = client.search_logged_models(experiment_ids=[done.info.experiment_id])
+    assert [m.source_run_id for m in models] == [run_id]
+    features = json.loads(
+        Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path="features.json", tracking_uri=uri
+            )
+        ).read_text()
+    )
+    assert features == model.feature_names
+
+
+def test_pyfunc_is_registered_challenger_without_pickles(uri, registered, tmp_path, monkeypatch):
+    run_id, _, logged = registered
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # MLflow resolves models:/m-... globally
+    client = MlflowClient(uri)
+    version = client.get_model_version_by_alias("vipml", "challenger")
+    assert (str(version.version), version.run_id) == (logged.version, run_id)
+    assert version.tags["cutoff"] == "1997-12-31"
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=logged.model_uri, dst_path=str(tmp_path), tracking_uri=uri
+        )
+    )
+    files = {p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file()}
+    assert not [f for f in files if f.endswith((".pkl", ".pickle", ".cloudpickle"))], files
+    assert "artifacts/vipml-model/manifest.json" in files
+    spec = yaml.safe_load((local / "MLmodel").read_text())
+    assert spec["flavors"]["python_function"]["loader_module"] == "mlflow.pyfunc.loaders.code_model"
+    signature = spec["signature"]
+    inputs = {c["name"]: c for c in json.loads(signature["inputs"])}
+    assert {n for n, c in inputs.items() if c["required"]} == {
+        "customer_id",
+        "timestamp",
+        "revenue",
+    }
+    assert inputs["timestamp"]["type"] == "datetime"
+    outputs = [c["name"] for c in json.loads(signature["outputs"])]
+    assert outputs[:11] == [
+        "customer_id",
+        "spend_12m",
+        "profit_12m",
+        "orders_12m",
+        "days_since_last",
+        "p_alive",
+        "expected_purchases",
+        "clv",
+        "clv_profit",
+        "p_future_vip",
+        "p_churn",
+    ]
+    assert json.loads(signature["params"])[0]["name"] == "cutoff"
+
+
+def test_load_by_alias_predicts_the_scores_table(uri, tx, trained, registered, monkeypatch):
+    from vipml.bundle import load_model
+    from vipml.pipeline import score
+
+    _, bundle = trained
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    pyfunc = mlflow.pyfunc.load_model("models:/vipml@challenger")
+    local = load_model(bundle)
+    pd.testing.assert_frame_equal(pyfunc.predict(tx), score(local, tx, tx["timestamp"].max()))
+    at = pyfunc.predict(tx, params={"cutoff": "1998-03-31"})
+    pd.testing.assert_frame_equal(at, score(local, tx, "1998-03-31"))
+    assert at.attrs["cutoff"] == "1998-03-31"
+    with pytest.raises(Exception, match="not a date"):
+        pyfunc.predict(tx, params={"cutoff": "soon"})
+
+
+def test_resolve_model_uri_downloads_the_bundle(uri, trained, registered, tmp_path):
+    from vipml.bundle import load_model
+
+    _, bundle = trained
+    run_id, _, _ = registered
+    assert tracking.resolve_model_uri(bundle) == bundle
+    local = tracking.resolve_model_uri("models:/vipml@challenger", tmp_path, tracking_uri=uri)
+    assert sorted(p.name for p in local.iterdir()) == sorted(p.name for p in bundle.iterdir())
+    assert (local / "manifest.json").read_bytes() == (bundle / "manifest.json").read_bytes()
+    assert load_model(local).feature_names == trained[0].feature_names
+    with pytest.raises(TrackingError, match="vipml promote"):
+        tracking.resolve_model_uri("models:/vipml@champion", tmp_path / "x", tracking_uri=uri)
+    with pytest.raises(ModelFormatError, match="not a vipml model"):
+        tracking.resolve_model_uri(
+            f"runs:/{run_id}/features.json", tmp_path / "y", tracking_uri=uri
+        )
+
+
+def _source(client: MlflowClient, registered) -> str:
+    """Where the registered pyfunc model's files are (a registry version's source)."""
+    model_id = registered[2].model_uri.removeprefix("models:/")
+    return client.get_logged_model(model_id).artifact_location
+
+
+def _version(client: MlflowClient, name: str, source: str, metric: float | None, uri, artifacts):
+    """A registry version of `name` whose run logged future_vip_average_precision=metric."""
+    with tracking.tracked_run("promote", tracking_uri=uri, artifact_location=artifacts) as run:
+        if metric is not None:
+            run.log_metrics({"future_vip_average_precision": metric})
+    with contextlib.suppress(MlflowException):  # already registered
+        client.create_registered_model(name)
+    version = client.create_model_version(name, source, run_id=run.run_id)
+    client.set_registered_model_alias(name, "challenger", version.version)
+    return str(version.version)
+
+
+def test_promote_moves_champion_only_when_better(uri, artifacts, registered):
+    client = MlflowClient(uri)
+    source = _source(client, registered)
+    name, metric = "promote-test", "future_vip_average_precision"
+    first = _version(client, name, source, 0.40, uri, artifacts)
+    result = tracking.promote(name, metric, tracking_uri=uri)
+    assert result.promoted and result.champion_version is None
+    assert str(client.get_model_version_by_alias(name, "champion").version) == first
+
+    worse = _version(client, name, source, 0.35, uri, artifacts)
+    result = tracking.promote(name, metric, tracking_uri=uri)
+    assert not result.promoted
+    assert (result.champion_version, result.champion_value) == (first, 0.40)
+    assert (result.challenger_version, result.challenger_value) == (worse, 0.35)
+    assert "0.4" in "\n".join(result.lines()) and "0.35" in "\n".join(result.lines())
+    assert str(client.get_model_version_by_alias(name, "champion").version) == first
+
+    forced = tracking.promote(name, metric, force=True, tracking_uri=uri)
+    assert forced.promoted and "--force" in forced.reason
+    assert str(client.get_model_version_by_alias(name, "champion").version) == worse
+    assert str(client.get_model_version_by_alias(name, "previous_champion").version) == first
+
+    better = _version(client, name, source, 0.50, uri, artifacts)
+    assert tracking.promote(name, metric, tracking_uri=uri).promoted
+    assert str(client.get_model_version_by_alias(name, "champion").version) == better
+
+
+def test_promote_errors_name_the_fix(uri, artifacts, registered):
+    with pytest.raises(TrackingError, match="no registered model 'nobody'"):
+        tracking.promote("nobody", tracking_uri=uri)
+    client = MlflowClient(uri)
+    _version(client, "no-metric", _source(client, registered), None, uri, artifacts)
+    with pytest.raises(TrackingError, match="has no metric 'future_vip_average_precision'"):
+        tracking.promote("no-metric", tracking_uri=uri)
+
+
+def test_cli_promote_prints_both_sides(uri, artifacts, registered, monkeypatch):
+    from vipml.cli import app
+
+    client = MlflowClient(uri)
+    source = _source(client, registered)
+    _version(client, "cli-promote", source, 0.30, uri, artifacts)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    runner = CliRunner()
+    first = runner.invoke(app, ["promote", "--model-name", "cli-promote"])
+    assert first.exit_code == 0, first.output
+    second_version = _version(client, "cli-promote", source, 0.20, uri, artifacts)
+    second = runner.invoke(app, ["promote", "--model-name", "cli-promote"])
+    assert second.exit_code == 0, second.output
+    assert "champion" in second.output and "challenger" in second.output
+    assert "0.3" in second.output and "0.2" in second.output and "not better" in second.output
+    assert f"version {second_version}" in second.output
+    missing = runner.invoke(app, ["promote", "--model-name", "cli-promote", "--metric", "nope"])
+    assert missing.exit_code == 1 and "has no metric 'nope'" in missing.output

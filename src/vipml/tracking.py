@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import importlib.metadata
 import json
 import logging
@@ -72,6 +71,7 @@ from mlflow.pyfunc import PythonModel
 from mlflow.tracking import MlflowClient
 
 import vipml
+from vipml.bundle import data_fingerprint
 from vipml.errors import ModelFormatError, TrackingError, VipmlError
 
 __all__ = [
@@ -318,22 +318,16 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def data_fingerprint(frame: pd.DataFrame) -> str:
-    """A short, stable hash of a table's columns and values (row order matters).
-
-    Examples
-    --------
-    >>> a = pd.DataFrame({"customer_id": [1, 2], "revenue": [10.0, 20.0]})
-    >>> data_fingerprint(a) == data_fingerprint(a.copy()), len(data_fingerprint(a))
-    (True, 16)
-    >>> data_fingerprint(a) == data_fingerprint(a.assign(revenue=[10.0, 20.5]))
-    False
-    """
-    digest = hashlib.sha256("|".join(map(str, frame.columns)).encode())
-    if len(frame):
-        hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-        digest.update(hashed.tobytes())
-    return digest.hexdigest()[:16]
+def _flat_params(data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """Nested mappings flattened to ``prefix.key.subkey`` (lists stay whole)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}.{key}"
+        if isinstance(value, Mapping):
+            out.update(_flat_params(value, name))
+        else:
+            out[name] = value
+    return out
 
 
 def flatten_metrics(metrics: Any, prefix: str = "", sep: str = "_") -> dict[str, float]:
@@ -553,7 +547,8 @@ class TrackedRun:
         """Log what the run saw: rows, customers, date range, fingerprint, cutoff and horizon.
 
         Params ``data.rows``, ``data.customers``, ``data.start``, ``data.end``,
-        ``data.fingerprint`` (:func:`data_fingerprint` unless given), ``cutoff``, ``horizon``;
+        ``data.fingerprint`` (:func:`vipml.bundle.data_fingerprint` unless given: ids,
+        timestamps and revenue, in any row order), ``cutoff``, ``horizon``;
         the table is also recorded as an MLflow dataset input (schema, size and digest; no
         rows are copied).
         """
@@ -638,41 +633,103 @@ class TrackedRun:
         bundle_dir: str | os.PathLike[str] | None = None,
         transactions: pd.DataFrame | None = None,
     ) -> dict[str, float]:
-        """Log everything a trained :class:`~vipml.pipeline.VipModel` knows about itself.
+        """Log everything a trained :class:`~vipml.bundle.VipModel` knows about itself.
 
-        Params: cutoff, horizon, number of features, the model's config (flattened) and, with
-        ``transactions``, the data params of :meth:`log_data` (the fingerprint is the
-        manifest's when the bundle has one). Metrics: the model's backtest and validation
-        metrics, BTYD parameters and log-likelihood. Artifacts: ``features.json`` (the feature
-        list), ``config.yaml``, ``manifest.json``. Set ``bundle_dir`` (the saved bundle) so a
-        logging failure says where the model is. Returns the metrics logged.
+        Params: the model's config (flattened), ``cutoff``, ``horizon``, ``n_features``,
+        ``attributes``, ``training.*`` (training cutoffs, purchase model, rows and positive
+        rates per target) and, with ``transactions``, the :meth:`log_data` params of the rows
+        the model saw (up to its cutoff; the fingerprint is the bundle's). Metrics: the
+        validation metrics of the models and the baselines (``future_vip_average_precision``,
+        ``future_vip_baselines_spend_12m_roc_auc``, ...), BTYD parameters, log-likelihoods and
+        penalizers (``btyd_r``, ``btyd_gamma_gamma_p``, ...). Artifacts: ``config.yaml``,
+        ``features.json`` and the bundle's ``manifest.json``.
+
+        Pass ``bundle_dir`` (the saved bundle) so a logging failure says where the model is.
+        Returns the metrics logged.
         """
         if bundle_dir is not None:
             self.bundle_dir = Path(bundle_dir)
+        manifest = getattr(model, "manifest", None) or _read_manifest(self.bundle_dir)
         config = getattr(model, "config", None)
         if config is not None:
             self.log_config(config)
-        manifest = _read_manifest(self.bundle_dir) if self.bundle_dir else {}
         cutoff = getattr(model, "cutoff", None) or manifest.get("cutoff")
         horizon = getattr(model, "horizon", None) or manifest.get("horizon")
-        features = list(
-            getattr(model, "feature_names", None) or manifest.get("feature_names") or []
-        )
+        features = list(getattr(model, "feature_names", None) or manifest.get("feature_names", []))
         params: dict[str, Any] = {"n_features": len(features)}
         if cutoff is not None:
-            params["cutoff"] = pd.Timestamp(cutoff)
+            cutoff = pd.Timestamp(cutoff)
+            params["cutoff"] = cutoff
         if horizon is not None:
             params["horizon"] = horizon
+        if (attributes := getattr(model, "attributes", None)) is not None:
+            params["attributes"] = list(attributes)
+        params.update(_flat_params(getattr(model, "training", None) or {}, "training"))
         self.log_params(params)
         if transactions is not None:
+            seen = transactions
+            if cutoff is not None and "timestamp" in transactions:
+                end = cutoff.normalize() + pd.Timedelta(days=1)
+                seen = transactions.loc[pd.to_datetime(transactions["timestamp"]) < end]
             fingerprint = _find_fingerprint(model, manifest)
-            self.log_data(transactions, fingerprint=fingerprint)
+            self.log_data(seen, cutoff=cutoff, horizon=horizon, fingerprint=fingerprint)
         metrics = dict(self.log_metrics(getattr(model, "metrics", None) or manifest.get("metrics")))
         metrics.update(self.log_metrics(_btyd_metrics(getattr(model, "btyd", None)), "btyd"))
         if features:
             self.log_dict(features, "features.json")
+        if model_metrics := getattr(model, "metrics", None):
+            self.log_dict(model_metrics, "metrics.json")
         if self.bundle_dir is not None and (self.bundle_dir / "manifest.json").exists():
             self.log_artifacts([self.bundle_dir / "manifest.json"])
+        return metrics
+
+    def log_backtest(
+        self,
+        result: Any,
+        transactions: pd.DataFrame | None = None,
+        figures: Mapping[str, Any] | None = None,
+    ) -> dict[str, float]:
+        """Log a :class:`~vipml.modeling.backtest.BacktestResult` (``vipml backtest``).
+
+        Params: ``cutoff``, ``horizon``, the model's config and ``training.*`` and, with
+        ``transactions``, the data the model saw (up to the cutoff). Metrics: the backtest
+        metrics of LightGBM and of every baseline (``future_vip_average_precision``,
+        ``churn_baselines_days_since_last_roc_auc``, ...), the validation-window metrics
+        prefixed ``validation_``, and the BTYD parameters. Tags:
+        ``vipml.beats_baselines.<target>``. Artifacts: ``backtest.json`` and the figures
+        (default: the lift chart and the calibration curve) under ``plots/``.
+        Returns the metrics logged.
+        """
+        model = getattr(result, "model", None)
+        cutoff = pd.Timestamp(result.cutoff)
+        if model is not None and getattr(model, "config", None) is not None:
+            self.log_config(model.config)
+        params: dict[str, Any] = {"cutoff": cutoff, "horizon": result.horizon}
+        if model is not None:
+            params["n_features"] = len(model.feature_names)
+            params.update(_flat_params(getattr(model, "training", None) or {}, "training"))
+        self.log_params(params)
+        if transactions is not None:
+            end = cutoff.normalize() + pd.Timedelta(days=1)
+            seen = transactions.loc[pd.to_datetime(transactions["timestamp"]) < end]
+            fingerprint = result.info.get("data_fingerprint") or None
+            self.log_data(seen, cutoff=cutoff, horizon=result.horizon, fingerprint=fingerprint)
+        metrics = dict(self.log_metrics(result.metrics()))
+        metrics.update(self.log_metrics(result.info.get("validation"), "validation"))
+        if model is not None:
+            metrics.update(self.log_metrics(_btyd_metrics(model.btyd), "btyd"))
+        self.set_tags(
+            {f"vipml.beats_baselines.{k}": v for k, v in result.beats_baselines().items()}
+        )
+        self.log_text(result.to_json(), "backtest.json")
+        if figures is None:
+            from vipml.plots.classifier import calibration_curve, lift_chart
+
+            figures = {
+                "lift_chart": lift_chart(result),
+                "calibration_curve": calibration_curve(result),
+            }
+        self.log_figures(figures)
         return metrics
 
     def log_model_bundle(

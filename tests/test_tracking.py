@@ -431,3 +431,39 @@ def test_cli_promote_prints_both_sides(uri, artifacts, registered, monkeypatch):
     assert f"version {second_version}" in second.output
     missing = runner.invoke(app, ["promote", "--model-name", "cli-promote", "--metric", "nope"])
     assert missing.exit_code == 1 and "has no metric 'nope'" in missing.output
+
+
+def test_cli_register_logs_a_saved_bundle_later(uri, artifacts, trained, monkeypatch, tmp_path):
+    """The way back after --no-tracking or a logging failure: nothing trained is lost."""
+    from vipml.cli import app
+
+    model, bundle = trained
+    client = MlflowClient(uri)
+    client.create_experiment("later", artifact_location=(artifacts / "later").as_uri())
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        [
+            "register",
+            "--model",
+            str(bundle),
+            "--transactions",
+            "cdnow-sample",
+            "--experiment",
+            "later",
+            "--model-name",
+            "registered-later",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    version = client.get_model_version_by_alias("registered-later", "challenger")
+    run = client.get_run(version.run_id)
+    assert run.data.tags["vipml.command"] == "register"
+    assert run.data.params["data.fingerprint"] == model.data_fingerprint
+    assert (
+        run.data.metrics["future_vip_average_precision"]
+        == model.metrics["future_vip"]["average_precision"]
+    )
+    assert "models:/registered-later/1" in result.output
+    assert not (tmp_path / "mlruns").exists()

@@ -14,8 +14,10 @@ What a run holds
 :class:`TrackedRun`; its ``log_*`` methods record params (the flattened config, cutoff, horizon,
 data fingerprint, row and customer counts), metrics (backtest metrics of the models and the
 baselines, BTYD parameters and log-likelihood), artifacts (plots, feature list, config,
-manifest) and tags (vipml and library versions). Any failure of MLflow itself becomes a
-``TrackingError`` that says where the trained bundle was saved, so nothing trained is lost.
+manifest) and tags (vipml and library versions): :meth:`TrackedRun.log_training` does it for a
+trained model, :meth:`TrackedRun.log_backtest` for a backtest. Any failure of MLflow itself
+becomes a ``TrackingError`` that says where the trained bundle was saved, so nothing trained is
+lost (``vipml register`` logs a saved bundle later).
 
 The model in MLflow
 -------------------

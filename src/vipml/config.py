@@ -117,6 +117,10 @@ class TrainingConfig:
     min_history_days: int = 90
     """A historical cutoff needs this many days of data before it."""
     seed: int = 42
+    validation_share: float = 0.3
+    """Share of customers (by a hash of customer_id) held out of the training windows; their
+    rows in the latest window validate. Label windows overlap, so validating on customers the
+    trees trained on would reward memorising their futures."""
     class_weight: Literal["balanced", "none"] = "balanced"
     """Class imbalance: weigh each class to parity (calibration restores the probabilities)."""
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"

@@ -7,7 +7,11 @@ before ``C``. It stacks *historical cutoffs* ``c_k = C - H - k * step`` (``k = 0
 each ``c_k``: the features, a BTYD model fitted on the data up to ``c_k`` and its predictions,
 and the labels from ``(c_k, c_k + H]``. The latest window (``k = 0``) is the validation window:
 early stopping and probability calibration happen there; the older windows train. Nothing is
-shuffled across time. Finally a BTYD model is fitted at ``C`` itself for scoring.
+shuffled across time. The label windows overlap (a 26-week window every 4 weeks), so the same
+customer's future would sit in both the training and the validation labels, and early stopping
+would reward trees that memorise it: a share of the customers (``training.validation_share``,
+a fixed hash of ``customer_id``) is held out of the training windows, and only their rows of the
+latest window validate. Finally a BTYD model is fitted at ``C`` itself for scoring.
 
 **Scoring** (:func:`score`) builds the same features at the scoring cutoff, predicts with the
 saved BTYD model and both classifiers, and explains each customer's scores (top three drivers,
@@ -48,7 +52,7 @@ import pandas as pd
 
 from vipml.bundle import VipModel, data_fingerprint, load_model
 from vipml.config import Config, parse_duration
-from vipml.errors import SchemaError, VipmlError
+from vipml.errors import ConfigError, SchemaError, VipmlError
 from vipml.features import build_features, first_category
 from vipml.features.rfm import BTYD_COLUMNS
 from vipml.labels import make_labels
@@ -79,6 +83,7 @@ __all__ = [
     "training_cutoffs",
     "model_frame",
     "training_frame",
+    "validation_customers",
     "train",
     "score",
     "backtest",
@@ -339,6 +344,26 @@ def training_frame(
     return pd.concat(frames)
 
 
+def validation_customers(customer_ids: pd.Index | np.ndarray, share: float) -> np.ndarray:
+    """True for the customers held out for validation: a fixed hash of the id below ``share``.
+
+    The same customer is always in the same part, whatever the data around it.
+
+    Examples
+    --------
+    >>> mask = validation_customers(pd.Index(range(10_000)), 0.3)
+    >>> round(float(mask.mean()), 2), bool((mask == validation_customers(range(10_000), 0.3)).all())
+    (0.3, True)
+    """
+    if not 0 < share < 1:
+        raise ConfigError(f"training.validation_share: {share} must be between 0 and 1")
+    ids = np.asarray(customer_ids)
+    if ids.dtype == object:
+        ids = ids.astype(str).astype(object)
+    buckets = pd.util.hash_array(ids) % np.uint64(10_000)
+    return buckets < np.uint64(round(share * 10_000))
+
+
 def _classifier(config: Config, target: str) -> VipClassifier:
     lg = config.lightgbm
     return VipClassifier(
@@ -399,8 +424,9 @@ def _fit(
         tx, cutoff, horizon_td, events, customers, config,
         progress=lambda m, d, t: step(m, d), purchase_model=purchase_model,
     )
-    latest = frame["cutoff"] == cutoffs[0]
-    valid, train_rows = frame.loc[latest], frame.loc[~latest]
+    latest = (frame["cutoff"] == cutoffs[0]).to_numpy()
+    held_out = validation_customers(frame.index, config.training.validation_share)
+    valid, train_rows = frame.loc[latest & held_out], frame.loc[~latest & ~held_out]
     names = [c for c in frame.columns if c not in ("cutoff", *_LABELS)]
     attributes = names[len(model_feature_names()):]
 
@@ -408,6 +434,7 @@ def _fit(
     training: dict[str, Any] = {
         "cutoffs": [f"{c:%Y-%m-%d}" for c in cutoffs],
         "validation_cutoff": f"{cutoffs[0]:%Y-%m-%d}",
+        "validation_share": config.training.validation_share,
         "purchase_model": purchase_model,
         "customers": int(tx["customer_id"].nunique()),
         "transactions": int(len(tx)),

@@ -89,14 +89,25 @@ def _horizon(value: str | None, cfg: Config) -> str:
     return horizon
 
 
+_HEADERS = {
+    "roc_auc": "ROC AUC",
+    "average_precision": "AP",
+    "precision_top_decile": "prec@10%",
+    "lift_top_decile": "lift@10%",
+    "brier": "Brier",
+}
+
+
 def _metrics_table(table: pd.DataFrame, title: str) -> Table:
+    from rich import box
+
     from vipml.modeling.backtest import METRICS
 
-    shown = Table(title=title, title_justify="left")
-    shown.add_column("target")
-    shown.add_column("score")
+    shown = Table(title=title, title_justify="left", box=box.SIMPLE, pad_edge=False)
+    shown.add_column("target", no_wrap=True)
+    shown.add_column("score", no_wrap=True)
     for metric in METRICS:
-        shown.add_column(metric.replace("_", " "), justify="right")
+        shown.add_column(_HEADERS[metric], justify="right", no_wrap=True)
     for (target, name), row in table.iterrows():
         cells = [f"{row[m]:.4f}" if pd.notna(row[m]) else "-" for m in METRICS]
         style = "bold" if name == "lightgbm" else None

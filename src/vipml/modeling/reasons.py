@@ -110,7 +110,7 @@ PHRASES: dict[str, Phrase] = {
     # BTYD outputs (horizon = the label horizon, CLV over config.btyd.clv_months)
     "expected_purchases": lambda x, r: f"expected to buy {x:.1f} times in the horizon",
     "p_alive": lambda x, r: f"{_pct(x)} likely to still be an active customer",
-    "p_no_purchase": lambda x, r: f"{_pct(x)} chance of no purchase in the horizon",
+    "p_no_purchase": lambda x, r: f"{_pct(1 - x)} chance of buying in the horizon",
     "expected_spend": lambda x, r: f"expected order value {_money(x)}",
     "expected_value": lambda x, r: f"expected to spend {_money(x)} in the horizon",
     "clv": lambda x, r: f"predicted lifetime value {_money(x)}",

@@ -1,0 +1,121 @@
+"""`vipml train`, `vipml score`, `vipml backtest` end to end on the CDNOW sample."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from vipml.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model_cli")
+    (path / "fast.yaml").write_text("lightgbm:\n  n_estimators: 40\n  num_threads: 1\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def bundle(workdir):
+    out = workdir / "model"
+    result = runner.invoke(
+        app,
+        ["train", "--transactions", "cdnow-sample", "--model-out", str(out),
+         "--config", str(workdir / "fast.yaml")],
+    )
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_train_prints_the_cutoff_it_chose_and_the_validation_table(bundle):
+    out, output = bundle
+    assert "cutoff: 1998-06-30 (the last date in the data" in output
+    assert "horizon 26W: 6 label windows" in output
+    assert "validation window 1997-12-30" in output
+    assert "lightgbm" in output and "days_since_last" in output
+    assert (out / "manifest.json").exists()
+    assert json.loads((out / "manifest.json").read_text())["cutoff"] == "1998-06-30"
+
+
+def test_score_writes_one_row_per_customer(bundle, workdir):
+    out, _ = bundle
+    for name in ("scores.parquet", "scores.csv"):
+        target = workdir / name
+        result = runner.invoke(
+            app,
+            ["score", "--model", str(out), "--transactions", "cdnow-sample", "--cutoff",
+             "1998-03-31", "--out", str(target)],
+        )
+        assert result.exit_code == 0, result.output
+        assert "scored 2,357 customers at 1998-03-31 for (1998-03-31, 1998-09-29]" in result.output
+        table = pd.read_parquet(target) if name.endswith("parquet") else pd.read_csv(target)
+        assert len(table) == 2357
+        assert {"customer_id", "p_future_vip", "p_churn", "clv", "reasons"} <= set(table.columns)
+
+
+def test_score_defaults_to_the_last_date_and_rejects_bad_inputs(bundle, workdir):
+    out, _ = bundle
+    result = runner.invoke(
+        app,
+        ["score", "--model", str(out), "--transactions", "cdnow-sample", "--out",
+         str(workdir / "s.parquet")],
+    )
+    assert result.exit_code == 0 and "cutoff: 1998-06-30 (the last date in the data" in (
+        result.output
+    )
+    bad = runner.invoke(
+        app, ["score", "--model", str(out), "--transactions", "cdnow-sample", "--out", "s.txt"]
+    )
+    assert bad.exit_code == 1 and "use a .parquet or .csv file name" in bad.output
+    missing = runner.invoke(
+        app,
+        ["score", "--model", str(workdir), "--transactions", "cdnow-sample", "--out",
+         str(workdir / "s.parquet")],
+    )
+    assert missing.exit_code == 1
+    assert "is not a vipml model bundle (no manifest.json)" in missing.output
+    assert "Traceback" not in missing.output
+
+
+def test_backtest_prints_the_table_and_writes_json_and_plots(workdir):
+    plots = workdir / "plots"
+    result = runner.invoke(
+        app,
+        ["backtest", "--transactions", "cdnow-sample", "--cutoff", "1997-12-31", "--horizon",
+         "26W", "--config", str(workdir / "fast.yaml"), "--json",
+         str(workdir / "bt.json"), "--plots", str(plots)],
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("btyd_expected_value", "btyd_p_no_purchase", "days_since_last", "spend_12m"):
+        assert name in result.output
+    assert "every baseline on ROC AUC and average precision" in result.output
+    data = json.loads((workdir / "bt.json").read_text())
+    assert data["cutoff"] == "1997-12-31" and data["horizon"] == "26W"
+    assert set(data["metrics"]) == {"future_vip", "churn"}
+    assert 0.5 < data["metrics"]["future_vip"]["roc_auc"] <= 1
+    assert sorted(p.name for p in plots.iterdir()) == [
+        "backtest.json", "calibration_curve.png", "lift_chart.png"
+    ]
+
+
+def test_backtest_default_cutoff_and_bad_horizon(workdir):
+    bad = runner.invoke(app, ["backtest", "--transactions", "cdnow-sample", "--horizon", "soon"])
+    assert bad.exit_code == 1 and "--horizon: 'soon' is not a duration" in bad.output
+    result = runner.invoke(
+        app,
+        ["backtest", "--transactions", "cdnow-sample", "--horizon", "13W", "--config",
+         str(workdir / "fast.yaml")],
+    )
+    assert result.exit_code == 0, result.output
+    assert "cutoff: 1998-03-31 (the last date in the data minus the horizon 13W" in result.output
+
+
+def test_help_lists_the_model_commands():
+    result = runner.invoke(app, ["--help"])
+    for name in ("train", "score", "backtest"):
+        assert name in result.output

@@ -157,49 +157,70 @@ def cutoff_of(info: dict[str, Any]) -> pd.Timestamp:
 # --------------------------------------------------------------------------------------------
 
 
+STAGES = {
+    # label: (module or class path, attribute) pairs timed under that label
+    "features": [("vipml.pipeline", "build_features"), ("vipml.pipeline", "first_category")],
+    "labels": [("vipml.pipeline", "make_labels")],
+    "btyd": [
+        ("vipml.modeling.btyd:LifetimeValueModel", "fit"),
+        ("vipml.modeling.btyd:LifetimeValueModel", "predict"),
+    ],
+    "classifiers": [
+        ("vipml.modeling.classifier:VipClassifier", "fit"),
+        ("vipml.modeling.classifier:VipClassifier", "predict_proba"),
+        ("vipml.modeling.classifier:VipClassifier", "contributions"),
+    ],
+    "reasons": [("vipml.pipeline", "top_reasons"), ("vipml.pipeline", "join_reasons")],
+    "evaluation": [("vipml.pipeline", "evaluate")],
+}
+
+
+def instrument(watch: Stopwatch) -> None:
+    """Time the library functions ``train`` and ``score`` go through, by stage."""
+    import importlib
+
+    for label, targets in STAGES.items():
+        for where, name in targets:
+            module_name, _, class_name = where.partition(":")
+            owner: Any = importlib.import_module(module_name)
+            if class_name:
+                owner = getattr(owner, class_name)
+            if callable(getattr(owner, name, None)):
+                watch.wrap(owner, name, label)
+
+
+def read_inputs(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return (
+        read_folder(folder / "transactions"),
+        read_folder(folder / "events"),
+        read_folder(folder / "customers"),
+    )
+
+
 def step_train(folder: Path, info: dict[str, Any], bundle: Path) -> dict[str, Any]:
     import vipml.pipeline as pipeline
 
     watch = Stopwatch()
-    instrument_train(watch)
+    instrument(watch)
     with watch.time("read"):
-        tx = read_folder(folder / "transactions")
-        events = read_folder(folder / "events")
-        customers = read_folder(folder / "customers")
+        tx, events, customers = read_inputs(folder)
     with watch.time("train_total"):
         model = pipeline.train(tx, cutoff_of(info), HORIZON, events=events, customers=customers)
     with watch.time("bundle"):
         model.save(bundle)
-    return {"times": dict(watch.times), "peak_gib": peak_gib()}
-
-
-def instrument_train(watch: Stopwatch) -> None:
-    """Time the stages ``pipeline.train`` goes through (features, BTYD, classifiers)."""
-    import vipml.pipeline as pipeline
-
-    stages = {
-        "features": ["build_features", "build_training_set"],
-        "btyd": ["LifetimeValueModel"],
-        "classifiers": ["fit_classifiers", "VipClassifier"],
-    }
-    for label, names in stages.items():
-        for name in names:
-            if hasattr(pipeline, name) and callable(getattr(pipeline, name)):
-                watch.wrap(pipeline, name, label)
+    return {"times": dict(watch.times), "peak_gib": peak_gib(), "training": model.training}
 
 
 def step_score(folder: Path, info: dict[str, Any], bundle: Path, out: Path) -> dict[str, Any]:
     import vipml.pipeline as pipeline
-
-    import vipml
+    from vipml.bundle import load_model
 
     watch = Stopwatch()
     with watch.time("read"):
-        tx = read_folder(folder / "transactions")
-        events = read_folder(folder / "events")
-        customers = read_folder(folder / "customers")
+        tx, events, customers = read_inputs(folder)
+    instrument(watch)
     with watch.time("load_model"):
-        model = vipml.load_model(bundle)
+        model = load_model(bundle)
     with watch.time("score_total"):
         scores = pipeline.score(model, tx, cutoff_of(info), events=events, customers=customers)
     with watch.time("write"):
@@ -274,13 +295,33 @@ def step_lifetimes(folder: Path, info: dict[str, Any], max_customers: int) -> di
     times = dict(watch.times)
     scale = n / used
     measured = sum(v for k, v in times.items() if k != "read")
+
+    # the same five steps with vipml, on the same rows
+    from vipml.features import btyd_summary, calibration_holdout
+    from vipml.modeling.btyd import LifetimeValueModel
+
+    ours = Stopwatch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with ours.time("summary"):
+            summary = btyd_summary(tx, cutoff, freq="D", time_unit="W")
+        with ours.time("calibration_holdout"):
+            calibration_holdout(tx, calibration_end, HORIZON, features="btyd")
+        with ours.time("fit"):
+            ltv = LifetimeValueModel().fit(summary)
+        with ours.time("clv"):
+            ltv.predict(summary, horizon_weeks=12 * 30.4375 / 7)
+    vipml_s = sum(ours.times.values())
     return {
         "times": times,
         "customers_measured": used,
         "scale": scale,
         "total_s": measured * scale,
+        "vipml_times": dict(ours.times),
+        "vipml_total_s": vipml_s * scale,
         "peak_gib": peak_gib(),
         "params": dict(bgf.params_),
+        "vipml_params": dict(ltv.purchase_model_.params_),
     }
 
 
@@ -294,13 +335,17 @@ def step_spark(folder: Path, info: dict[str, Any], bundle: Path, out: Path) -> d
     with watch.time("load_model"):
         model = vipml.load_model(bundle)
     with watch.time("score_total"):
-        tx = spark.read.parquet(str(folder / "transactions"))
-        events = spark.read.parquet(str(folder / "events"))
-        customers = spark.read.parquet(str(folder / "customers"))
-        scores = vspark.score(model, tx, cutoff_of(info), events=events, customers=customers)
-        scores.write.mode("overwrite").parquet(str(out))
+        result = vspark.score_path(
+            model,
+            folder / "transactions",
+            out,
+            cutoff_of(info),
+            events=folder / "events",
+            customers=folder / "customers",
+            spark=spark,
+        )
     spark.stop()
-    return {"times": dict(watch.times), "peak_gib_driver": peak_gib()}
+    return {"times": dict(watch.times), "peak_gib": peak_gib(), "rows": result["customers"]}
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,75 +402,108 @@ def run_one_step(args: argparse.Namespace) -> dict[str, Any]:
     raise SystemExit(f"unknown step {args.step}")
 
 
+def _stages(times: dict[str, float], total_key: str) -> dict[str, float]:
+    total = times.get(total_key, 0.0)
+    stages = {k: times[k] for k in STAGES if times.get(k)}
+    stages["other"] = max(total - sum(stages.values()), 0.0)
+    return stages
+
+
 def summarise(n: int, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    data = results["data"]
-    row: dict[str, Any] = {
-        "customers": n,
-        "transactions": data["transactions"],
-    }
+    row: dict[str, Any] = {"customers": n, "transactions": results["data"]["transactions"]}
     if "train" in results:
         t = results["train"]["times"]
         row["train"] = {
             "read_s": t.get("read", 0.0),
-            "features_s": t.get("features", 0.0),
-            "btyd_s": t.get("btyd", 0.0),
-            "classifiers_s": t.get("classifiers", 0.0),
-            "train_total_s": t.get("train_total", 0.0),
-            "bundle_s": t.get("bundle", 0.0),
+            "train_s": t.get("train_total", 0.0),
+            "bundle_save_s": t.get("bundle", 0.0),
+            "stages_s": _stages(t, "train_total"),
             "peak_gib": results["train"]["peak_gib"],
+            "windows": len(results["train"].get("training", {}).get("cutoffs", [])),
         }
     if "score" in results:
         t = results["score"]["times"]
         row["score"] = {
             "read_s": t.get("read", 0.0),
-            "load_model_s": t.get("load_model", 0.0),
-            "scoring_s": t.get("score_total", 0.0),
+            "bundle_load_s": t.get("load_model", 0.0),
+            "score_s": t.get("score_total", 0.0),
             "write_s": t.get("write", 0.0),
+            "stages_s": _stages(t, "score_total"),
             "peak_gib": results["score"]["peak_gib"],
         }
     if "lifetimes" in results:
         lt = results["lifetimes"]
         row["lifetimes"] = {
             "total_s": lt["total_s"],
+            "times_s": {k: v for k, v in lt["times"].items() if k != "read"},
             "customers_measured": lt["customers_measured"],
-            "scaled": lt["scale"] != 1,
-            "times": lt["times"],
+            "scaled_by": lt["scale"],
+            "vipml_same_steps_s": lt["vipml_total_s"],
+            "vipml_same_steps_times_s": lt["vipml_times"],
+            "speedup_same_steps": lt["total_s"] / max(lt["vipml_total_s"], 1e-9),
             "peak_gib": lt["peak_gib"],
         }
         if "train" in row:
-            row["lifetimes_over_vipml_train"] = lt["total_s"] / row["train"]["train_total_s"]
-            ours = row["train"]["features_s"] + row["train"]["btyd_s"]
-            if ours > 0:
-                row["lifetimes_over_vipml_features_btyd"] = lt["total_s"] / ours
+            row["lifetimes"]["lifetimes_over_vipml_train"] = lt["total_s"] / row["train"]["train_s"]
+        if "score" in row:
+            row["lifetimes"]["lifetimes_over_vipml_score"] = lt["total_s"] / row["score"]["score_s"]
     if "spark" in results:
-        row["spark"] = results["spark"]["times"]
+        t = results["spark"]["times"]
+        row["spark"] = {
+            "session_s": t.get("session", 0.0),
+            "score_s": t.get("score_total", 0.0),
+            "peak_gib_driver": results["spark"]["peak_gib"],
+            "rows": results["spark"]["rows"],
+        }
     return row
+
+
+def _cells(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k.removesuffix('_s')} {v:.1f}" for k, v in values.items())
 
 
 def print_table(row: dict[str, Any]) -> None:
     print(f"\n== {row['customers']:,} customers, {row['transactions']:,} transactions ==")
-    for part in ("train", "score"):
-        if part in row:
-            cells = ", ".join(
-                f"{k.removesuffix('_s')} {v:.1f} s" if k.endswith("_s") else f"{k} {v:.2f}"
-                for k, v in row[part].items()
-            )
-            print(f"{part:>9}: {cells}")
+    if "train" in row:
+        t = row["train"]
+        print(
+            f"train : {t['train_s']:.1f} s end to end ({t['windows']} label windows), peak "
+            f"{t['peak_gib']:.2f} GiB; read {t['read_s']:.1f} s, bundle save "
+            f"{t['bundle_save_s']:.2f} s"
+        )
+        print(f"        stages (s): {_cells(t['stages_s'])}")
+    if "score" in row:
+        t = row["score"]
+        print(
+            f"score : {t['score_s']:.1f} s, peak {t['peak_gib']:.2f} GiB; "
+            f"read {t['read_s']:.1f} s, bundle load {t['bundle_load_s']:.2f} s, "
+            f"write {t['write_s']:.1f} s"
+        )
+        print(f"        stages (s): {_cells(t['stages_s'])}")
     if "lifetimes" in row:
         lt = row["lifetimes"]
         note = (
-            f" (measured on {lt['customers_measured']:,} customers, scaled)" if lt["scaled"] else ""
+            f" (measured on {lt['customers_measured']:,} customers, times x{lt['scaled_by']:g})"
+            if lt["scaled_by"] != 1
+            else ""
         )
-        cells = ", ".join(f"{k} {v:.1f} s" for k, v in lt["times"].items())
-        print(f"lifetimes: total {lt['total_s']:.1f} s{note}: {cells}")
-        if "lifetimes_over_vipml_train" in row:
-            print(
-                f"    ratio: lifetimes / vipml train = {row['lifetimes_over_vipml_train']:.2f}x;"
-                f" lifetimes / vipml (features + BTYD) = "
-                f"{row.get('lifetimes_over_vipml_features_btyd', float('nan')):.1f}x"
-            )
+        print(f"lifetimes: {lt['total_s']:.1f} s{note}: {_cells(lt['times_s'])}")
+        print(
+            f"        vipml, same steps: {lt['vipml_same_steps_s']:.1f} s "
+            f"({_cells(lt['vipml_same_steps_times_s'])}): {lt['speedup_same_steps']:.1f}x faster"
+        )
+        for key, what in (
+            ("lifetimes_over_vipml_train", "train"),
+            ("lifetimes_over_vipml_score", "score"),
+        ):
+            if key in lt:
+                print(f"        lifetimes / vipml {what} (everything) = {lt[key]:.2f}")
     if "spark" in row:
-        print("    spark: " + ", ".join(f"{k} {v:.1f} s" for k, v in row["spark"].items()))
+        sp = row["spark"]
+        print(
+            f"spark : score {sp['score_s']:.1f} s in local[2] (+ session {sp['session_s']:.1f} s),"
+            f" driver peak {sp['peak_gib_driver']:.2f} GiB, {sp['rows']:,} rows"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

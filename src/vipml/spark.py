@@ -99,9 +99,10 @@ def spark_session(
     Parameters
     ----------
     master
-        Spark master URL; ``local[N]`` runs on this machine with N cores. On a cluster
-        (spark-submit, Databricks) the master is set by the launcher: pass ``None``-like
-        ``""`` to leave it alone.
+        Spark master URL; ``local[N]`` runs on this machine with N cores. Ignored when a
+        session is already active (a notebook, a Databricks job: that session is returned as
+        it is) or under ``spark-submit`` (the launcher's ``--master`` wins); ``""`` leaves it
+        to Spark's defaults.
     app_name
         Application name shown in the Spark UI.
     shuffle_partitions
@@ -117,12 +118,17 @@ def spark_session(
     and must cross between pandas and Spark unchanged.
     """
     _import_pyspark()
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:  # a notebook's, a Databricks job's, or one made earlier: use it
+        return active
+    if "PYSPARK_GATEWAY_PORT" in os.environ:  # under spark-submit: the launcher sets the master
+        master = ""
     local = master.startswith("local")
     if local:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
@@ -705,14 +711,32 @@ def _nanos_to_timestamp(spark: SparkSession, nanos: Column) -> Column:
     return F.to_utc_timestamp(F.timestamp_micros(micros), zone)
 
 
+def _read_input(
+    spark: SparkSession,
+    source: str | os.PathLike[str] | pd.DataFrame,
+    columns: Mapping[str, str],
+    table: str,
+) -> SparkDataFrame:
+    """A path read by Spark; a pandas frame or a bundled dataset name (``cdnow``) converted."""
+    from vipml.data.io import BUNDLED_DATASETS, read_transactions
+
+    if isinstance(source, pd.DataFrame) or (
+        table == "transactions" and isinstance(source, str) and source in BUNDLED_DATASETS
+    ):
+        frame = read_transactions(source, columns) if table == "transactions" else source
+        return to_spark(spark, frame)
+    return read_table(spark, source, columns)
+
+
 def score_path(
     model: Any,
-    transactions: str | os.PathLike[str],
+    transactions: str | os.PathLike[str] | pd.DataFrame,
     out: str | os.PathLike[str],
     cutoff: str | pd.Timestamp | None = None,
     events: str | os.PathLike[str] | None = None,
     customers: str | os.PathLike[str] | None = None,
     *,
+    config: Config | None = None,
     spark: SparkSession | None = None,
     master: str = "local[2]",
     num_buckets: int | None = None,
@@ -720,7 +744,9 @@ def score_path(
     """Score files with Spark and write the scores: what ``vipml score --engine spark`` runs.
 
     Reads ``transactions`` (and optionally ``events``, ``customers``) with :func:`read_table`
-    (column names mapped with the model's ``config.columns``), scores with :func:`score`, and
+    (column names mapped with ``config.columns``, default the model's; a pandas frame or the
+    name ``cdnow`` / ``cdnow-sample`` is read on the driver and handed to Spark), scores with
+    :func:`score`, and
     writes ``out`` as Spark does: a folder of Parquet parts, or of CSV parts with a header when
     ``out`` ends in ``.csv``. The folder is written beside ``out`` under a temporary name and
     renamed into place when complete, so ``out`` is never half-written (on a local or mounted
@@ -738,10 +764,12 @@ def score_path(
     shipped = ShippedBundle.from_model(model)
     loaded = shipped.load()
     session = spark or spark_session(master)
-    mapping = loaded.config.columns
-    tx = read_table(session, transactions, mapping.transactions)
-    ev = None if events is None else read_table(session, events, mapping.events)
-    cust = None if customers is None else read_table(session, customers, mapping.customers)
+    mapping = (config or loaded.config).columns
+    tx = _read_input(session, transactions, mapping.transactions, "transactions")
+    ev = None if events is None else _read_input(session, events, mapping.events, "events")
+    cust = None
+    if customers is not None:
+        cust = _read_input(session, customers, mapping.customers, "customers")
     cutoff = _last_day(tx) if cutoff is None else pd.Timestamp(cutoff).normalize()
     scores = score(shipped, tx, cutoff, ev, cust, num_buckets=num_buckets)
 

@@ -105,7 +105,7 @@ def server(tmp_path_factory):
         stop(process)
 
 
-def test_train_register_load_by_alias_and_score_through_a_server(server, tmp_path):
+def test_train_register_load_by_alias_and_score_through_a_server(server, tmp_path, monkeypatch):
     from vipml.bundle import load_model
     from vipml.pipeline import score, train
 
@@ -134,11 +134,7 @@ def test_train_register_load_by_alias_and_score_through_a_server(server, tmp_pat
     expected = score(load_model(bundle), tx, cutoff=tx["timestamp"].max())
     local = tracking.resolve_model_uri("models:/vipml@champion", tmp_path / "dl", tracking_uri=url)
     assert (local / "manifest.json").read_bytes() == (bundle / "manifest.json").read_bytes()
-    previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
-    mlflow.set_tracking_uri(url)
-    try:
-        pyfunc = mlflow.pyfunc.load_model("models:/vipml@champion")
-        scored = pyfunc.predict(tx)
-    finally:
-        mlflow.set_tracking_uri(previous)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    pyfunc = mlflow.pyfunc.load_model("models:/vipml@champion")
+    scored = pyfunc.predict(tx)
     pd.testing.assert_frame_equal(scored, expected)

@@ -95,10 +95,12 @@ def trained(tx: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(autouse=True)
 def _no_global_uri_leak():
-    """Every test leaves MLflow's global tracking URI as it found it."""
-    before = os.environ.get("MLFLOW_TRACKING_URI")
+    """Every test leaves MLflow's tracking URI (environment and global) as it found it."""
+    from mlflow.tracking._tracking_service import utils as service
+
+    before = os.environ.get("MLFLOW_TRACKING_URI"), service._tracking_uri
     yield
-    assert os.environ.get("MLFLOW_TRACKING_URI") == before
+    assert (os.environ.get("MLFLOW_TRACKING_URI"), service._tracking_uri) == before
     assert mlflow.active_run() is None
 
 
@@ -467,3 +469,59 @@ def test_cli_register_logs_a_saved_bundle_later(uri, artifacts, trained, monkeyp
     )
     assert "models:/registered-later/1" in result.output
     assert not (tmp_path / "mlruns").exists()
+
+
+# ----------------------------------------------------------------------------- the CLI wiring
+
+
+def test_cli_train_fails_fast_before_reading_data(monkeypatch, tmp_path):
+    from vipml.cli import app
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", dead)
+    args = ["train", "--transactions", "cdnow-sample", "--model-out", str(tmp_path / "b")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert dead in result.output and "--no-tracking" in result.output
+    assert "transactions:" not in result.output  # failed before the data were read
+    assert not (tmp_path / "b").exists()
+
+
+def test_cli_no_tracking_trains_without_mlflow(monkeypatch, tmp_path):
+    from vipml.cli import app
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "light.yaml"
+    config.write_text(yaml.safe_dump(LIGHT))
+    args = ["train", "--transactions", "cdnow-sample", "--cutoff", "1997-12-31"]
+    args += ["--model-out", str(tmp_path / "b"), "--config", str(config), "--no-tracking"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "b" / "manifest.json").exists()
+    assert "MLflow" not in result.output
+    assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "mlruns").exists()
+
+
+def test_cli_score_takes_a_model_uri_like_a_path(uri, trained, registered, monkeypatch, tmp_path):
+    from vipml.cli import app
+
+    _, bundle = trained
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    runner = CliRunner()
+    common = ["score", "--transactions", "cdnow-sample", "--cutoff", "1998-06-30"]
+    by_uri = runner.invoke(
+        app, [*common, "--model", "models:/vipml@challenger", "--out", str(tmp_path / "a.parquet")]
+    )
+    assert by_uri.exit_code == 0, by_uri.output
+    by_path = runner.invoke(
+        app, [*common, "--model", str(bundle), "--out", str(tmp_path / "b.parquet")]
+    )
+    assert by_path.exit_code == 0, by_path.output
+    a, b = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+    assert len(a) == 2357
+    pd.testing.assert_frame_equal(a, b)
+    missing = runner.invoke(
+        app, [*common, "--model", "models:/vipml@nobody", "--out", str(tmp_path / "c.csv")]
+    )
+    assert missing.exit_code == 1 and "models:/vipml@nobody" in missing.output

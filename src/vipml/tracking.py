@@ -292,13 +292,25 @@ def _short(exc: BaseException, limit: int = 300) -> str:
 
 @contextlib.contextmanager
 def _global_tracking_uri(uri: str) -> Iterator[None]:
-    """Point MLflow's fluent API at ``uri`` for the block, then restore what was there."""
-    previous = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
+    """Point MLflow's fluent API at ``uri`` for the block, then restore what was there.
+
+    MLflow keeps a global URI (``mlflow.set_tracking_uri``, which also sets the environment
+    variable) that overrides ``MLFLOW_TRACKING_URI``: both are put back as they were, so a URI
+    given here never outlives the block.
+    """
+    from mlflow.tracking._tracking_service import utils as service
+
+    previous = getattr(service, "_tracking_uri", None)
+    env = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     try:
         yield
     finally:
         mlflow.set_tracking_uri(previous)
+        if env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = env
 
 
 # ----------------------------------------------------------------------------- small helpers

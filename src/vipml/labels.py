@@ -215,7 +215,7 @@ def future_value(
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 1], "revenue": [10.0, 40.0, -10.0],
     ...     "cost": [6.0, 30.0, -5.0],
     ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-10", "2024-01-12"])})
-    >>> future_value(tx, "2024-01-05", "2W").tolist()  # 40 - 30 - (10 - 5)
+    >>> future_value(tx, "2024-01-05", "1W").tolist()  # 40 - 30 - (10 - 5)
     [5.0]
     """
     w = _window(transactions, cutoff, horizon, config or Config())

@@ -30,7 +30,7 @@ Examples
 >>> from vipml.data.datasets import load_cdnow
 >>> tx = load_cdnow(sample=True)
 >>> model = train(tx, "1997-12-31", "26W", config=config_from_dict(
-...     {"lightgbm": {"n_estimators": 30}}))
+...     {"lightgbm": {"n_estimators": 30, "num_threads": 1}}))
 >>> model.training["cutoffs"]
 ['1997-07-02', '1997-06-04', '1997-05-07', '1997-04-09']
 >>> scores = score(model, tx, "1997-12-31")
@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -254,7 +254,9 @@ def _btyd_outputs(
 ) -> pd.DataFrame:
     summary = features[list(BTYD_COLUMNS)]
     inputs = _btyd_inputs(features)
-    near = btyd.predict(summary, horizon.days / 7.0, **inputs)
+    with warnings.catch_warnings():  # the CLV call below repeats any warning once
+        warnings.simplefilter("ignore", BtydWarning)
+        near = btyd.predict(summary, horizon.days / 7.0, **inputs)
     clv_weeks = config.btyd.clv_months * _DAYS_PER_MONTH / 7.0
     far = btyd.predict(summary, clv_weeks, **inputs)
     out = near[["expected_purchases", "p_alive", "p_no_purchase", "expected_spend"]].copy()
@@ -272,6 +274,8 @@ def model_frame(
     events: pd.DataFrame | None = None,
     attributes: pd.DataFrame | None = None,
     config: Config | None = None,
+    *,
+    profitable_lines: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The classifiers' input at ``cutoff``: features, BTYD outputs, ratios and attributes.
 
@@ -280,7 +284,9 @@ def model_frame(
     """
     config = config or Config()
     horizon = parse_duration(horizon)
-    features = build_features(transactions, cutoff, events, config)
+    features = build_features(
+        transactions, cutoff, events, config, profitable_lines=profitable_lines
+    )
     parts = [features, _btyd_outputs(btyd, features, horizon, config), derived_columns(features)]
     names = []
     if attributes is not None and len(attributes.columns):
@@ -534,6 +540,8 @@ def score(
     cutoff: str | pd.Timestamp | None = None,
     events: pd.DataFrame | None = None,
     customers: pd.DataFrame | None = None,
+    *,
+    profitable_lines: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Score every customer seen up to ``cutoff``: predictions for ``(cutoff, cutoff + horizon]``.
 
@@ -548,6 +556,9 @@ def score(
     events, customers
         As in :func:`train` (attributes the model was trained with are read from
         ``customers``; without it they are ``'unknown'``).
+    profitable_lines
+        The most profitable product lines, when the customers are scored in chunks (see
+        :func:`vipml.features.build_features`); by default ranked from ``transactions``.
 
     Returns
     -------
@@ -579,12 +590,10 @@ def score(
                 stacklevel=2,
             )
         attrs = table.reindex(columns=model.attributes)
-    config = model.config
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BtydWarning)
-        frame = model_frame(
-            tx, cutoff, model.horizon, model.btyd, events, attrs, config
-        )
+    frame = model_frame(
+        tx, cutoff, model.horizon, model.btyd, events, attrs, model.config,
+        profitable_lines=profitable_lines,
+    )
     if list(frame.columns) != model.feature_names:
         raise VipmlError(
             "the features built here differ from the model's: rebuild them with the same "

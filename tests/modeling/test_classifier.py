@@ -166,7 +166,9 @@ def test_top_reasons_takes_the_strongest_positive_drivers_only():
                             "bias": [5.0, 5.0]}, index=["a", "b"])
     reasons = top_reasons(contrib, values)
     assert reasons.loc["a"].tolist() == [
-        "spent 500 in the last 12 months", "last purchase 4 days ago", "3 orders in the last 3 months"
+        "spent 500 in the last 12 months",
+        "last purchase 4 days ago",
+        "3 orders in the last 3 months",
     ]
     assert reasons.loc["b"].tolist() == ["last purchase 200 days ago", "", ""]
     joined = join_reasons(reasons)

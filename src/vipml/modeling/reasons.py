@@ -91,16 +91,18 @@ PHRASES: dict[str, Phrase] = {
     "discount_share": lambda x, r: f"{_pct(x)} of spend on discount",
     "top_lines_share": lambda x, r: f"{_pct(x)} of spend in the most profitable lines",
     "n_categories": lambda x, r: f"bought from {_count(x, 'category', 'categories')}",
-    "returns": lambda x, r: f"returned {_count(x, 'order')}",
+    "returns": lambda x, r: "no returns" if x == 0 else f"returned {_count(x, 'order')}",
     "return_rate_orders": lambda x, r: f"returns {_pct(x)} of orders",
     "return_rate_value": lambda x, r: f"returned {_pct(x)} of what they spent",
     "net_revenue": lambda x, r: f"net spend {_money(x)} after returns",
-    "support_tickets": lambda x, r: f"{_count(x, 'support ticket')}",
-    "support_cost": lambda x, r: f"support cost {_money(x)}",
+    "support_tickets": lambda x, r: (
+        "no support tickets" if x == 0 else f"{_count(x, 'support ticket')}"
+    ),
+    "support_cost": lambda x, r: "no support cost" if x == 0 else f"support cost {_money(x)}",
     "net_profit": lambda x, r: f"net profit {_money(x)} after every cost",
-    "referrals": lambda x, r: f"referred {_count(x, 'customer')}",
-    "reviews": lambda x, r: f"wrote {_count(x, 'review')}",
-    "ugc": lambda x, r: f"posted {_count(x, 'piece')} of content",
+    "referrals": lambda x, r: "no referrals yet" if x == 0 else f"referred {_count(x, 'customer')}",
+    "reviews": lambda x, r: "no reviews yet" if x == 0 else f"wrote {_count(x, 'review')}",
+    "ugc": lambda x, r: "no posts yet" if x == 0 else f"posted {_count(x, 'piece')} of content",
     "days_since_engagement": lambda x, r: (
         "no referral, review or post yet"
         if x == r.get("tenure_days", -1)

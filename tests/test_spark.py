@@ -12,9 +12,9 @@ import pytest
 pytest.importorskip("pyspark")
 
 from vipml import spark as vs  # noqa: E402
+from vipml.config import config_from_dict  # noqa: E402
 from vipml.data.datasets import load_cdnow, simulate  # noqa: E402
 from vipml.errors import SchemaError  # noqa: E402
-from vipml.config import config_from_dict  # noqa: E402
 from vipml.features import build_features, profitable_lines  # noqa: E402
 from vipml.pipeline import score, train  # noqa: E402
 
@@ -90,6 +90,25 @@ def test_scores_equal_pandas_on_cdnow(spark, cdnow, cdnow_model):
     assert len(got) == 23_570
     assert got["p_future_vip"].nunique() > 100 and (got["reasons"] != "").all()
     assert_same(got, expected)
+
+
+def test_scores_with_events_attributes_and_lines_equal_pandas(spark, sim):
+    cutoff = "2024-12-30"
+    config = config_from_dict({"lightgbm": {"n_estimators": 20}})
+    model = train(
+        sim.transactions, cutoff, "26W", events=sim.events, customers=sim.customers, config=config
+    )
+    assert {"acquisition_channel", "region", "first_category"} <= set(model.attributes)
+    expected = score(model, sim.transactions, cutoff, sim.events, sim.customers)
+    got = vs.score(
+        model,
+        vs.to_spark(spark, sim.transactions),
+        cutoff,
+        events=vs.to_spark(spark, sim.events),
+        customers=vs.to_spark(spark, sim.customers),
+        num_buckets=3,
+    )
+    assert_same(collect(got), expected.set_index("customer_id").sort_index())
 
 
 def test_score_path_writes_the_scores_atomically(spark, cdnow, cdnow_model, tmp_path):
@@ -183,7 +202,9 @@ def test_timestamps_and_text_round_trip(spark):
     frame = pd.DataFrame(
         {
             "customer_id": ["a", "b"],
-            "timestamp": pd.to_datetime(["2024-03-31 23:59:59.123456", "2024-01-01 00:00:00.000000"]),
+            "timestamp": pd.to_datetime(
+                ["2024-03-31 23:59:59.123456", "2024-01-01 00:00:00.000000"]
+            ),
             "revenue": [1.5, -2.0],
             "is_return": [False, True],
         }
@@ -210,6 +231,7 @@ def test_quiet_pyspark_silences_only_the_pandas_warning():
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         with vs.quiet_pyspark():
-            warnings.warn("PySpark does not yet fully support pandas >= 3.0.0", FutureWarning)
-            warnings.warn("something else", UserWarning)
+            message = "PySpark does not yet fully support pandas >= 3.0.0"
+            warnings.warn(message, FutureWarning, stacklevel=1)
+            warnings.warn("something else", UserWarning, stacklevel=1)
     assert [str(w.message) for w in seen] == ["something else"]

@@ -542,23 +542,6 @@ def _last_day(transactions: SparkDataFrame) -> pd.Timestamp:
     return pd.Timestamp(last).normalize()
 
 
-def _score_keywords(lines: list[str], has_category: bool) -> dict[str, Any]:
-    """``profitable_lines=lines`` for :func:`vipml.pipeline.score` (see :func:`score`)."""
-    import inspect
-
-    from vipml.pipeline import score as pandas_score
-
-    if "profitable_lines" in inspect.signature(pandas_score).parameters:
-        return {"profitable_lines": lines}
-    if has_category:
-        raise VipmlError(
-            "top_lines_share ranks categories over all customers, and this vipml.pipeline.score "
-            "cannot take the global ranking (profitable_lines=...): score on one machine, or "
-            "drop the category column"
-        )
-    return {}
-
-
 def score(
     model: Any,
     transactions: SparkDataFrame,
@@ -604,7 +587,7 @@ def score(
     loaded = shipped.load()
     cutoff = _last_day(transactions) if cutoff is None else pd.Timestamp(cutoff).normalize()
     lines = profitable_lines(transactions, cutoff, loaded.config)
-    extra = _score_keywords(lines, "category" in transactions.columns)
+    extra = {"profitable_lines": lines}
     tx = _up_to(transactions, cutoff)
     ev = _up_to(events, cutoff)
     assert tx is not None

@@ -128,6 +128,36 @@ def _validation_table(metrics: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["target", "score"]).astype(float)
 
 
+_EXPERIMENT_HELP = (
+    "MLflow experiment [default: MLFLOW_EXPERIMENT_NAME, else tracking.experiment of the "
+    "config: vipml]. Runs go to MLFLOW_TRACKING_URI, else ./mlflow.db (see them with `mlflow ui`)."
+)
+_NO_TRACKING_HELP = "Do not log to MLflow (the model bundle is still written)."
+
+
+def _tracking(cfg: Config, no_tracking: bool) -> Any:
+    """The tracking module when runs are logged, its store checked first; else None.
+
+    Fails in seconds, before the data are read, with the URI and the way out (--no-tracking).
+    """
+    if no_tracking or not cfg.tracking.enabled:
+        return None
+    from vipml import tracking
+
+    uri = tracking.check_tracking_reachable()
+    console.print(f"MLflow: {uri} (--no-tracking to skip)")
+    return tracking
+
+
+def _tracked(
+    tracking: Any, experiment: str | None, name: str, cfg: Config, command_name: str
+) -> Any:
+    """An MLflow run around a command (joins the run of `mlflow run`), or nothing."""
+    if tracking is None:
+        return contextlib.nullcontext()
+    return tracking.tracked_run(experiment, run_name=name, config=cfg, command=command_name)
+
+
 @command("train")
 def train(
     transactions: Annotated[str, typer.Option(help=_TX_HELP)],
@@ -151,41 +181,60 @@ def train(
         typer.Option(help="Optional customers table: text attributes become model features."),
     ] = None,
     config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
+    experiment: Annotated[str | None, typer.Option(help=_EXPERIMENT_HELP)] = None,
+    no_tracking: Annotated[bool, typer.Option("--no-tracking", help=_NO_TRACKING_HELP)] = False,
 ) -> None:
     """Train the lifetime-value model and the future-VIP and churn classifiers.
 
     Rolling historical cutoffs are stacked for training; the latest label window (ending at the
     cutoff) validates, stops the boosting early and calibrates the probabilities. Writes a model
     bundle (manifest, JSON parameters, LightGBM text; no pickles).
+
+    Unless `--no-tracking`, the run is logged to MLflow (params, metrics, artifacts) and the
+    model registered as a pyfunc, version aliased `challenger` (`vipml promote` decides).
     """
     from vipml.pipeline import train as run_train
 
     cfg = load_config(config)
+    tracking = _tracking(cfg, no_tracking)
     tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
     when = _cutoff(cutoff, tx)
     h = _horizon(horizon, cfg)
-    with _progress("training") as progress:
-        model = run_train(tx, when, h, events=ev, customers=cu, config=cfg, progress=progress)
-    path = model.save(model_out)
-    info = model.training
-    console.print(
-        f"trained at cutoff {when:%Y-%m-%d}, horizon {h}: {len(info['cutoffs'])} label windows "
-        f"({', '.join(info['cutoffs'])}; the first validates), BTYD {info['purchase_model']}, "
-        f"{len(model.feature_names)} features"
-    )
-    console.print(
-        _metrics_table(
-            _validation_table(model.metrics),
-            f"validation window {info['validation_cutoff']} (churn: customers active at it)",
+    with _tracked(tracking, experiment, f"train {when:%Y-%m-%d}", cfg, "train") as run:
+        with _progress("training") as progress:
+            model = run_train(tx, when, h, events=ev, customers=cu, config=cfg, progress=progress)
+        path = model.save(model_out)
+        info = model.training
+        console.print(
+            f"trained at cutoff {when:%Y-%m-%d}, horizon {h}: {len(info['cutoffs'])} label "
+            f"windows ({', '.join(info['cutoffs'])}; the first validates), BTYD "
+            f"{info['purchase_model']}, {len(model.feature_names)} features"
         )
-    )
-    console.print(f"model bundle: {path}")
+        console.print(
+            _metrics_table(
+                _validation_table(model.metrics),
+                f"validation window {info['validation_cutoff']} (churn: customers active at it)",
+            )
+        )
+        console.print(f"model bundle: {path}")
+        if run is not None:
+            run.log_training(model, path, tx)
+            logged = run.log_model_bundle(path, tx, registered_model=cfg.tracking.registered_model)
+            console.print(
+                f"MLflow run {run.run_id} in experiment {run.experiment!r}: registered "
+                f"{logged.registry_uri} as models:/{logged.name}@challenger "
+                f"(`vipml promote` makes it the champion if it is better)"
+            )
 
 
 @command("score")
 def score(
     model: Annotated[
-        str, typer.Option(help="Model bundle folder (written by `vipml train`).")
+        str,
+        typer.Option(
+            help="Model bundle folder (written by `vipml train`), or an MLflow model URI such "
+            "as models:/vipml@champion (from MLFLOW_TRACKING_URI, else ./mlflow.db)."
+        ),
     ],
     transactions: Annotated[str, typer.Option(help=_TX_HELP)],
     out: Annotated[Path, typer.Option(help="Scores table to write (.parquet or .csv).")],
@@ -212,7 +261,13 @@ def score(
     if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
         fail(f"--out {out}: use a .parquet or .csv file name")
     cfg = load_config(config)
-    bundle = load_model(model)
+    bundle_dir: str | Path = model
+    if model.startswith(("models:/", "runs:/", "mlflow-artifacts:/")):
+        from vipml import tracking
+
+        bundle_dir = tracking.resolve_model_uri(model)
+        console.print(f"model {model}: bundle downloaded to {bundle_dir}")
+    bundle = load_model(bundle_dir)
     tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
     when = _cutoff(cutoff, tx)
     with console.status("scoring") if is_terminal() else contextlib.nullcontext():
@@ -251,6 +306,8 @@ def backtest(
         Path | None,
         typer.Option(help="Folder for lift_chart.png and calibration_curve.png (and the JSON)."),
     ] = None,
+    experiment: Annotated[str | None, typer.Option(help=_EXPERIMENT_HELP)] = None,
+    no_tracking: Annotated[bool, typer.Option("--no-tracking", help=_NO_TRACKING_HELP)] = False,
 ) -> None:
     """Judge the models out of time against the baselines a marketer would use.
 
@@ -263,6 +320,7 @@ def backtest(
     from vipml.pipeline import backtest as run_backtest
 
     cfg = load_config(config)
+    tracking = _tracking(cfg, no_tracking)
     tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
     h = _horizon(horizon, cfg)
     when = parse_date(cutoff)
@@ -272,30 +330,36 @@ def backtest(
             f"cutoff: {when:%Y-%m-%d} (the last date in the data minus the horizon {h}; set "
             "--cutoff to choose another)"
         )
-    with _progress("backtest") as progress:
-        result = run_backtest(tx, when, h, events=ev, customers=cu, config=cfg, progress=progress)
-    end = when + parse_duration(h)
-    console.print(
-        _metrics_table(
-            result.table,
-            f"backtest: trained up to {when:%Y-%m-%d}, judged on ({when:%Y-%m-%d}, "
-            f"{end:%Y-%m-%d}] (churn: customers active at the cutoff)",
-        )
-    )
-    for target, beats in result.beats_baselines().items():
-        verdict = "[green]beats[/]" if beats else "[red]does not beat[/]"
+    with _tracked(tracking, experiment, f"backtest {when:%Y-%m-%d}", cfg, "backtest") as run:
+        with _progress("backtest") as progress:
+            result = run_backtest(
+                tx, when, h, events=ev, customers=cu, config=cfg, progress=progress
+            )
+        end = when + parse_duration(h)
         console.print(
-            f"{target}: LightGBM {verdict} every baseline on ROC AUC and average precision"
+            _metrics_table(
+                result.table,
+                f"backtest: trained up to {when:%Y-%m-%d}, judged on ({when:%Y-%m-%d}, "
+                f"{end:%Y-%m-%d}] (churn: customers active at the cutoff)",
+            )
         )
-    if json_out is not None:
-        write_text(result.to_json(), json_out)
-        console.print(f"metrics: {json_out}")
-    if plots is not None:
-        from vipml.plots import save_figure
-        from vipml.plots.classifier import calibration_curve, lift_chart
+        for target, beats in result.beats_baselines().items():
+            verdict = "[green]beats[/]" if beats else "[red]does not beat[/]"
+            console.print(
+                f"{target}: LightGBM {verdict} every baseline on ROC AUC and average precision"
+            )
+        if json_out is not None:
+            write_text(result.to_json(), json_out)
+            console.print(f"metrics: {json_out}")
+        if plots is not None:
+            from vipml.plots import save_figure
+            from vipml.plots.classifier import calibration_curve, lift_chart
 
-        plots.mkdir(parents=True, exist_ok=True)
-        save_figure(lift_chart(result), plots / "lift_chart.png")
-        save_figure(calibration_curve(result), plots / "calibration_curve.png")
-        write_text(result.to_json(), plots / "backtest.json")
-        console.print(f"plots: {plots}")
+            plots.mkdir(parents=True, exist_ok=True)
+            save_figure(lift_chart(result), plots / "lift_chart.png")
+            save_figure(calibration_curve(result), plots / "calibration_curve.png")
+            write_text(result.to_json(), plots / "backtest.json")
+            console.print(f"plots: {plots}")
+        if run is not None:
+            run.log_backtest(result, tx)
+            console.print(f"MLflow run {run.run_id} in experiment {run.experiment!r}")

@@ -200,7 +200,7 @@ class SegmentsConfig:
     the ``dormant_min_clv_quantile`` quantile of all customers; ``regular``: everyone else.
     """
 
-    predicted_vip_min_p: float = 0.5
+    predicted_vip_min_p: float = 0.3
     near_vip_gap_pct: float = 0.25
     """Near-VIP: value within this share below the VIP threshold."""
     at_risk_min_p_churn: float = 0.5

@@ -6,12 +6,15 @@ exactly one bucket; each bucket is handed, as one pandas frame, to the very func
 single-machine path uses (:func:`vipml.features.build_features`, the fitted model's predictions)
 through ``groupBy(bucket).applyInPandas`` (``cogroup`` when an events table comes along). What
 depends on the whole population rather than one customer is computed once, globally, before the
-per-bucket pass and handed to every bucket (see :func:`feature_context`).
+per-bucket pass and handed to every bucket: the most profitable product lines
+(:func:`profitable_lines`). The model travels to the workers as its bundle files
+(:class:`ShippedBundle`), loaded once per worker.
 
-A Spark session is needed (``pip install 'vipml[spark]'``, Java 17). :func:`spark_session`
-makes a local one with the settings vipml relies on: the session time zone is UTC (naive
-timestamps round-trip unchanged between pandas and Spark), Arrow is on, and the Python workers
-run the driver's interpreter.
+Timestamps are wall-clock times, as pandas' naive ones: Spark shows them in the session time
+zone, and the pandas code in the workers receives exactly those wall-clock times, so results
+do not depend on the zone (tested). A Spark session is needed (``pip install 'vipml[spark]'``,
+Java 17); :func:`spark_session` returns the active one (a notebook, a Databricks job,
+spark-submit) or makes a local one.
 
 Examples
 --------
@@ -114,8 +117,8 @@ def spark_session(
     -----
     In local mode ``SPARK_LOCAL_IP`` defaults to 127.0.0.1 (else Spark binds the external
     interface) and ``PYSPARK_PYTHON`` to this interpreter (else workers may start a Python
-    without vipml's dependencies). The session time zone is UTC: vipml's timestamps are naive
-    and must cross between pandas and Spark unchanged.
+    without vipml's dependencies). A new session gets the UTC time zone, Arrow and adaptive
+    execution; an active session, or one spark-submit configures, is left as it is.
     """
     _import_pyspark()
     from pyspark.sql import SparkSession
@@ -123,7 +126,8 @@ def spark_session(
     active = SparkSession.getActiveSession()
     if active is not None:  # a notebook's, a Databricks job's, or one made earlier: use it
         return active
-    if "PYSPARK_GATEWAY_PORT" in os.environ:  # under spark-submit: the launcher sets the master
+    launched = "PYSPARK_GATEWAY_PORT" in os.environ  # under spark-submit: its settings win
+    if launched:
         master = ""
     local = master.startswith("local")
     if local:
@@ -132,13 +136,14 @@ def spark_session(
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
-    settings = {
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": str(int(shuffle_partitions)),
-        "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
-        "spark.sql.adaptive.enabled": "true",
-    }
+    settings = {}
+    if not launched:
+        settings = {
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.shuffle.partitions": str(int(shuffle_partitions)),
+            "spark.sql.execution.arrow.pyspark.enabled": "true",
+            "spark.sql.adaptive.enabled": "true",
+        }
     if local:
         settings.update({"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"})
     settings.update(dict(conf or {}))
@@ -756,8 +761,10 @@ def score_path(
     cutoff = _last_day(tx) if cutoff is None else pd.Timestamp(cutoff).normalize()
     scores = score(shipped, tx, cutoff, ev, cust, num_buckets=num_buckets)
 
+    from urllib.parse import urlparse
+
     target = str(out)
-    local = "://" not in target or target.startswith("file://")
+    local = urlparse(target).scheme in ("", "file")
     staging = f"{target.rstrip('/')}.tmp-{uuid.uuid4().hex[:8]}" if local else target
     writer = scores.write.mode("overwrite")
     with quiet_pyspark():

@@ -127,6 +127,19 @@ def test_score_path_writes_the_scores_atomically(spark, cdnow, cdnow_model, tmp_
     assert_same(written, expected)
 
 
+def test_lifetime_value_fitted_from_distinct_histories_equals_pandas(spark, cdnow):
+    from vipml.modeling.btyd import LifetimeValueModel
+
+    features = build_features(cdnow, CUTOFF)
+    expected = LifetimeValueModel().fit(features[["frequency", "recency", "T", "monetary_value"]])
+    got = vs.fit_lifetime_value(vs.to_spark(spark, features, index=True))
+    for part in ("purchase_model_", "gamma_gamma_"):
+        want, have = getattr(expected, part).params_, getattr(got, part).params_
+        assert have.keys() == want.keys()
+        for key, value in want.items():
+            assert have[key] == pytest.approx(value, rel=1e-8), (part, key)
+
+
 def test_buckets_hold_whole_customers(spark, cdnow):
     from pyspark.sql import functions as F
 

@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from vipml.errors import SchemaError, VipmlError
@@ -63,6 +64,7 @@ __all__ = [
     "score",
     "score_path",
     "read_table",
+    "fit_lifetime_value",
 ]
 
 log = logging.getLogger(__name__)
@@ -783,3 +785,76 @@ def score_path(
             shutil.rmtree(final) if final.is_dir() else final.unlink()
         Path(staging.removeprefix("file://")).rename(final)
     return {"out": target, "cutoff": f"{cutoff:%Y-%m-%d}", "customers": int(written)}
+
+
+# --------------------------------------------------------------------------------------------
+# lifetime value: fitted on the driver from compressed histories
+# --------------------------------------------------------------------------------------------
+
+
+def fit_lifetime_value(
+    features: SparkDataFrame,
+    config: Config | None = None,
+    purchase_model: str | None = None,
+) -> Any:
+    """Fit :class:`vipml.modeling.btyd.LifetimeValueModel` on a Spark feature table.
+
+    The BTYD likelihoods depend on a customer only through ``(frequency, recency, T)`` (and
+    ``monetary_value`` for Gamma-Gamma), so Spark groups identical histories and only the
+    distinct ones travel to the driver, with their counts: one-time buyers collapse onto a few
+    thousand ``(0, 0, T)`` rows. The driver expands the counts and fits with the same class and
+    settings as :func:`vipml.pipeline.train` (which compresses again internally), so the
+    parameters equal the pandas fit on the same customers (to float rounding of the sums).
+
+    Parameters
+    ----------
+    features
+        The output of :func:`build_features` (or any table with ``frequency``, ``recency``,
+        ``T`` and ``monetary_value`` per customer).
+    config
+        ``btyd`` and ``features.default_margin_rate`` settings; default :class:`Config`.
+    purchase_model
+        ``'bgnbd'``, ``'pareto_nbd'`` or ``'mbgnbd'``; default ``config.btyd.model`` (``'auto'``
+        is not supported here: choose on a sample with :func:`vipml.modeling.btyd.compare_models`).
+    """
+    from pyspark.sql import functions as F
+
+    from vipml.config import Config as _Config
+    from vipml.errors import ConfigError
+    from vipml.features import BTYD_COLUMNS
+    from vipml.modeling.btyd import LifetimeValueModel
+
+    config = config or _Config()
+    name = purchase_model or config.btyd.model
+    if name == "auto":
+        raise ConfigError(
+            "btyd.model 'auto' compares models on a calibration/holdout split: pick 'bgnbd', "
+            "'pareto_nbd' or 'mbgnbd' for the Spark fit"
+        )
+    columns = list(BTYD_COLUMNS)
+    _require_columns(features, columns, "features")
+    with quiet_pyspark():
+        distinct = (
+            features.select(*[F.col(c).cast("double").alias(c) for c in columns])
+            .groupBy(*columns)
+            .agg(F.count(F.lit(1)).alias("customers"))
+            .orderBy(*columns)
+            .toPandas()
+        )
+    if distinct.empty:
+        raise SchemaError(["the feature table has no customers: is the cutoff before the data?"])
+    counts = distinct["customers"].to_numpy(dtype=np.int64)
+    summary = pd.DataFrame(
+        {c: np.repeat(distinct[c].to_numpy(dtype=np.float64), counts) for c in columns}
+    )
+    log.info(
+        "BTYD fit on %d customers from %d distinct histories", int(counts.sum()), len(distinct)
+    )
+    model = LifetimeValueModel(
+        purchase_model=name,  # type: ignore[arg-type]
+        discount_rate_monthly=config.btyd.discount_rate_monthly,
+        penalizers=config.btyd.penalizers,
+        time_unit=config.btyd.time_unit,
+        default_margin_rate=config.features.default_margin_rate,
+    )
+    return model.fit(summary)

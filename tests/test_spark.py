@@ -140,6 +140,24 @@ def test_lifetime_value_fitted_from_distinct_histories_equals_pandas(spark, cdno
             assert have[key] == pytest.approx(value, rel=1e-8), (part, key)
 
 
+def test_shipped_bundle_from_a_registered_model(cdnow_model, tmp_path, monkeypatch):
+    """``models:/`` URIs are resolved on the driver; workers get the same bundle bytes."""
+    from vipml import tracking
+
+    model, folder = cdnow_model
+    monkeypatch.chdir(tmp_path)  # MLflow's default folders land here, not in the repository
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    with tracking.tracked_run("spark-tests", tracking_uri=uri) as run:
+        run.log_model_bundle(folder, load_cdnow(sample=True))
+    shipped = vs.ShippedBundle.from_model("models:/vipml@challenger")
+    local = vs.ShippedBundle.from_model(folder)
+    assert shipped.files == local.files and shipped.digest == local.digest
+    loaded = shipped.load()
+    assert loaded is shipped.load()  # once per process
+    assert loaded.feature_names == model.feature_names
+
+
 def test_buckets_hold_whole_customers(spark, cdnow):
     from pyspark.sql import functions as F
 

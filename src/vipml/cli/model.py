@@ -227,6 +227,21 @@ def train(
             )
 
 
+def _timestamps_only(transactions: str, cfg: Config) -> pd.DataFrame:
+    """Only the timestamp column of a large input (to find its last date cheaply)."""
+    from vipml.data.io import BUNDLED_DATASETS, read_table
+
+    if transactions in BUNDLED_DATASETS:
+        from vipml.data.datasets import load_cdnow
+
+        return load_cdnow(sample=transactions == "cdnow-sample")[["timestamp"]]
+    name = next(
+        (k for k, v in cfg.columns.transactions.items() if v == "timestamp"), "timestamp"
+    )
+    raw = read_table(transactions, columns=[name]).rename(columns={name: "timestamp"})
+    return pd.DataFrame({"timestamp": pd.to_datetime(raw["timestamp"])})
+
+
 @command("score")
 def score(
     model: Annotated[
@@ -250,13 +265,26 @@ def score(
         Path | None, typer.Option(help="Customers table (needed when the model uses attributes).")
     ] = None,
     config: Annotated[
-        Path | None, typer.Option(help="YAML config (its column mapping reads the inputs).")
+        Path | None,
+        typer.Option(help="YAML config: column mapping, VIP rules, segments, treatments."),
+    ] = None,
+    chunks: Annotated[
+        int | None,
+        typer.Option(
+            help="Score customers in this many chunks (a hash of customer_id) to bound memory "
+            "on large inputs, e.g. a folder of Parquet files [default: scoring.chunks, 1]. "
+            "The result is the same for any number of chunks."
+        ),
     ] = None,
 ) -> None:
-    """Score every customer: CLV, P(alive), P(future VIP), P(churn) and the reasons."""
+    """Score and segment every customer: CLV, P(alive), P(future VIP), P(churn), VIP status,
+    tier, segment, gap to VIP, reasons and the suggested treatment.
+
+    The output is written atomically (temporary file, then rename): an interrupted run leaves
+    no half-written file, and a rerun gives the identical file.
+    """
+    from vipml.batch import score_to_file
     from vipml.bundle import load_model
-    from vipml.data.io import write_table
-    from vipml.pipeline import score as run_score
 
     if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
         fail(f"--out {out}: use a .parquet or .csv file name")
@@ -268,18 +296,35 @@ def score(
         bundle_dir = tracking.resolve_model_uri(model)
         console.print(f"model {model}: bundle downloaded to {bundle_dir}")
     bundle = load_model(bundle_dir)
-    tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
+    n_chunks = chunks if chunks is not None else cfg.scoring.chunks
+    if n_chunks < 1:
+        fail("--chunks must be at least 1")
+    if n_chunks == 1:
+        tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
+        source: Any = tx
+    else:
+        from vipml.data.io import read_customers, read_events
+
+        ev = read_events(events, cfg.columns.events) if events is not None else None
+        cu = read_customers(customers, cfg.columns.customers) if customers is not None else None
+        source = transactions
+        tx = _timestamps_only(transactions, cfg)
     when = _cutoff(cutoff, tx)
-    with console.status("scoring") if is_terminal() else contextlib.nullcontext():
-        scores = run_score(bundle, tx, when, events=ev, customers=cu)
-        write_table(scores, out)
+    with _progress("scoring") as progress:
+        scores = score_to_file(
+            bundle, source, when, out, chunks=n_chunks, events=ev, customers=cu, config=cfg,
+            progress=progress,
+        )
     end = when + parse_duration(bundle.horizon)
     console.print(
         f"scored {len(scores):,} customers at {when:%Y-%m-%d} for ({when:%Y-%m-%d}, "
-        f"{end:%Y-%m-%d}] with the model trained at {bundle.cutoff:%Y-%m-%d}: mean "
-        f"P(future VIP) {scores['p_future_vip'].mean():.3f}, mean P(churn) "
+        f"{end:%Y-%m-%d}] with the model trained at {bundle.cutoff:%Y-%m-%d}"
+        + (f" in {n_chunks} chunks" if n_chunks > 1 else "")
+        + f": mean P(future VIP) {scores['p_future_vip'].mean():.3f}, mean P(churn) "
         f"{scores['p_churn'].mean():.3f}"
     )
+    counts = scores["segment"].value_counts()
+    console.print("segments: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     console.print(f"scores: {out}")
 
 

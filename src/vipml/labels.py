@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from vipml.config import Config, parse_duration
-from vipml.errors import SchemaError
+from vipml.data.schema import require_validated
 
 __all__ = [
     "LABEL_COLUMNS",
@@ -76,28 +76,6 @@ class _Window(NamedTuple):
     value: np.ndarray
     purchases: np.ndarray
     active: np.ndarray
-
-
-def _check(transactions: pd.DataFrame) -> None:
-    if not isinstance(transactions, pd.DataFrame):
-        raise SchemaError([f"expected a pandas DataFrame, got {type(transactions).__name__}"])
-    missing = [c for c in ("customer_id", "timestamp", "revenue") if c not in transactions]
-    if missing:
-        raise SchemaError(
-            [
-                f"missing required column '{c}' (columns found: "
-                f"{', '.join(map(str, transactions.columns)) or 'none'}): run "
-                "vipml.data.schema.validate_transactions on the raw data first"
-                for c in missing
-            ]
-        )
-    if not pd.api.types.is_datetime64_any_dtype(transactions["timestamp"]):
-        raise SchemaError(
-            [
-                f"timestamp: dtype {transactions['timestamp'].dtype} is not a datetime: run "
-                "vipml.data.schema.validate_transactions on the raw data first"
-            ]
-        )
 
 
 def _day(cutoff: str | pd.Timestamp) -> int:
@@ -127,7 +105,7 @@ def known_customers(transactions: pd.DataFrame, cutoff: str | pd.Timestamp) -> p
     >>> known_customers(tx, "2024-01-05").tolist()
     [1, 2]
     """
-    _check(transactions)
+    require_validated(transactions)
     end = (_day(cutoff) + 1) * _NS_PER_DAY
     ids = transactions["customer_id"].to_numpy()[_ns(transactions) < end]
     return pd.Index(pd.unique(ids), name="customer_id").sort_values()
@@ -141,7 +119,7 @@ def _window(
     warn: bool = True,
 ) -> _Window:
     """Per known customer: value and purchases in the window, activity before the cutoff."""
-    _check(transactions)
+    require_validated(transactions)
     days = parse_duration(horizon).days
     c = _day(cutoff)
     ns = _ns(transactions)

@@ -56,6 +56,7 @@ __all__ = [
     "validate_transactions",
     "validate_events",
     "validate_customers",
+    "require_validated",
 ]
 
 log = logging.getLogger(__name__)
@@ -464,3 +465,27 @@ def validate_events(df: pd.DataFrame, columns: Mapping[str, str] | None = None) 
 def validate_customers(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Return the clean customers table or raise one :class:`SchemaError` with every problem."""
     return check_customers(df, columns).raise_if_problems()
+
+
+def require_validated(transactions: pd.DataFrame) -> None:
+    """Check, cheaply, that inner code got validated transactions (a DataFrame with the
+    required columns and datetime timestamps); raise :class:`SchemaError` otherwise."""
+    if not isinstance(transactions, pd.DataFrame):
+        raise SchemaError([f"expected a pandas DataFrame, got {type(transactions).__name__}"])
+    missing = [c for c in ("customer_id", "timestamp", "revenue") if c not in transactions]
+    if missing:
+        raise SchemaError(
+            [
+                f"missing required column '{c}' (columns found: "
+                f"{', '.join(map(str, transactions.columns)) or 'none'}): run "
+                "vipml.data.schema.validate_transactions on the raw data first"
+                for c in missing
+            ]
+        )
+    if not pd.api.types.is_datetime64_any_dtype(transactions["timestamp"]):
+        raise SchemaError(
+            [
+                f"timestamp: dtype {transactions['timestamp'].dtype} is not a datetime: run "
+                "vipml.data.schema.validate_transactions on the raw data first"
+            ]
+        )

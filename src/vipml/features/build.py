@@ -49,7 +49,8 @@ import numpy as np
 import pandas as pd
 
 from vipml.config import Config, parse_duration
-from vipml.errors import ConfigError, SchemaError
+from vipml.data.schema import require_validated
+from vipml.errors import ConfigError
 from vipml.features._prep import (
     NS_PER_DAY,
     Prepared,
@@ -125,28 +126,6 @@ HOLDOUT_COLUMNS = (
 Family = Literal["all", "btyd"]
 
 
-def _check_input(transactions: pd.DataFrame) -> None:
-    if not isinstance(transactions, pd.DataFrame):
-        raise SchemaError([f"expected a pandas DataFrame, got {type(transactions).__name__}"])
-    missing = [c for c in ("customer_id", "timestamp", "revenue") if c not in transactions]
-    if missing:
-        raise SchemaError(
-            [
-                f"missing required column '{c}' (columns found: "
-                f"{', '.join(map(str, transactions.columns)) or 'none'}): run "
-                "vipml.data.schema.validate_transactions on the raw data first"
-                for c in missing
-            ]
-        )
-    if not pd.api.types.is_datetime64_any_dtype(transactions["timestamp"]):
-        raise SchemaError(
-            [
-                f"timestamp: dtype {transactions['timestamp'].dtype} is not a datetime: run "
-                "vipml.data.schema.validate_transactions on the raw data first"
-            ]
-        )
-
-
 def _btyd_columns(prep: Prepared, config: Config) -> dict[str, np.ndarray]:
     """The BTYD block for every prepared customer (return-only customers filled)."""
     freq, unit = config.btyd.freq, config.btyd.time_unit
@@ -218,7 +197,7 @@ def build_features(
         Indexed by ``customer_id`` (sorted), one row per customer with a purchase or a return
         on or before the cutoff; int64 and float64 columns, no NaN or inf.
     """
-    _check_input(transactions)
+    require_validated(transactions)
     config = config or Config()
     check_windows(config)
     return _build(prepare(transactions, cutoff), events, config, "all", profitable_lines)
@@ -330,7 +309,7 @@ def calibration_holdout(
     profitable_lines
         As in :func:`build_features`.
     """
-    _check_input(transactions)
+    require_validated(transactions)
     config = config or Config()
     if features not in ("all", "btyd"):
         raise ConfigError(f"features: {features!r} is not one of 'all', 'btyd'")

@@ -556,6 +556,8 @@ def score(
     events: SparkDataFrame | None = None,
     customers: SparkDataFrame | None = None,
     *,
+    segment: bool = False,
+    config: Config | None = None,
     num_buckets: int | None = None,
 ) -> SparkDataFrame:
     """:func:`vipml.pipeline.score` on Spark DataFrames, one bucket of customers at a time.
@@ -570,6 +572,15 @@ def score(
         Spark DataFrames with vipml's column names (validated upstream).
     cutoff
         The scoring date; None takes the last date in the data.
+    segment
+        Also add the VIP status, tier, segment, gap to VIP and treatment, as ``vipml score``
+        does (:func:`vipml.batch.score_to_file`): the per-customer scores are computed once
+        (``localCheckpoint``), the population thresholds
+        (:func:`vipml.segments.segment_thresholds`) from their ``customer_id``, value and CLV
+        columns collected to the driver, and :func:`vipml.segments.assign_segments` segments
+        every partition with them. This runs the scoring job before returning.
+    config
+        With ``segment``: the VIP rules, segments and treatments; default the model's config.
     num_buckets
         Number of customer buckets (default ``spark.sql.shuffle.partitions``): each bucket is
         one pandas frame scored in one worker, so size it to a few million rows per bucket.
@@ -578,14 +589,15 @@ def score(
     -------
     Spark DataFrame
         The columns and rows of the pandas scores table (:data:`vipml.pipeline.SCORE_COLUMNS`,
-        then the model features), in no particular order.
+        then the model features), or with ``segment`` those of the segmented table of
+        ``vipml score``; in no particular order.
 
     Notes
     -----
     What depends on the whole population is computed once, globally: the most profitable
-    product lines (:func:`profitable_lines`). Everything else in the scores is per customer:
-    features, BTYD predictions with the bundle's fitted parameters, both classifiers and the
-    reasons.
+    product lines (:func:`profitable_lines`) and, with ``segment``, the VIP threshold, tier
+    bounds and dormant CLV bar. Everything else is per customer: features, BTYD predictions
+    with the bundle's fitted parameters, both classifiers and the reasons.
     """
     from vipml.pipeline import score as pandas_score
 
@@ -612,9 +624,54 @@ def score(
             )
         return _to_plain(scores)
 
-    return map_buckets(
+    scores = map_buckets(
         per_bucket, schema, tx, {"events": ev, "customers": customers}, num_buckets=num_buckets
     )
+    if not segment:
+        return scores
+    return _segment(scores, config or loaded.config, cutoff)
+
+
+_POPULATION_COLUMNS = ("customer_id", "spend_12m", "profit_12m", "clv", "clv_profit")
+
+
+def _segment(scores: SparkDataFrame, config: Config, cutoff: pd.Timestamp) -> SparkDataFrame:
+    """Segment per-customer scores with thresholds computed over every customer."""
+    from vipml.segments import assign_segments, segment_thresholds
+
+    with quiet_pyspark():
+        scores = scores.localCheckpoint(eager=True)  # score once; read twice below
+        population = scores.select(*_POPULATION_COLUMNS).toPandas()
+        sample = _from_spark_batch(scores.limit(20).toPandas())
+    thresholds = segment_thresholds(population, config, as_of=cutoff)
+    del population
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        example = assign_segments(sample, config, as_of=cutoff, thresholds=thresholds)
+    schema = spark_schema(example)
+    from pyspark.sql import types as T
+
+    schema = T.StructType(
+        [
+            T.StructField("customer_id", scores.schema["customer_id"].dataType, False)
+            if f.name == "customer_id"
+            else f
+            for f in schema.fields
+        ]
+    )
+
+    def per_batch(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            if len(batch):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out = assign_segments(
+                        _from_spark_batch(batch), config, as_of=cutoff, thresholds=thresholds
+                    )
+                yield _to_plain(out)
+
+    with quiet_pyspark():
+        return scores.mapInPandas(per_batch, schema)
 
 
 def _score_schema(
@@ -727,6 +784,7 @@ def score_path(
     customers: str | os.PathLike[str] | None = None,
     *,
     config: Config | None = None,
+    segment: bool = True,
     spark: SparkSession | None = None,
     master: str = "local[2]",
     num_buckets: int | None = None,
@@ -735,8 +793,8 @@ def score_path(
 
     Reads ``transactions`` (and optionally ``events``, ``customers``) with :func:`read_table`
     (column names mapped with ``config.columns``, default the model's; a pandas frame or the
-    name ``cdnow`` / ``cdnow-sample`` is read on the driver and handed to Spark), scores with
-    :func:`score`, and
+    name ``cdnow`` / ``cdnow-sample`` is read on the driver and handed to Spark), scores and
+    segments with :func:`score` (``segment=True``: the rows of ``vipml score``), and
     writes ``out`` as Spark does: a folder of Parquet parts, or of CSV parts with a header when
     ``out`` ends in ``.csv``. The folder is written beside ``out`` under a temporary name and
     renamed into place when complete, so ``out`` is never half-written (on a local or mounted
@@ -761,7 +819,9 @@ def score_path(
     if customers is not None:
         cust = _read_input(session, customers, mapping.customers, "customers")
     cutoff = _last_day(tx) if cutoff is None else pd.Timestamp(cutoff).normalize()
-    scores = score(shipped, tx, cutoff, ev, cust, num_buckets=num_buckets)
+    scores = score(
+        shipped, tx, cutoff, ev, cust, segment=segment, config=config, num_buckets=num_buckets
+    )
 
     from urllib.parse import urlparse
 

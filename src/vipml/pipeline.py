@@ -74,6 +74,7 @@ from vipml.modeling.classifier import (
     model_feature_names,
 )
 from vipml.modeling.reasons import join_reasons, top_reasons
+from vipml.segments import INPUT_COLUMNS
 
 __all__ = [
     "Progress",
@@ -94,24 +95,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 
 #: The first columns of the scores table (feature columns follow).
-SCORE_COLUMNS = (
-    "customer_id",
-    "spend_12m",
-    "profit_12m",
-    "orders_12m",
-    "days_since_last",
-    "p_alive",
-    "expected_purchases",
-    "clv",
-    "clv_profit",
-    "p_future_vip",
-    "p_churn",
-    "reasons",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "churn_reasons",
-)
+SCORE_COLUMNS = INPUT_COLUMNS + ("reason_1", "reason_2", "reason_3", "churn_reasons")
 
 _DAYS_PER_MONTH = 30.4375
 _MAX_LEVELS = 200

@@ -14,15 +14,22 @@ Steps, each in its own process so that its peak memory (``ru_maxrss``) is its ow
    with the default 26-week horizon, ``VipModel.save``. Stage times (features, BTYD,
    classifiers, bundle) are measured by timing the library functions ``train`` calls (wrapped
    in place for the run; nothing is changed in what they compute).
-3. **score** -- read the folder, ``vipml.load_model``, ``vipml.pipeline.score`` at the same
-   cutoff, write the scores to Parquet.
+3. **score** -- what ``vipml score`` runs: ``vipml.batch.score_to_file`` at the same cutoff
+   (score, segment with population thresholds, write Parquet atomically), in ``--chunks``
+   customer chunks (1: the log is read first and scored at once; more: the Parquet folder is
+   scanned chunk by chunk inside the timed step, which bounds memory).
 4. **lifetimes** -- the lifetimes pipeline on the same purchases: ``summary_data_from_transaction_
    data`` (daily, recency and T in weeks, as vipml), ``calibration_and_holdout_data`` (26 weeks),
    ``BetaGeoFitter.fit``, ``GammaGammaFitter.fit`` on repeat customers, and
    ``customer_lifetime_value`` (12 months). Above ``--lifetimes-max`` customers (default 1M) it
    runs on a random subsample of that many customers and its times are scaled linearly by
    ``N / subsample`` (every step is linear in customers); the output says so.
-5. **spark** (with ``--spark``) -- ``vipml.spark.score`` of the trained bundle in ``local[2]``.
+5. **spark** (with ``--spark``) -- ``vipml.spark.score_path`` (score and segment, as
+   ``vipml score --engine spark``) of the trained bundle in ``local[2]``.
+
+``--steps score --model-from 1000000`` scores with the bundle trained at another size (the
+model does not depend on the number of customers it scores), e.g. 10M customers with the 1M
+model.
 
 Times are wall-clock (``time.perf_counter``); memory is the peak resident set of the step's
 process (``resource.getrusage``), which includes everything (Python, numpy, LightGBM, Arrow).
@@ -159,7 +166,11 @@ def cutoff_of(info: dict[str, Any]) -> pd.Timestamp:
 
 STAGES = {
     # label: (module or class path, attribute) pairs timed under that label
-    "features": [("vipml.pipeline", "build_features"), ("vipml.pipeline", "first_category")],
+    "features": [
+        ("vipml.pipeline", "build_features"),
+        ("vipml.pipeline", "first_category"),
+        ("vipml.features", "line_totals"),
+    ],
     "labels": [("vipml.pipeline", "make_labels")],
     "btyd": [
         ("vipml.modeling.btyd:LifetimeValueModel", "fit"),
@@ -172,6 +183,11 @@ STAGES = {
     ],
     "reasons": [("vipml.pipeline", "top_reasons"), ("vipml.pipeline", "join_reasons")],
     "evaluation": [("vipml.pipeline", "evaluate")],
+    "segments": [
+        ("vipml.segments", "segment_thresholds"),
+        ("vipml.segments", "assign_segments"),
+    ],
+    "write": [("vipml.data.io", "write_table")],
 }
 
 
@@ -211,21 +227,34 @@ def step_train(folder: Path, info: dict[str, Any], bundle: Path) -> dict[str, An
     return {"times": dict(watch.times), "peak_gib": peak_gib(), "training": model.training}
 
 
-def step_score(folder: Path, info: dict[str, Any], bundle: Path, out: Path) -> dict[str, Any]:
-    import vipml.pipeline as pipeline
+def step_score(
+    folder: Path, info: dict[str, Any], bundle: Path, out: Path, chunks: int = 1
+) -> dict[str, Any]:
+    """``vipml score``: :func:`vipml.batch.score_to_file` (score, segment, write atomically)."""
+    from vipml.batch import score_to_file
     from vipml.bundle import load_model
 
     watch = Stopwatch()
     with watch.time("read"):
-        tx, events, customers = read_inputs(folder)
+        events = read_folder(folder / "events")
+        customers = read_folder(folder / "customers")
+        # one chunk: the log read whole; more: score_to_file scans the folder chunk by chunk
+        source: Any = read_folder(folder / "transactions") if chunks == 1 else None
+    if source is None:
+        source = folder / "transactions"
     instrument(watch)
     with watch.time("load_model"):
         model = load_model(bundle)
     with watch.time("score_total"):
-        scores = pipeline.score(model, tx, cutoff_of(info), events=events, customers=customers)
-    with watch.time("write"):
-        scores.to_parquet(out)
-    return {"times": dict(watch.times), "peak_gib": peak_gib(), "rows": len(scores)}
+        scores = score_to_file(
+            model, source, cutoff_of(info), out, chunks=chunks, events=events, customers=customers
+        )
+    return {
+        "times": dict(watch.times),
+        "peak_gib": peak_gib(),
+        "rows": len(scores),
+        "chunks": chunks,
+    }
 
 
 def step_lifetimes(folder: Path, info: dict[str, Any], max_customers: int) -> dict[str, Any]:
@@ -368,6 +397,10 @@ def run_step(args: argparse.Namespace, step: str, log: Callable[[str], None]) ->
         str(args.data_dir),
         "--lifetimes-max",
         str(args.lifetimes_max),
+        "--model-from",
+        str(args.model_from or args.customers),
+        "--chunks",
+        str(args.chunks),
         "--step",
         step,
         "--step-out",
@@ -390,11 +423,14 @@ def run_one_step(args: argparse.Namespace) -> dict[str, Any]:
     if args.step == "data":
         return {**make_data(folder, args.customers, args.seed), "peak_gib": peak_gib()}
     info = json.loads((folder / "_SUCCESS.json").read_text())
-    bundle = folder / "bundle"
+    model_from = getattr(args, "model_from", None) or args.customers
+    bundle = data_dir(args.data_dir, model_from, args.seed) / "bundle"
     if args.step == "train":
         return step_train(folder, info, bundle)
     if args.step == "score":
-        return step_score(folder, info, bundle, folder / "scores.parquet")
+        return step_score(
+            folder, info, bundle, folder / "scores.parquet", getattr(args, "chunks", 1)
+        )
     if args.step == "lifetimes":
         return step_lifetimes(folder, info, args.lifetimes_max)
     if args.step == "spark":
@@ -427,9 +463,9 @@ def summarise(n: int, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "read_s": t.get("read", 0.0),
             "bundle_load_s": t.get("load_model", 0.0),
             "score_s": t.get("score_total", 0.0),
-            "write_s": t.get("write", 0.0),
             "stages_s": _stages(t, "score_total"),
             "peak_gib": results["score"]["peak_gib"],
+            "chunks": results["score"].get("chunks", 1),
         }
     if "lifetimes" in results:
         lt = results["lifetimes"]
@@ -477,7 +513,7 @@ def print_table(row: dict[str, Any]) -> None:
         print(
             f"score : {t['score_s']:.1f} s, peak {t['peak_gib']:.2f} GiB; "
             f"read {t['read_s']:.1f} s, bundle load {t['bundle_load_s']:.2f} s, "
-            f"write {t['write_s']:.1f} s"
+            f"{t['chunks']} chunk(s)"
         )
         print(f"        stages (s): {_cells(t['stages_s'])}")
     if "lifetimes" in row:
@@ -518,6 +554,15 @@ def main(argv: list[str] | None = None) -> None:
         help="cache of simulated data (default: $TMPDIR/vipml-bench)",
     )
     parser.add_argument("--lifetimes-max", type=int, default=1_000_000)
+    parser.add_argument(
+        "--chunks", type=int, default=1, help="scoring chunks (vipml score --chunks)"
+    )
+    parser.add_argument(
+        "--model-from",
+        type=int,
+        default=None,
+        help="score with the bundle trained at this many customers (default: --customers)",
+    )
     parser.add_argument(
         "--steps", default="train,score,lifetimes", help="comma-separated: train,score,lifetimes"
     )

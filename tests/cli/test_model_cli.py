@@ -26,7 +26,7 @@ def bundle(workdir):
     result = runner.invoke(
         app,
         ["train", "--transactions", "cdnow-sample", "--model-out", str(out),
-         "--config", str(workdir / "fast.yaml")],
+         "--config", str(workdir / "fast.yaml"), "--no-tracking"],
     )
     assert result.exit_code == 0, result.output
     return out, result.output
@@ -88,7 +88,7 @@ def test_backtest_prints_the_table_and_writes_json_and_plots(workdir):
         app,
         ["backtest", "--transactions", "cdnow-sample", "--cutoff", "1997-12-31", "--horizon",
          "26W", "--config", str(workdir / "fast.yaml"), "--json",
-         str(workdir / "bt.json"), "--plots", str(plots)],
+         str(workdir / "bt.json"), "--plots", str(plots), "--no-tracking"],
     )
     assert result.exit_code == 0, result.output
     for name in ("btyd_expected_value", "btyd_p_no_purchase", "days_since_last", "spend_12m"):
@@ -104,12 +104,12 @@ def test_backtest_prints_the_table_and_writes_json_and_plots(workdir):
 
 
 def test_backtest_default_cutoff_and_bad_horizon(workdir):
-    bad = runner.invoke(app, ["backtest", "--transactions", "cdnow-sample", "--horizon", "soon"])
+    bad = runner.invoke(app, ["backtest", "--transactions", "cdnow-sample", "--horizon", "soon", "--no-tracking"])
     assert bad.exit_code == 1 and "--horizon: 'soon' is not a duration" in bad.output
     result = runner.invoke(
         app,
         ["backtest", "--transactions", "cdnow-sample", "--horizon", "13W", "--config",
-         str(workdir / "fast.yaml")],
+         str(workdir / "fast.yaml"), "--no-tracking"],
     )
     assert result.exit_code == 0, result.output
     assert "cutoff: 1998-03-31 (the last date in the data minus the horizon 13W" in result.output

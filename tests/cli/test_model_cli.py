@@ -104,7 +104,9 @@ def test_backtest_prints_the_table_and_writes_json_and_plots(workdir):
 
 
 def test_backtest_default_cutoff_and_bad_horizon(workdir):
-    bad = runner.invoke(app, ["backtest", "--transactions", "cdnow-sample", "--horizon", "soon", "--no-tracking"])
+    bad = runner.invoke(
+        app, ["backtest", "--transactions", "cdnow-sample", "--horizon", "soon", "--no-tracking"]
+    )
     assert bad.exit_code == 1 and "--horizon: 'soon' is not a duration" in bad.output
     result = runner.invoke(
         app,
@@ -119,3 +121,20 @@ def test_help_lists_the_model_commands():
     result = runner.invoke(app, ["--help"])
     for name in ("train", "score", "backtest"):
         assert name in result.output
+
+
+def test_score_with_the_spark_engine_equals_pandas(bundle, workdir, monkeypatch):
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+    out, _ = bundle
+    args = ["score", "--model", str(out), "--transactions", "cdnow-sample", "--cutoff",
+            "1998-03-31"]
+    assert runner.invoke(app, [*args, "--out", str(workdir / "p.parquet")]).exit_code == 0
+    result = runner.invoke(app, [*args, "--out", str(workdir / "s.parquet"), "--engine", "spark"])
+    assert result.exit_code == 0, result.output
+    pandas_rows = pd.read_parquet(workdir / "p.parquet").sort_values("customer_id")
+    spark_rows = pd.read_parquet(workdir / "s.parquet").sort_values("customer_id")
+    assert len(spark_rows) == 2357
+    for column in ("clv", "p_future_vip", "p_churn"):
+        diff = pandas_rows[column].to_numpy() - spark_rows[column].to_numpy()
+        assert abs(diff).max() <= 1e-9
+    assert (pandas_rows["segment"].to_numpy() == spark_rows["segment"].to_numpy()).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import typer
@@ -276,6 +276,13 @@ def score(
             "The result is the same for any number of chunks."
         ),
     ] = None,
+    engine: Annotated[
+        Literal["pandas", "spark"],
+        typer.Option(
+            help="pandas (this machine) or spark (PySpark: `pip install vipml[spark]`; the "
+            "active session, else local[2]). Spark writes OUT as a folder of part files."
+        ),
+    ] = "pandas",
 ) -> None:
     """Score and segment every customer: CLV, P(alive), P(future VIP), P(churn), VIP status,
     tier, segment, gap to VIP, reasons and the suggested treatment.
@@ -296,6 +303,21 @@ def score(
         bundle_dir = tracking.resolve_model_uri(model)
         console.print(f"model {model}: bundle downloaded to {bundle_dir}")
     bundle = load_model(bundle_dir)
+    if engine == "spark":
+        try:
+            from vipml.spark import score_path
+        except ImportError:
+            fail("--engine spark needs PySpark: pip install 'vipml[spark]'")
+        with console.status("scoring with Spark") if is_terminal() else contextlib.nullcontext():
+            done = score_path(
+                bundle, transactions, out, cutoff=parse_date(cutoff), events=events,
+                customers=customers, config=cfg,
+            )
+        console.print(
+            f"scored {done['customers']:,} customers at {pd.Timestamp(done['cutoff']):%Y-%m-%d} "
+            f"with Spark: {done['out']}"
+        )
+        return
     n_chunks = chunks if chunks is not None else cfg.scoring.chunks
     if n_chunks < 1:
         fail("--chunks must be at least 1")

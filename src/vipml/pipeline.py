@@ -53,7 +53,7 @@ import pandas as pd
 from vipml.bundle import VipModel, data_fingerprint, load_model
 from vipml.config import Config, parse_duration
 from vipml.errors import ConfigError, SchemaError, VipmlError
-from vipml.features import build_features, first_category
+from vipml.features import build_features, first_category, profitable_lines
 from vipml.features.rfm import BTYD_COLUMNS
 from vipml.labels import make_labels
 from vipml.modeling.backtest import (
@@ -260,17 +260,21 @@ def model_frame(
     config: Config | None = None,
     *,
     profitable_lines: Sequence[str] | None = None,
+    features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The classifiers' input at ``cutoff``: features, BTYD outputs, ratios and attributes.
 
     One row per customer with a purchase or a return on or before the cutoff, indexed by
     ``customer_id``, columns :func:`~vipml.modeling.classifier.model_feature_names`.
+    ``features``: the :func:`~vipml.features.build_features` table of these transactions at
+    this cutoff, when it is at hand (it is not built again).
     """
     config = config or Config()
     horizon = parse_duration(horizon)
-    features = build_features(
-        transactions, cutoff, events, config, profitable_lines=profitable_lines
-    )
+    if features is None:
+        features = build_features(
+            transactions, cutoff, events, config, profitable_lines=profitable_lines
+        )
     parts = [features, _btyd_outputs(btyd, features, horizon, config), derived_columns(features)]
     names = []
     if attributes is not None and len(attributes.columns):
@@ -317,21 +321,63 @@ def training_frame(
     cutoffs = training_cutoffs(tx, cutoff, horizon_td, config)
     purchase_model = purchase_model or _choose_purchase_model(tx, cutoff, horizon_td, config)
     attrs = _attribute_table(tx, customers)
+    in_sample = _training_sample(tx, config)
     frames = []
     for i, c in enumerate(cutoffs):
         progress(f"features and BTYD at {c:%Y-%m-%d}", i, len(cutoffs))
         past = _up_to(tx, c)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BtydWarning)
-            features = build_features(past, c, events, config)
-            btyd = _make_btyd(config, purchase_model).fit(features[list(BTYD_COLUMNS)])
-            frame = model_frame(past, c, horizon_td, btyd, events, attrs, config)
+            if in_sample is None:
+                features = build_features(past, c, events, config)
+                summary = features[list(BTYD_COLUMNS)]
+            else:  # BTYD and profitable lines from everyone, the features of the sample
+                summary = build_features(past, c, config=config, family="btyd")
+                lines = profitable_lines(past, c, config) if "category" in past else None
+                past = past.loc[in_sample(past)]
+                sample_events = None if events is None else events.loc[in_sample(events)]
+                features = build_features(
+                    past, c, sample_events, config, profitable_lines=lines
+                )
+            btyd = _make_btyd(config, purchase_model).fit(summary)
+            frame = model_frame(
+                past, c, horizon_td, btyd, events, attrs, config, features=features
+            )
         labels = make_labels(tx, c, horizon_td, config, warn=False)
         frame = frame.join(labels)
         frame["cutoff"] = c
         frames.append(frame)
     progress("training windows ready", len(cutoffs), len(cutoffs))
     return pd.concat(frames)
+
+
+def _training_sample(
+    transactions: pd.DataFrame, config: Config
+) -> Callable[[pd.DataFrame], np.ndarray] | None:
+    """A row filter keeping the customers sampled for training, or None to keep everyone.
+
+    Above ``training.max_customers`` customers, each customer is in the sample when a fixed
+    hash of its id (independent of the validation split) falls below the sampled share.
+    """
+    limit = config.training.max_customers
+    n = int(transactions["customer_id"].nunique())
+    if limit is None or n <= limit:
+        return None
+    share = limit / n
+    log.info(
+        "training on a sample of %d of %d customers per window (training.max_customers)",
+        limit, n,
+    )
+
+    def keep(frame: pd.DataFrame) -> np.ndarray:
+        ids = frame["customer_id"].to_numpy()
+        if ids.dtype == object:
+            ids = ids.astype(str).astype(object)
+        # the hash's high bits: independent of the low bits that split off validation
+        buckets = (pd.util.hash_array(ids) >> np.uint64(32)) % np.uint64(1_000_000)
+        return buckets < np.uint64(round(share * 1_000_000))
+
+    return keep
 
 
 def validation_customers(customer_ids: pd.Index | np.ndarray, share: float) -> np.ndarray:
@@ -428,6 +474,7 @@ def _fit(
         "purchase_model": purchase_model,
         "customers": int(tx["customer_id"].nunique()),
         "transactions": int(len(tx)),
+        "training_customers": int(frame.index.nunique()),
     }
     for i, target in enumerate(TARGETS):
         step(f"training the {target} model", len(cutoffs) + i)
@@ -443,8 +490,8 @@ def _fit(
         }
 
     step(f"BTYD model at {cutoff:%Y-%m-%d}", len(cutoffs) + 2)
-    features = build_features(tx, cutoff, events, config)
-    btyd = _make_btyd(config, purchase_model).fit(features[list(BTYD_COLUMNS)])
+    summary = build_features(tx, cutoff, config=config, family="btyd")
+    btyd = _make_btyd(config, purchase_model).fit(summary)
     model = VipModel(
         config=config,
         cutoff=cutoff,

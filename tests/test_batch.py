@@ -1,13 +1,16 @@
-"""Chunked batch scoring equals one pass, byte for byte, and writes atomically."""
+"""Chunked batch scoring equals one pass row for row, explains the listed customers, and writes
+atomically."""
 
 from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from vipml.batch import chunk_of, score_to_file
+from vipml.batch import chunk_bounds, chunk_of, score_to_file
+from vipml.pipeline import score
 from vipml.data.datasets import load_cdnow
 from vipml.pipeline import train
 
@@ -24,25 +27,63 @@ def model_and_data(tmp_path_factory):
     return model, tx, folder
 
 
-def test_chunks_are_stable_and_cover_everyone():
-    ids = pd.Series(range(1000))
-    chunks = chunk_of(ids, 7)
+def test_chunks_are_id_ranges_of_about_equal_size():
+    ids = pd.Series(np.random.default_rng(0).permutation(np.repeat(np.arange(1000), 3)))
+    bounds = chunk_bounds(ids, 7)
+    chunks = chunk_of(ids, bounds)
     assert set(chunks) == set(range(7))
-    assert (chunk_of(ids, 7) == chunks).all()
+    sizes = pd.Series(ids).groupby(chunks).nunique()
+    assert sizes.max() - sizes.min() <= 1
+    # ranges: every id of chunk k is below every id of chunk k + 1
+    by_chunk = pd.Series(ids).groupby(chunks).agg(["min", "max"])
+    assert (by_chunk["max"].to_numpy()[:-1] < by_chunk["min"].to_numpy()[1:]).all()
+    assert len(chunk_bounds(ids, 1)) == 0 and (chunk_of(ids, chunk_bounds(ids, 1)) == 0).all()
+
+
+def test_string_ids_are_chunked_too():
+    ids = pd.Series([f"c{i:04d}" for i in range(100)])
+    chunks = chunk_of(ids, chunk_bounds(ids, 4))
+    assert pd.Series(chunks).value_counts().tolist() == [25, 25, 25, 25]
 
 
 def test_chunked_equals_unchunked_exactly(model_and_data, tmp_path):
     model, tx, folder = model_and_data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        whole = score_to_file(model, tx, "1998-06-30", tmp_path / "one.parquet")
-        chunked = score_to_file(model, folder, "1998-06-30", tmp_path / "five.parquet", chunks=5)
+        one = score_to_file(model, tx, "1998-06-30", tmp_path / "one.parquet")
+        five = score_to_file(model, folder, "1998-06-30", tmp_path / "five.parquet", chunks=5)
+        score_to_file(model, tx, "1998-06-30", tmp_path / "one.csv")
+        score_to_file(model, folder, "1998-06-30", tmp_path / "five.csv", chunks=5)
+    assert five.chunks == 5 and one.chunks == 1
+    whole = pd.read_parquet(tmp_path / "one.parquet")
+    chunked = pd.read_parquet(tmp_path / "five.parquet")
     pd.testing.assert_frame_equal(whole, chunked)
-    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "five.parquet").read_bytes()
-    assert len(whole) == 2357 and whole["customer_id"].is_unique
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "five.csv").read_bytes()
+    assert len(whole) == 2357 and whole["customer_id"].is_monotonic_increasing
+    assert whole["customer_id"].is_unique and one.customers == 2357
     numeric = whole.select_dtypes("number")
     assert not numeric.isna().any().any()
     assert {"vip_now", "tier", "segment", "gap_to_vip", "treatment"} <= set(whole.columns)
+    assert one.segments == whole["segment"].value_counts().to_dict()
+    assert one.mean_p_churn == pytest.approx(whole["p_churn"].mean())
+
+
+def test_reasons_for_the_listed_customers_equal_a_full_explanation(model_and_data, tmp_path):
+    model, tx, _ = model_and_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        done = score_to_file(model, tx, "1998-06-30", tmp_path / "s.parquet", chunks=2)
+        score_to_file(model, tx, "1998-06-30", tmp_path / "all.parquet", reasons="all")
+        full = score(model, tx, "1998-06-30").set_index("customer_id")
+    listed = pd.read_parquet(tmp_path / "s.parquet").set_index("customer_id")
+    on_list = listed["segment"] != "regular"
+    assert 0 < on_list.sum() < len(listed) and done.explained == on_list.sum()
+    for col in ("reasons", "reason_1", "churn_reasons"):
+        assert (listed.loc[on_list, col] == full.loc[on_list[on_list].index, col]).all()
+        assert (listed.loc[~on_list, col] == "").all()
+    everyone = pd.read_parquet(tmp_path / "all.parquet").set_index("customer_id")
+    assert (everyone["reasons"] == full["reasons"]).all()
+    assert (listed.loc[on_list, "reasons"] != "").mean() > 0.9
 
 
 def test_rerun_gives_identical_file_and_no_temporary_files(model_and_data, tmp_path):

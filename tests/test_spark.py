@@ -124,9 +124,12 @@ def test_score_path_writes_the_scores_atomically(spark, cdnow, cdnow_model, tmp_
     assert info == {"out": str(out), "cutoff": "1998-06-30", "customers": 2_357}
     assert not list(tmp_path.glob("scores.parquet.tmp-*")) and not (out / "stale.txt").exists()
     # the rows `vipml score` writes: scored, then segmented with population thresholds
-    expected = score_to_file(model, sample, "1998-06-30", tmp_path / "pandas.parquet")
+    score_to_file(model, sample, "1998-06-30", tmp_path / "pandas.parquet")
+    expected = pd.read_parquet(tmp_path / "pandas.parquet")
     written = pd.read_parquet(out).set_index("customer_id").sort_index()
     assert written["segment"].nunique() >= 4 and written["vip_now"].sum() > 0
+    listed = written["segment"] != "regular"
+    assert (written.loc[listed, "reasons"] != "").any() and (written.loc[~listed, "reasons"] == "").all()
     assert_same(written, expected.set_index("customer_id"))
 
 

@@ -1,21 +1,25 @@
 """Batch scoring in customer chunks: bounded memory, one atomic output, same rows as one pass.
 
-Customers are split into ``chunks`` by a stable hash of ``customer_id``; each chunk's
-transactions are read (a folder of Parquet files is scanned batch by batch, so the whole log is
-never in memory at once), scored with :func:`vipml.pipeline.score` and segmented with
-:func:`vipml.segments.assign_segments`. The statistics that depend on the whole customer base
-are computed once over all chunks first (the most profitable product lines) or from the
-per-customer scores (the VIP threshold, tier bounds, the dormant CLV bar), so the result equals
-scoring everything at once, row for row. The output is written to a temporary file and renamed
+Customers are split into ``chunks`` contiguous ranges of ``customer_id`` with about the same
+number of customers each (:func:`chunk_bounds`). A first pass over the log collects the ids and
+the totals that depend on the whole customer base (the most profitable product lines); then each
+chunk's transactions are read (from a folder of Parquet files only the row groups that can hold
+its ids are read, so the whole log is never in memory at once), scored with
+:func:`vipml.pipeline.score` and kept in a temporary file. The segment thresholds (VIP
+threshold, tier bounds, dormant CLV bar) come from every customer's value and CLV; each chunk is
+then segmented, its listed customers explained (``scoring.reasons``), and appended to the output.
+Chunks are id ranges, so the output is ordered by ``customer_id`` without a global sort, and its
+rows equal scoring everything at once. The output is written to a temporary file and renamed
 into place; rerunning after an interruption gives the identical file.
 
 Examples
 --------
 >>> import pandas as pd
->>> ids = pd.Series([1, 2, 3, 4, 5, 6])
->>> chunk_of(ids, 3).tolist() == chunk_of(ids, 3).tolist()  # stable across runs
-True
->>> chunk_of(ids, 1).tolist()
+>>> ids = pd.Series([5, 1, 4, 2, 3, 6])
+>>> bounds = chunk_bounds(ids, 3)
+>>> bounds.tolist(), chunk_of(ids, bounds).tolist()
+([3, 5], [2, 0, 1, 0, 1, 2])
+>>> chunk_of(ids, chunk_bounds(ids, 1)).tolist()
 [0, 0, 0, 0, 0, 0]
 """
 
@@ -24,7 +28,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,71 +38,167 @@ import pandas as pd
 from vipml.config import Config
 from vipml.data.io import BUNDLED_DATASETS, read_transactions
 from vipml.data.schema import check_transactions
-from vipml.errors import SchemaError
+from vipml.errors import ConfigError, SchemaError
 
-__all__ = ["chunk_of", "iter_chunks", "score_to_file"]
+__all__ = ["BatchResult", "REASONS", "chunk_bounds", "chunk_of", "explain_rows", "score_to_file"]
 
 Progress = Callable[[str, int, int], None]
 
-
-def chunk_of(customer_id: pd.Series, chunks: int) -> np.ndarray:
-    """The chunk (0 .. chunks-1) of each customer: a stable hash of its id, modulo ``chunks``."""
-    if chunks <= 1:
-        return np.zeros(len(customer_id), dtype=np.int64)
-    hashed = pd.util.hash_pandas_object(customer_id, index=False).to_numpy()
-    return (hashed % np.uint64(chunks)).astype(np.int64)
+_VALUE_COLUMNS = ["customer_id", "spend_12m", "profit_12m", "clv", "clv_profit"]
+_BATCH_ROWS = 1_000_000
 
 
-def _parquet_files(source: Path) -> list[Path]:
-    return sorted(source.rglob("*.parquet")) if source.is_dir() else [source]
+def chunk_bounds(customer_ids: pd.Series | np.ndarray, chunks: int) -> np.ndarray:
+    """Upper id bounds splitting the distinct ids into ``chunks`` ranges of about equal size.
+
+    ``chunks - 1`` sorted ids (fewer when there are fewer distinct ids); chunk ``k`` holds the
+    ids ``bounds[k-1] <= id < bounds[k]``.
+    """
+    unique = np.unique(np.asarray(customer_ids))
+    if chunks <= 1 or len(unique) < 2:
+        return unique[:0]
+    cuts = (np.arange(1, chunks) * len(unique)) // chunks
+    return np.unique(unique[cuts[cuts > 0]])
 
 
-def _read_chunk(
-    source: str | Path | pd.DataFrame, chunk: int, chunks: int, config: Config
-) -> pd.DataFrame:
-    """The validated transactions of one chunk's customers."""
-    columns = config.columns.transactions
+def chunk_of(customer_id: pd.Series | np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """The chunk (0 .. len(bounds)) of each customer id, from :func:`chunk_bounds`."""
+    ids = np.asarray(customer_id)
+    if len(bounds) == 0:
+        return np.zeros(len(ids), dtype=np.int64)
+    return np.searchsorted(bounds, ids, side="right").astype(np.int64)
+
+
+def _parquet_source(source: str | Path | pd.DataFrame) -> Path | None:
+    """The path when ``source`` is a Parquet file or a folder of them (read by row groups)."""
     if isinstance(source, pd.DataFrame) or (
         isinstance(source, str) and source in BUNDLED_DATASETS
     ):
-        tx = read_transactions(source, columns)
-        return tx[chunk_of(tx["customer_id"], chunks) == chunk].reset_index(drop=True)
+        return None
     path = Path(source)
-    if path.suffix.lower() not in (".parquet", ".pq") and not path.is_dir():
-        tx = read_transactions(path, columns)  # CSV: read whole, then split
-        return tx[chunk_of(tx["customer_id"], chunks) == chunk].reset_index(drop=True)
-    import pyarrow.parquet as pq
+    return path if path.is_dir() or path.suffix.lower() in (".parquet", ".pq") else None
 
-    id_column = next((k for k, v in columns.items() if v == "customer_id"), "customer_id")
-    parts = []
-    for file in _parquet_files(path):
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=1_000_000):
-            frame = batch.to_pandas()
-            if id_column not in frame:
-                raise SchemaError([f"{file.name}: no '{id_column}' column"], table="transactions")
-            parts.append(frame[chunk_of(frame[id_column], chunks) == chunk])
-    raw = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+def _id_column(config: Config) -> str:
+    columns = config.columns.transactions
+    return next((k for k, v in columns.items() if v == "customer_id"), "customer_id")
+
+
+def _iter_batches(path: Path, config: Config, bounds: tuple[Any, Any] | None = None):
+    """Validated transaction batches of a Parquet source, optionally of one id range."""
+    import pyarrow.dataset as ds
+
+    id_column = _id_column(config)
+    dataset = ds.dataset(path, format="parquet")
+    if id_column not in dataset.schema.names:
+        raise SchemaError([f"{path.name}: no '{id_column}' column"], table="transactions")
+    where = None
+    if bounds is not None:
+        low, high = bounds
+        if low is not None:
+            where = ds.field(id_column) >= low
+        if high is not None:
+            upper = ds.field(id_column) < high
+            where = upper if where is None else where & upper
+    for batch in dataset.to_batches(filter=where, batch_size=_BATCH_ROWS):
+        if batch.num_rows:
+            yield batch.to_pandas()
+
+
+def _validated(raw: pd.DataFrame, config: Config) -> pd.DataFrame:
     # Per-chunk duplicate warnings would repeat once per pass; `vipml validate` reports them.
-    return check_transactions(raw, columns).raise_if_problems(warn=False)
+    return check_transactions(raw, config.columns.transactions).raise_if_problems(warn=False)
 
 
-def iter_chunks(
-    source: str | Path | pd.DataFrame, chunks: int, config: Config
+@dataclass
+class _Plan:
+    """What the first pass learns: the chunks' id bounds and the profitable product lines."""
+
+    bounds: np.ndarray
+    lines: list[str] | None
+    whole: pd.DataFrame | None = None  # the validated log, when it is read whole anyway
+
+
+def _plan(
+    source: str | Path | pd.DataFrame, chunks: int, cutoff: pd.Timestamp, config: Config
+) -> _Plan:
+    from vipml.features import line_totals, rank_lines
+
+    path = _parquet_source(source)
+    if chunks <= 1 or path is None:
+        tx = read_transactions(source, config.columns.transactions)
+        bounds = chunk_bounds(tx["customer_id"], chunks)
+        lines = None
+        if chunks > 1 and "category" in tx:
+            lines = rank_lines(line_totals(tx, cutoff, config), config.features.top_lines_share)
+        return _Plan(bounds, lines, tx)
+    ids, totals = [], []
+    for raw in _iter_batches(path, config):
+        tx = _validated(raw, config)
+        ids.append(np.unique(tx["customer_id"].to_numpy()))
+        if "category" in tx:  # line totals are sums over rows: additive over batches
+            totals.append(line_totals(tx, cutoff, config))
+    if not ids:
+        raise SchemaError([f"{path.name}: no transaction rows"], table="transactions")
+    lines = None
+    if totals:
+        combined = pd.concat(totals).groupby(level=0).sum()
+        lines = rank_lines(combined, config.features.top_lines_share)
+    return _Plan(chunk_bounds(np.concatenate(ids), chunks), lines)
+
+
+def _chunks(
+    source: str | Path | pd.DataFrame, plan: _Plan, config: Config
 ) -> Iterator[tuple[int, pd.DataFrame]]:
-    """Yield ``(chunk, transactions of its customers)`` for every chunk in order."""
-    if chunks <= 1:
-        frame = source if isinstance(source, pd.DataFrame) else None
-        tx = read_transactions(frame if frame is not None else source, config.columns.transactions)
-        yield 0, tx
+    """Yield ``(chunk, transactions of its customers)`` for every chunk, in id order."""
+    n = len(plan.bounds) + 1
+    if plan.whole is not None:
+        which = chunk_of(plan.whole["customer_id"], plan.bounds)
+        for chunk in range(n):
+            yield chunk, plan.whole[which == chunk].reset_index(drop=True)
         return
-    for chunk in range(chunks):
-        yield chunk, _read_chunk(source, chunk, chunks, config)
+    path = _parquet_source(source)
+    assert path is not None
+    edges = [None, *plan.bounds.tolist(), None]
+    for chunk in range(n):
+        parts = [
+            _validated(raw, config)
+            for raw in _iter_batches(path, config, (edges[chunk], edges[chunk + 1]))
+        ]
+        tx = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        yield chunk, tx
 
 
-def _subset(table: pd.DataFrame | None, chunk: int, chunks: int) -> pd.DataFrame | None:
-    if table is None or chunks <= 1:
+def _subset(table: pd.DataFrame | None, chunk: int, bounds: np.ndarray) -> pd.DataFrame | None:
+    if table is None or len(bounds) == 0:
         return table
-    return table[chunk_of(table["customer_id"], chunks) == chunk].reset_index(drop=True)
+    return table[chunk_of(table["customer_id"], bounds) == chunk].reset_index(drop=True)
+
+
+@dataclass
+class BatchResult:
+    """What :func:`score_to_file` wrote: where, for when, and a summary of the scores."""
+
+    out: Path
+    cutoff: pd.Timestamp
+    customers: int
+    chunks: int
+    mean_p_future_vip: float
+    mean_p_churn: float
+    segments: dict[str, int] = field(default_factory=dict)
+    explained: int = 0
+
+
+REASONS = ("listed", "all", "none")
+
+
+def explain_rows(table: pd.DataFrame, reasons: str) -> np.ndarray:
+    """The rows of a segmented table whose reasons ``reasons`` asks for."""
+    if reasons == "all":
+        return np.ones(len(table), dtype=bool)
+    if reasons == "none":
+        return np.zeros(len(table), dtype=bool)
+    return (table["segment"] != "regular").to_numpy()
 
 
 def score_to_file(
@@ -109,9 +211,10 @@ def score_to_file(
     events: pd.DataFrame | None = None,
     customers: pd.DataFrame | None = None,
     config: Config | None = None,
+    reasons: str | None = None,
     progress: Progress | None = None,
-) -> pd.DataFrame:
-    """Score and segment every customer chunk by chunk; write one table atomically.
+) -> BatchResult:
+    """Score, segment and explain every customer chunk by chunk; write one table atomically.
 
     Parameters
     ----------
@@ -123,58 +226,79 @@ def score_to_file(
     cutoff
         Scoring date (inclusive).
     out
-        ``.parquet`` or ``.csv`` file to write.
+        ``.parquet`` or ``.csv`` file to write, ordered by ``customer_id``.
     chunks
         Number of customer chunks scored one after another (1 = all at once).
+    reasons
+        Whose reasons are written: ``'listed'`` (every segment but ``regular``: the customers
+        marketers see), ``'all'`` or ``'none'``; default ``config.scoring.reasons``.
 
     Returns
     -------
-    The segmented scores (one row per customer), ordered by ``customer_id``.
+    BatchResult
+        The output path, the cutoff, the number of customers and a summary.
     """
-    from vipml.data.io import write_table
-    from vipml.features import line_totals, rank_lines
-    from vipml.pipeline import score
+    from vipml.data.io import table_writer
+    from vipml.pipeline import explain, score
     from vipml.segments import assign_segments, segment_thresholds
 
     config = config or model.config
+    reasons = reasons or config.scoring.reasons
+    if reasons not in REASONS:
+        raise ConfigError(f"reasons={reasons!r}: use one of {', '.join(REASONS)}")
     cutoff = pd.Timestamp(cutoff)
-    steps = 2 * chunks
-    lines: list[str] | None = None
-    if chunks > 1:  # pass 1: the product lines ranked over every customer
-        totals = []
-        for chunk, tx in iter_chunks(source, chunks, config):
-            totals.append(line_totals(tx, cutoff, config))
-            if progress:
-                progress("ranking product lines", chunk + 1, steps)
-        combined = pd.concat(totals).groupby(level=0).sum()
-        lines = rank_lines(combined, config.features.top_lines_share)
+    plan = _plan(source, chunks, cutoff, config)
+    n = len(plan.bounds) + 1
+    steps = 2 * n
     workdir = Path(tempfile.mkdtemp(prefix="vipml-score-"))
     try:
         parts = []
-        for chunk, tx in iter_chunks(source, chunks, config):
+        for chunk, tx in _chunks(source, plan, config):
+            if tx.empty:
+                continue
             scored = score(
-                model, tx, cutoff, events=_subset(events, chunk, chunks),
-                customers=_subset(customers, chunk, chunks), profitable_lines=lines,
+                model, tx, cutoff, events=_subset(events, chunk, plan.bounds),
+                customers=_subset(customers, chunk, plan.bounds),
+                profitable_lines=plan.lines, explain=False,
             )
             part = workdir / f"part-{chunk:05d}.parquet"
             scored.to_parquet(part, index=False)
             parts.append(part)
             if progress:
-                progress("scoring", chunks + chunk + 1, steps)
-        value_columns = ["customer_id", "spend_12m", "profit_12m", "clv", "clv_profit"]
+                progress("scoring", chunk + 1, steps)
+        plan.whole = None
         population = pd.concat(
-            [pd.read_parquet(p, columns=value_columns) for p in parts], ignore_index=True
+            [pd.read_parquet(p, columns=_VALUE_COLUMNS) for p in parts], ignore_index=True
         )
         thresholds = segment_thresholds(population, config, as_of=cutoff)
-        segmented = [
-            assign_segments(pd.read_parquet(p), config, as_of=cutoff, thresholds=thresholds)
-            for p in parts
-        ]
-        table = pd.concat(segmented, ignore_index=True)
-        table = table.sort_values("customer_id", kind="stable").reset_index(drop=True)
-        table.attrs["cutoff"] = f"{cutoff:%Y-%m-%d}"
-        write_table(table, out)
-        return table
+        summary = BatchResult(
+            out=Path(out), cutoff=cutoff, customers=len(population), chunks=n,
+            mean_p_future_vip=0.0, mean_p_churn=0.0,
+        )
+        del population
+        totals = {"p_future_vip": 0.0, "p_churn": 0.0}
+        counts: dict[str, int] = {}
+        with table_writer(out) as write:
+            for i, part in enumerate(parts):
+                table = assign_segments(
+                    pd.read_parquet(part), config, as_of=cutoff, thresholds=thresholds
+                )
+                table = table.sort_values("customer_id", kind="stable").reset_index(drop=True)
+                rows = explain_rows(table, reasons)
+                if rows.any():
+                    table = explain(model, table, rows)
+                summary.explained += int(rows.sum())
+                table.attrs["cutoff"] = f"{cutoff:%Y-%m-%d}"
+                write(table)
+                for col in totals:
+                    totals[col] += float(table[col].sum())
+                for name, count in table["segment"].value_counts().items():
+                    counts[str(name)] = counts.get(str(name), 0) + int(count)
+                if progress:
+                    progress("segments and reasons", n + i + 1, steps)
+        summary.mean_p_future_vip = totals["p_future_vip"] / max(summary.customers, 1)
+        summary.mean_p_churn = totals["p_churn"] / max(summary.customers, 1)
+        summary.segments = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+        return summary
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-

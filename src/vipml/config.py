@@ -389,7 +389,11 @@ class ScoringConfig:
     """Batch scoring."""
 
     chunks: int = 1
-    """Number of customer chunks (a hash of customer_id) scored one after another."""
+    """Number of customer chunks (ranges of customer_id) scored one after another."""
+    reasons: Literal["listed", "all", "none"] = "listed"
+    """Whose reasons ``vipml score`` writes: the customers on a list (every segment but
+    ``regular``, the ones marketers see), everyone, or nobody. Each explained customer costs a
+    TreeSHAP pass per model; the probabilities are computed for everyone either way."""
 
 
 @dataclass(frozen=True)

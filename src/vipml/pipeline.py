@@ -87,6 +87,8 @@ __all__ = [
     "validation_customers",
     "train",
     "score",
+    "explain",
+    "REASON_COLUMNS",
     "backtest",
 ]
 
@@ -548,21 +550,76 @@ def train(
 
 
 def _predict(model: VipModel, frame: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
-    """Probabilities (and, with ``explain``, reasons) for the rows of a model frame."""
+    """Probabilities and reason columns (empty unless ``explain``) for a model frame's rows."""
     out = pd.DataFrame(index=frame.index)
-    reasons = {}
     for target, column in (("future_vip", "p_future_vip"), ("churn", "p_churn")):
-        clf = model.classifiers[target]
-        out[column] = clf.predict_proba(frame)
-        if explain:
-            reasons[target] = top_reasons(clf.contributions(frame), frame, k=3)
-    if not explain:
-        return pd.concat([out, frame], axis=1)
-    out["reasons"] = join_reasons(reasons["future_vip"])
-    for j, col in enumerate(reasons["future_vip"].columns, start=1):
-        out[f"reason_{j}"] = reasons["future_vip"][col]
-    out["churn_reasons"] = join_reasons(reasons["churn"])
+        out[column] = model.classifiers[target].predict_proba(frame)
+    out = pd.concat([out, _reason_columns(model, frame, explain)], axis=1)
     return pd.concat([out, frame], axis=1)
+
+
+REASON_COLUMNS = ("reasons", "reason_1", "reason_2", "reason_3", "churn_reasons")
+
+
+def _reason_columns(model: VipModel, frame: pd.DataFrame, explain: bool) -> pd.DataFrame:
+    """The reason columns of :data:`REASON_COLUMNS` for the rows of a model frame."""
+    out = pd.DataFrame("", index=frame.index, columns=list(REASON_COLUMNS), dtype=object)
+    if not explain or frame.empty:
+        return out
+    why = {
+        target: top_reasons(model.classifiers[target].contributions(frame), frame, k=3)
+        for target in TARGETS
+    }
+    out["reasons"] = join_reasons(why["future_vip"])
+    for j, col in enumerate(why["future_vip"].columns, start=1):
+        out[f"reason_{j}"] = why["future_vip"][col]
+    out["churn_reasons"] = join_reasons(why["churn"])
+    return out
+
+
+def explain(
+    model: VipModel, scores: pd.DataFrame, rows: np.ndarray | pd.Series | None = None
+) -> pd.DataFrame:
+    """Fill the reason columns of a scores table, for ``rows`` (a boolean mask) or every row.
+
+    Reasons cost a TreeSHAP pass per customer and model. ``vipml score`` scores everyone
+    without them (:func:`score` with ``explain=False``), segments, then explains the customers
+    on a list (``scoring.reasons``); other rows keep empty reasons.
+
+    Examples
+    --------
+    >>> from vipml.data.datasets import load_cdnow
+    >>> from vipml.config import config_from_dict
+    >>> tx = load_cdnow(sample=True)
+    >>> model = train(tx, "1997-12-31", "26W", config=config_from_dict(
+    ...     {"lightgbm": {"n_estimators": 30, "num_threads": 1}}))
+    >>> plain = score(model, tx, "1997-12-31", explain=False)
+    >>> bool((plain["reasons"] == "").all())
+    True
+    >>> on = plain["p_future_vip"] > 0.5
+    >>> full, everyone = explain(model, plain, rows=on), score(model, tx, "1997-12-31")
+    >>> bool((full.loc[on, "reasons"] == everyone.loc[on, "reasons"]).all())
+    True
+    >>> bool((full.loc[~on, "reasons"] == "").all()), bool((everyone["reasons"] != "").any())
+    (True, True)
+    """
+    missing = [c for c in (*model.feature_names, *REASON_COLUMNS) if c not in scores]
+    if missing:
+        raise VipmlError(
+            f"explain: the scores lack {len(missing)} column(s) the model needs "
+            f"({', '.join(missing[:5])}): pass a table made by vipml.pipeline.score"
+        )
+    mask = np.ones(len(scores), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    if len(mask) != len(scores):
+        raise VipmlError(f"explain: rows has {len(mask):,} entries for {len(scores):,} scores")
+    out = scores.copy()
+    chosen = scores.loc[mask, model.feature_names]
+    filled = _reason_columns(model, chosen, explain=True)
+    for col in REASON_COLUMNS:
+        column = out[col].astype(object).to_numpy(copy=True)
+        column[mask] = filled[col].to_numpy()
+        out[col] = column
+    return out
 
 
 def score(
@@ -573,6 +630,7 @@ def score(
     customers: pd.DataFrame | None = None,
     *,
     profitable_lines: Sequence[str] | None = None,
+    explain: bool = True,
 ) -> pd.DataFrame:
     """Score every customer seen up to ``cutoff``: predictions for ``(cutoff, cutoff + horizon]``.
 
@@ -590,6 +648,9 @@ def score(
     profitable_lines
         The most profitable product lines, when the customers are scored in chunks (see
         :func:`vipml.features.build_features`); by default ranked from ``transactions``.
+    explain
+        Write each customer's reasons (the default). ``False`` leaves the reason columns empty
+        and skips the TreeSHAP pass; :func:`explain` fills them later for chosen rows.
 
     Returns
     -------
@@ -630,7 +691,7 @@ def score(
             "the features built here differ from the model's: rebuild them with the same "
             "customers table (attributes) as in training"
         )
-    out = _predict(model, frame)
+    out = _predict(model, frame, explain=explain)
     out.index.name = "customer_id"
     out = out.reset_index()
     rest = [c for c in out.columns if c not in SCORE_COLUMNS]

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from vipml.errors import SchemaError, VipmlError
+from vipml.errors import ConfigError, SchemaError, VipmlError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, SparkSession
@@ -559,6 +559,7 @@ def score(
     segment: bool = False,
     config: Config | None = None,
     num_buckets: int | None = None,
+    reasons: str | None = None,
 ) -> SparkDataFrame:
     """:func:`vipml.pipeline.score` on Spark DataFrames, one bucket of customers at a time.
 
@@ -581,6 +582,10 @@ def score(
         every partition with them. This runs the scoring job before returning.
     config
         With ``segment``: the VIP rules, segments and treatments; default the model's config.
+    reasons
+        With ``segment``: whose reasons are written, as ``vipml score`` (``'listed'``, ``'all'``
+        or ``'none'``; default ``config.scoring.reasons``). Without it every row is explained,
+        as :func:`vipml.pipeline.score`.
     num_buckets
         Number of customer buckets (default ``spark.sql.shuffle.partitions``): each bucket is
         one pandas frame scored in one worker, so size it to a few million rows per bucket.
@@ -620,7 +625,8 @@ def score(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             scores = pandas_score(
-                shipped.load(), tx, cutoff, events=events, customers=customers, **extra
+                shipped.load(), tx, cutoff, events=events, customers=customers,
+                explain=not segment, **extra,
             )
         return _to_plain(scores)
 
@@ -629,15 +635,27 @@ def score(
     )
     if not segment:
         return scores
-    return _segment(scores, config or loaded.config, cutoff)
+    config = config or loaded.config
+    return _segment(scores, config, cutoff, shipped, reasons or config.scoring.reasons)
 
 
 _POPULATION_COLUMNS = ("customer_id", "spend_12m", "profit_12m", "clv", "clv_profit")
 
 
-def _segment(scores: SparkDataFrame, config: Config, cutoff: pd.Timestamp) -> SparkDataFrame:
-    """Segment per-customer scores with thresholds computed over every customer."""
+def _segment(
+    scores: SparkDataFrame,
+    config: Config,
+    cutoff: pd.Timestamp,
+    shipped: ShippedBundle,
+    reasons: str,
+) -> SparkDataFrame:
+    """Segment per-customer scores with thresholds computed over every customer; explain."""
+    from vipml.batch import REASONS, explain_rows
+    from vipml.pipeline import explain
     from vipml.segments import assign_segments, segment_thresholds
+
+    if reasons not in REASONS:
+        raise ConfigError(f"reasons={reasons!r}: use one of {', '.join(REASONS)}")
 
     with quiet_pyspark():
         scores = scores.localCheckpoint(eager=True)  # score once; read twice below
@@ -668,6 +686,9 @@ def _segment(scores: SparkDataFrame, config: Config, cutoff: pd.Timestamp) -> Sp
                     out = assign_segments(
                         _from_spark_batch(batch), config, as_of=cutoff, thresholds=thresholds
                     )
+                    rows = explain_rows(out, reasons)
+                    if rows.any():
+                        out = explain(shipped.load(), out, rows)
                 yield _to_plain(out)
 
     with quiet_pyspark():
@@ -785,6 +806,7 @@ def score_path(
     *,
     config: Config | None = None,
     segment: bool = True,
+    reasons: str | None = None,
     spark: SparkSession | None = None,
     master: str = "local[2]",
     num_buckets: int | None = None,
@@ -820,7 +842,8 @@ def score_path(
         cust = _read_input(session, customers, mapping.customers, "customers")
     cutoff = _last_day(tx) if cutoff is None else pd.Timestamp(cutoff).normalize()
     scores = score(
-        shipped, tx, cutoff, ev, cust, segment=segment, config=config, num_buckets=num_buckets
+        shipped, tx, cutoff, ev, cust, segment=segment, config=config, num_buckets=num_buckets,
+        reasons=reasons,
     )
 
     from urllib.parse import urlparse
@@ -880,7 +903,6 @@ def fit_lifetime_value(
     from pyspark.sql import functions as F
 
     from vipml.config import Config as _Config
-    from vipml.errors import ConfigError
     from vipml.features import BTYD_COLUMNS
     from vipml.modeling.btyd import LifetimeValueModel
 

@@ -271,9 +271,17 @@ def score(
     chunks: Annotated[
         int | None,
         typer.Option(
-            help="Score customers in this many chunks (a hash of customer_id) to bound memory "
+            help="Score customers in this many chunks (ranges of customer_id) to bound memory "
             "on large inputs, e.g. a folder of Parquet files [default: scoring.chunks, 1]. "
-            "The result is the same for any number of chunks."
+            "The rows are the same for any number of chunks."
+        ),
+    ] = None,
+    reasons: Annotated[
+        Literal["listed", "all", "none"] | None,
+        typer.Option(
+            help="Whose reasons to write: listed (customers in any segment but regular: the "
+            "ones on marketers' lists), all, or none [default: scoring.reasons, listed]. "
+            "Reasons cost a TreeSHAP pass per customer; probabilities are always computed."
         ),
     ] = None,
     engine: Annotated[
@@ -311,7 +319,7 @@ def score(
         with console.status("scoring with Spark") if is_terminal() else contextlib.nullcontext():
             done = score_path(
                 bundle, transactions, out, cutoff=parse_date(cutoff), events=events,
-                customers=customers, config=cfg,
+                customers=customers, config=cfg, reasons=reasons,
             )
         console.print(
             f"scored {done['customers']:,} customers at {pd.Timestamp(done['cutoff']):%Y-%m-%d} "
@@ -333,20 +341,20 @@ def score(
         tx = _timestamps_only(transactions, cfg)
     when = _cutoff(cutoff, tx)
     with _progress("scoring") as progress:
-        scores = score_to_file(
+        done = score_to_file(
             bundle, source, when, out, chunks=n_chunks, events=ev, customers=cu, config=cfg,
-            progress=progress,
+            reasons=reasons, progress=progress,
         )
     end = when + parse_duration(bundle.horizon)
     console.print(
-        f"scored {len(scores):,} customers at {when:%Y-%m-%d} for ({when:%Y-%m-%d}, "
+        f"scored {done.customers:,} customers at {when:%Y-%m-%d} for ({when:%Y-%m-%d}, "
         f"{end:%Y-%m-%d}] with the model trained at {bundle.cutoff:%Y-%m-%d}"
-        + (f" in {n_chunks} chunks" if n_chunks > 1 else "")
-        + f": mean P(future VIP) {scores['p_future_vip'].mean():.3f}, mean P(churn) "
-        f"{scores['p_churn'].mean():.3f}"
+        + (f" in {done.chunks} chunks" if done.chunks > 1 else "")
+        + f": mean P(future VIP) {done.mean_p_future_vip:.3f}, mean P(churn) "
+        f"{done.mean_p_churn:.3f}"
     )
-    counts = scores["segment"].value_counts()
-    console.print("segments: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    console.print("segments: " + ", ".join(f"{k} {v:,}" for k, v in done.segments.items()))
+    console.print(f"reasons written for {done.explained:,} customers ({reasons or cfg.scoring.reasons})")
     console.print(f"scores: {out}")
 
 

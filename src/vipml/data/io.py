@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +34,7 @@ __all__ = [
     "read_events",
     "read_customers",
     "write_table",
+    "table_writer",
     "write_text",
     "write_excel",
 ]
@@ -167,6 +168,61 @@ def write_table(df: pd.DataFrame, path: str | Path, index: bool = False) -> Path
                 table="output",
             )
     return path
+
+
+@contextlib.contextmanager
+def table_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """Write one table part by part, atomically: ``write(part)`` appends the part's rows.
+
+    CSV gets one header; Parquet gets one row group (or more) per part, with the first part's
+    schema. Nothing appears at ``path`` until the block ends without an error, so a table too
+    large for memory is written whole or not at all.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> with table_writer(out) as write:
+    ...     write(pd.DataFrame({"a": [1, 2]}))
+    ...     write(pd.DataFrame({"a": [3]}))
+    >>> pd.read_parquet(out)["a"].tolist()
+    [1, 2, 3]
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq") and not _is_csv(path):
+        raise SchemaError(
+            [f"{path.name}: unknown output type '{suffix}': use .csv or .parquet"], table="output"
+        )
+    with atomic_path(path) as tmp:
+        if _is_csv(path):
+            with open(tmp, "w", encoding="utf-8", newline="") as handle:
+                header = [True]
+
+                def write_csv(part: pd.DataFrame) -> None:
+                    part.to_csv(handle, index=False, header=header[0])
+                    header[0] = False
+
+                yield write_csv
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        writers: list[pq.ParquetWriter] = []
+
+        def write_parquet(part: pd.DataFrame) -> None:
+            table = pa.Table.from_pandas(part, preserve_index=False)
+            if not writers:
+                writers.append(pq.ParquetWriter(tmp, table.schema))
+            else:
+                table = table.cast(writers[0].schema)
+            writers[0].write_table(table)
+
+        try:
+            yield write_parquet
+        finally:
+            for writer in writers:
+                writer.close()
 
 
 def write_text(text: str | bytes, path: str | Path) -> Path:

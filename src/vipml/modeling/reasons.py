@@ -130,6 +130,10 @@ for _w, _label in _WINDOW.items():
     PHRASES[f"spend_{_w}"] = lambda x, r, label=_label: f"spent {_money(x)} in the last {label}"
 
 
+#: Features whose phrase also reads other values of the customer's row.
+ROW_DEPENDENT = frozenset({"margin_rate", "days_since_engagement"})
+
+
 class _Row(Mapping[str, Any]):
     """One customer's values, read lazily from column arrays."""
 
@@ -206,9 +210,16 @@ def top_reasons(
             name = features[col]
             rows = np.flatnonzero(picked[:, j] & (order[:, j] == col))
             series = columns.get(name)
-            for i in rows:
-                value = series[i] if series is not None else None
-                out[i, j] = phrase(name, value, _Row(columns, i))
+            if series is None:
+                out[rows, j] = phrase(name, None)
+            elif name in ROW_DEPENDENT:
+                for i in rows:
+                    out[i, j] = phrase(name, series[i], _Row(columns, i))
+            else:  # one phrase per distinct value: counts and days repeat a lot
+                values = pd.Series(series[rows])
+                codes, uniques = pd.factorize(values, use_na_sentinel=False)
+                texts = np.array([phrase(name, v) for v in uniques], dtype=object)
+                out[rows, j] = texts[codes]
     return pd.DataFrame(
         out, index=contributions.index, columns=[f"reason_{j + 1}" for j in range(k)]
     )

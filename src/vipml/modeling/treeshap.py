@@ -154,6 +154,7 @@ class _Tree:
     _feature_order: np.ndarray | None = None
     _feature_start: np.ndarray | None = None
     _feature_cols: np.ndarray | None = None
+    _deep: list[_Leaf] = field(default_factory=list)  # leaves without a subset table
 
     @property
     def n_nodes(self) -> int:
@@ -166,6 +167,7 @@ class _Tree:
         leaf_group_start, gather_base, gather_leaf, gather_scale = [], [], [], []
         tables, offset, n_groups = [], 0, 0
         tabled = [leaf for leaf in self.leaves if leaf.table is not None]
+        self._deep = [leaf for leaf in self.leaves if leaf.table is None]
         for li, leaf in enumerate(tabled):
             u = len(leaf.features)
             leaf_group_start.append(n_groups)
@@ -182,6 +184,7 @@ class _Tree:
                 n_groups += 1
             tables.append(leaf.table.ravel())
             offset += leaf.table.size
+            leaf.table = None  # kept in _flat_table
         self._step_node = np.asarray(step_node, np.intp)
         self._step_left = np.asarray(step_left, bool)
         self._group_start = np.asarray(group_start, np.intp)
@@ -201,12 +204,10 @@ class _Tree:
             codes = np.arange(1 << self.n_nodes)
             bits = ((codes[:, None] >> np.arange(self.n_nodes)[None, :]) & 1).astype(bool)
             self.full_table = np.ascontiguousarray(self.pattern_table(bits).T)
-            for leaf in self.leaves:  # no longer needed
-                leaf.table = None
-            self._flat_table = None
+            self._flat_table = None  # no longer needed
 
     def pattern_table(self, bits: np.ndarray) -> np.ndarray:
-        """Contributions ``(P, len(features))`` of ``P`` patterns (``bits``: ``(P, k)``, True = left)."""
+        """Contributions ``(P, len(features))`` of patterns ``bits`` (``(P, k)``, True = left)."""
         n_patterns = bits.shape[0]
         table = np.zeros((n_patterns, len(self.features)))
         if len(self._group_start):
@@ -217,16 +218,11 @@ class _Tree:
             index = self._gather_base + subset[:, self._gather_leaf] * self._gather_scale
             values = self._flat_table[index][:, self._feature_order]
             table[:, self._feature_cols] += np.add.reduceat(values, self._feature_start, axis=1)
-        col_of = {f: c for c, f in enumerate(self.features)}
-        for leaf in self.leaves:
-            if leaf.table is None and len(leaf.features) > _LEAF_TABLE_MAX_FEATURES:
-                self._add_deep_leaf(leaf, bits, table, col_of)
+        for leaf in self._deep:
+            self._add_deep_leaf(leaf, bits, table)
         return table
 
-    @staticmethod
-    def _add_deep_leaf(
-        leaf: _Leaf, bits: np.ndarray, table: np.ndarray, col_of: dict[int, int]
-    ) -> None:
+    def _add_deep_leaf(self, leaf: _Leaf, bits: np.ndarray, table: np.ndarray) -> None:
         """A leaf with too many path features for a subset table: computed per pattern."""
         present = np.ones((bits.shape[0], len(leaf.features)), bool)
         for j, steps in enumerate(leaf.steps):
@@ -235,8 +231,9 @@ class _Tree:
         distinct, inverse = np.unique(present, axis=0, return_inverse=True)
         zero = np.repeat(np.asarray(leaf.zero)[:, None], distinct.shape[0], axis=1)
         values = _unwound_shap(zero, distinct.T.astype(np.float64)) * leaf.value
-        for j, f in enumerate(leaf.features):
-            table[:, col_of[f]] += values[j][inverse.ravel()]
+        cols = np.searchsorted(self.features, leaf.features)
+        for j, col in enumerate(cols):
+            table[:, col] += values[j][inverse.ravel()]
 
 
 def _floats(text: str) -> np.ndarray:
@@ -444,7 +441,10 @@ class _Columns:
         return out
 
     def categorical(self, f: int, size: int) -> np.ndarray:
-        """Index into ``[False, *bitset(size), False]``: category ``c`` at ``c + 1``, else an end."""
+        """Per row, its index into a node's ``[False, *bitset(size), False]`` look-up.
+
+        Category ``c`` is at ``c + 1``; NaN, negative and too large values index a False end.
+        """
         key = (f, size)
         if key not in self._cat:
             col, _ = self._raw(f)
@@ -457,32 +457,42 @@ class _Columns:
 
 
 def _column_getter(X: Any, booster: Any) -> tuple[Any, int, int]:
-    """(get_column(f, lo, hi), n_rows, n_columns) for a DataFrame or 2-d array, as LightGBM reads it."""
+    """``(get_column(f, lo, hi), n_rows, n_columns)``: X's values as LightGBM reads them.
+
+    Columns are converted a chunk at a time, so X is never copied whole.
+    """
     if isinstance(X, pd.DataFrame):
-        cat_cols = [c for c, dt in zip(X.columns, X.dtypes, strict=True)
-                    if isinstance(dt, pd.CategoricalDtype)]
+        series = [X.iloc[:, i] for i in range(X.shape[1])]
+        is_cat = [isinstance(s.dtype, pd.CategoricalDtype) for s in series]
         categories = getattr(booster, "pandas_categorical", None)
-        if categories is not None and len(categories) != len(cat_cols):
+        if categories is not None and len(categories) != sum(is_cat):
             raise ValueError("train and prediction data categorical features do not match")
-        cats = dict(zip(cat_cols, categories or [None] * len(cat_cols), strict=True))
-        columns: list[np.ndarray] = []
-        for name in X.columns:
-            s = X[name]
-            if name in cats:
-                if cats[name] is not None and list(s.cat.categories) != list(cats[name]):
-                    s = s.cat.set_categories(cats[name])
-                codes = s.cat.codes.to_numpy().astype(np.float64)
-                codes[codes < 0] = np.nan
-                columns.append(codes)
-            else:
-                columns.append(s.to_numpy(dtype=np.float64, na_value=np.nan))
-        return (lambda f, lo, hi: columns[f][lo:hi]), len(X), X.shape[1]
+        todo = iter(categories or [])
+        codes: dict[int, np.ndarray] = {}  # categorical columns: LightGBM's codes
+        for i, s in enumerate(series):
+            if is_cat[i]:
+                train_categories = next(todo, None)
+                if train_categories is not None and list(s.cat.categories) != list(
+                    train_categories
+                ):
+                    s = s.cat.set_categories(train_categories)
+                codes[i] = s.cat.codes.to_numpy()
+
+        def get_df_column(f: int, lo: int, hi: int) -> np.ndarray:
+            if f in codes:
+                col = codes[f][lo:hi].astype(np.float64)
+                col[col < 0] = np.nan
+                return col
+            return series[f].iloc[lo:hi].to_numpy(dtype=np.float64, na_value=np.nan)
+
+        return get_df_column, X.shape[0], X.shape[1]
     arr = np.asarray(X)
     if arr.ndim != 2:
         raise ValueError(f"X must be 2-dimensional, got shape {arr.shape}")
-    if arr.dtype not in (np.float32, np.float64):  # LightGBM predicts other dtypes as float32
-        arr = arr.astype(np.float32)
-    return (lambda f, lo, hi: arr[lo:hi, f]), arr.shape[0], arr.shape[1]
+    if arr.dtype in (np.float32, np.float64):
+        return (lambda f, lo, hi: arr[lo:hi, f]), arr.shape[0], arr.shape[1]
+    # LightGBM predicts other dtypes as float32
+    return (lambda f, lo, hi: arr[lo:hi, f].astype(np.float32)), arr.shape[0], arr.shape[1]
 
 
 # --------------------------------------------------------------------------- contributions
@@ -588,7 +598,7 @@ def tree_contributions(
     num_iteration: int | None = None,
     n_jobs: int = 1,
 ) -> np.ndarray:
-    """Exact path-dependent TreeSHAP contributions, equal to ``booster.predict(X, pred_contrib=True)``.
+    """Exact TreeSHAP contributions, equal to ``booster.predict(X, pred_contrib=True)``.
 
     Parameters
     ----------

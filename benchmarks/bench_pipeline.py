@@ -252,7 +252,8 @@ def step_score(
     return {
         "times": dict(watch.times),
         "peak_gib": peak_gib(),
-        "rows": len(scores),
+        "rows": scores.customers,
+        "explained": scores.explained,
         "chunks": chunks,
     }
 
@@ -466,6 +467,7 @@ def summarise(n: int, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "stages_s": _stages(t, "score_total"),
             "peak_gib": results["score"]["peak_gib"],
             "chunks": results["score"].get("chunks", 1),
+            "explained": results["score"].get("explained", 0),
         }
     if "lifetimes" in results:
         lt = results["lifetimes"]
@@ -513,7 +515,7 @@ def print_table(row: dict[str, Any]) -> None:
         print(
             f"score : {t['score_s']:.1f} s, peak {t['peak_gib']:.2f} GiB; "
             f"read {t['read_s']:.1f} s, bundle load {t['bundle_load_s']:.2f} s, "
-            f"{t['chunks']} chunk(s)"
+            f"{t['chunks']} chunk(s), reasons for {t['explained']:,} listed customers"
         )
         print(f"        stages (s): {_cells(t['stages_s'])}")
     if "lifetimes" in row:

@@ -54,8 +54,10 @@ def chunk_bounds(customer_ids: pd.Series | np.ndarray, chunks: int) -> np.ndarra
     ``chunks - 1`` sorted ids (fewer when there are fewer distinct ids); chunk ``k`` holds the
     ids ``bounds[k-1] <= id < bounds[k]``.
     """
+    if chunks <= 1:
+        return np.asarray(customer_ids)[:0]
     unique = np.unique(np.asarray(customer_ids))
-    if chunks <= 1 or len(unique) < 2:
+    if len(unique) < 2:
         return unique[:0]
     cuts = (np.arange(1, chunks) * len(unique)) // chunks
     return np.unique(unique[cuts[cuts > 0]])
@@ -175,6 +177,12 @@ def _subset(table: pd.DataFrame | None, chunk: int, bounds: np.ndarray) -> pd.Da
     return table[chunk_of(table["customer_id"], bounds) == chunk].reset_index(drop=True)
 
 
+def _read(part: Path | pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    if isinstance(part, pd.DataFrame):
+        return part if columns is None else part[columns]
+    return pd.read_parquet(part, columns=columns)
+
+
 @dataclass
 class BatchResult:
     """What :func:`score_to_file` wrote: where, for when, and a summary of the scores."""
@@ -252,7 +260,7 @@ def score_to_file(
     steps = 2 * n
     workdir = Path(tempfile.mkdtemp(prefix="vipml-score-"))
     try:
-        parts = []
+        parts: list[Path | pd.DataFrame] = []
         for chunk, tx in _chunks(source, plan, config):
             if tx.empty:
                 continue
@@ -261,15 +269,16 @@ def score_to_file(
                 customers=_subset(customers, chunk, plan.bounds),
                 profitable_lines=plan.lines, explain=False,
             )
-            part = workdir / f"part-{chunk:05d}.parquet"
-            scored.to_parquet(part, index=False)
-            parts.append(part)
+            if n == 1:  # one chunk: no need for a temporary file
+                parts.append(scored)
+            else:
+                part = workdir / f"part-{chunk:05d}.parquet"
+                scored.to_parquet(part, index=False)
+                parts.append(part)
             if progress:
                 progress("scoring", chunk + 1, steps)
         plan.whole = None
-        population = pd.concat(
-            [pd.read_parquet(p, columns=_VALUE_COLUMNS) for p in parts], ignore_index=True
-        )
+        population = pd.concat([_read(p, _VALUE_COLUMNS) for p in parts], ignore_index=True)
         thresholds = segment_thresholds(population, config, as_of=cutoff)
         summary = BatchResult(
             out=Path(out), cutoff=cutoff, customers=len(population), chunks=n,
@@ -280,9 +289,7 @@ def score_to_file(
         counts: dict[str, int] = {}
         with table_writer(out) as write:
             for i, part in enumerate(parts):
-                table = assign_segments(
-                    pd.read_parquet(part), config, as_of=cutoff, thresholds=thresholds
-                )
+                table = assign_segments(_read(part), config, as_of=cutoff, thresholds=thresholds)
                 table = table.sort_values("customer_id", kind="stable").reset_index(drop=True)
                 rows = explain_rows(table, reasons)
                 if rows.any():

@@ -296,11 +296,13 @@ def _parse_tree(fields: dict[str, str], klass: int) -> _Tree:
 
     # Depth-first walk: each leaf's path, reduced as TreeSHAP does (a feature met again is
     # unwound and re-extended at the end of the unique path, its fractions multiplied).
-    def walk(node: int, path: list[tuple[int, bool, float]]) -> None:
-        for child, left in ((int(left_child[node]), True), (int(right_child[node]), False)):
-            step = path + [(node, left, count(child) / float(internal_count[node]))]
+    stack: list[tuple[int, list[tuple[int, bool, float]]]] = [(0, [])]
+    while stack:
+        node, path = stack.pop()
+        for child, left in ((int(right_child[node]), False), (int(left_child[node]), True)):
+            step = [*path, (node, left, count(child) / float(internal_count[node]))]
             if child >= 0:
-                walk(child, step)
+                stack.append((child, step))
                 continue
             order: dict[int, list[tuple[int, bool]]] = {}
             zero: dict[int, float] = {}
@@ -317,7 +319,6 @@ def _parse_tree(fields: dict[str, str], klass: int) -> _Tree:
                 steps=[order[f] for f in feats],
             ))
 
-    walk(0, [])
     tree.features = np.unique(feature).astype(np.intp)
     return tree
 
@@ -602,7 +603,7 @@ def tree_contributions(
 
     Parameters
     ----------
-    booster : lightgbm.Booster
+    booster : lightgbm.Booster or fitted lightgbm.LGBMModel
         A trained model (numerical and categorical splits, any missing-value handling; not
         linear trees or ``boosting='rf'``).
     X : pandas.DataFrame or numpy.ndarray
@@ -628,6 +629,7 @@ def tree_contributions(
         raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
     if n_jobs < 1:
         raise ValueError(f"n_jobs must be positive, got {n_jobs}")
+    booster = getattr(booster, "booster_", booster)  # a fitted LGBMModel
     tables = _TreeTables.from_booster(booster)
     get_column, n_rows, n_cols = _column_getter(X, booster)
     if n_cols != tables.n_features:

@@ -14,8 +14,15 @@ TOL = {"rtol": 1e-9, "atol": 1e-9}
 
 
 def _params(**kw) -> dict:
-    params = {"objective": "binary", "num_leaves": 7, "learning_rate": 0.1, "verbose": -1,
-              "num_threads": 1, "seed": 0, "deterministic": True}
+    params = {
+        "objective": "binary",
+        "num_leaves": 7,
+        "learning_rate": 0.1,
+        "verbose": -1,
+        "num_threads": 1,
+        "seed": 0,
+        "deterministic": True,
+    }
     params.update(kw)
     return params
 
@@ -51,10 +58,15 @@ def nan_data():
 @pytest.mark.parametrize("num_leaves", [7, 31])
 def test_nan_missing_values(nan_data, num_leaves):
     X, y = nan_data
-    booster = lgb.train(_params(num_leaves=num_leaves, min_data_in_leaf=5), lgb.Dataset(X, y),
-                        num_boost_round=40)
-    decision = {int(v) for line in booster.model_to_string().splitlines()
-                if line.startswith("decision_type=") for v in line.split("=")[1].split()}
+    booster = lgb.train(
+        _params(num_leaves=num_leaves, min_data_in_leaf=5), lgb.Dataset(X, y), num_boost_round=40
+    )
+    decision = {
+        int(v)
+        for line in booster.model_to_string().splitlines()
+        if line.startswith("decision_type=")
+        for v in line.split("=")[1].split()
+    }
     assert {8, 10} <= decision  # NaN missing type, default right and left both occur
     _check(booster, X)
     # fresh rows, with NaN where the training data had none, infinities and tiny values
@@ -69,8 +81,12 @@ def test_zero_as_missing():
     X, y = _numeric(nan=0.05)
     X[np.random.default_rng(2).random(X.shape) < 0.2] = 0.0
     booster = lgb.train(_params(zero_as_missing=True), lgb.Dataset(X, y), num_boost_round=40)
-    decision = {int(v) for line in booster.model_to_string().splitlines()
-                if line.startswith("decision_type=") for v in line.split("=")[1].split()}
+    decision = {
+        int(v)
+        for line in booster.model_to_string().splitlines()
+        if line.startswith("decision_type=")
+        for v in line.split("=")[1].split()
+    }
     assert decision & {4, 6}  # Zero missing type
     X[:30, 2] = -1e-36  # zero for LightGBM
     _check(booster, X)
@@ -86,18 +102,23 @@ def test_no_missing_values_seen_in_training():
 def test_pandas_categorical():
     rng = np.random.default_rng(4)
     n = 2000
-    X = pd.DataFrame({
-        "x": rng.normal(size=n),
-        "shop": pd.Categorical(rng.choice(list("abcdefghij"), n)),
-        "z": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
-    })
+    X = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "shop": pd.Categorical(rng.choice(list("abcdefghij"), n)),
+            "z": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+        }
+    )
     effect = dict(zip("abcdefghij", rng.normal(scale=1.5, size=10), strict=True))
     logit = X["x"] + X["shop"].astype(str).map(effect).to_numpy()
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    booster = lgb.train(_params(min_data_per_group=10, cat_smooth=1.0), lgb.Dataset(X, y),
-                        num_boost_round=40)
-    assert any(line.startswith("num_cat=") and line != "num_cat=0"
-               for line in booster.model_to_string().splitlines())
+    booster = lgb.train(
+        _params(min_data_per_group=10, cat_smooth=1.0), lgb.Dataset(X, y), num_boost_round=40
+    )
+    assert any(
+        line.startswith("num_cat=") and line != "num_cat=0"
+        for line in booster.model_to_string().splitlines()
+    )
     _check(booster, X)
     # scoring data: missing, unseen and a different category order
     X_new = X.iloc[:300].copy()
@@ -113,8 +134,11 @@ def test_categorical_feature_index_on_numpy():
     n = 2000
     X = np.column_stack([rng.integers(0, 40, n).astype(float), rng.normal(size=n)])
     y = (rng.random(n) < np.where(X[:, 0] % 3 == 0, 0.8, 0.2)).astype(int)
-    booster = lgb.train(_params(min_data_per_group=5, max_cat_to_onehot=4),
-                        lgb.Dataset(X, y, categorical_feature=[0]), num_boost_round=30)
+    booster = lgb.train(
+        _params(min_data_per_group=5, max_cat_to_onehot=4),
+        lgb.Dataset(X, y, categorical_feature=[0]),
+        num_boost_round=30,
+    )
     X_new = X[:400].copy()
     X_new[:40, 0] = np.nan
     X_new[40:60, 0] = -3.0
@@ -137,28 +161,43 @@ def test_dataframe_and_array_agree(nan_data):
 def test_early_stopping_uses_best_iteration(nan_data):
     X, y = nan_data
     train, valid = lgb.Dataset(X[:1500], y[:1500]), lgb.Dataset(X[1500:], y[1500:])
-    booster = lgb.train(_params(learning_rate=0.5, num_leaves=31, min_data_in_leaf=3),
-                        train, num_boost_round=200, valid_sets=[valid],
-                        callbacks=[lgb.early_stopping(5, verbose=False)],
-                        keep_training_booster=True)
+    booster = lgb.train(
+        _params(learning_rate=0.5, num_leaves=31, min_data_in_leaf=3),
+        train,
+        num_boost_round=200,
+        valid_sets=[valid],
+        callbacks=[lgb.early_stopping(5, verbose=False)],
+        keep_training_booster=True,
+    )
     assert 0 < booster.best_iteration < booster.num_trees()
     got = _check(booster, X)  # predict's default: best_iteration
     assert not np.allclose(got, _check(booster, X, num_iteration=-1))  # all trees
     _check(booster, X, num_iteration=3)
     # lgb.train's default keeps only the best iteration's trees
-    trimmed = lgb.train(_params(learning_rate=0.5), train, num_boost_round=200,
-                        valid_sets=[valid], callbacks=[lgb.early_stopping(5, verbose=False)])
+    trimmed = lgb.train(
+        _params(learning_rate=0.5),
+        train,
+        num_boost_round=200,
+        valid_sets=[valid],
+        callbacks=[lgb.early_stopping(5, verbose=False)],
+    )
     _check(trimmed, X)
 
 
 def test_single_leaf_trees(nan_data):
     X, y = nan_data
-    stump = lgb.train(_params(min_data_in_leaf=10**6), lgb.Dataset(X, y, free_raw_data=False),
-                      num_boost_round=5)
+    stump = lgb.train(
+        _params(min_data_in_leaf=10**6), lgb.Dataset(X, y, free_raw_data=False), num_boost_round=5
+    )
     assert "num_leaves=1" in stump.model_to_string()
     _check(stump, X)  # bias only
-    grown = lgb.train(_params(), lgb.Dataset(X, y), num_boost_round=10, init_model=stump,
-                      keep_training_booster=True)
+    grown = lgb.train(
+        _params(),
+        lgb.Dataset(X, y),
+        num_boost_round=10,
+        init_model=stump,
+        keep_training_booster=True,
+    )
     text = grown.model_to_string()
     assert "num_leaves=1" in text and "num_leaves=7" in text
     _check(grown, X)
@@ -174,35 +213,74 @@ def test_chunking_and_threads_do_not_change_the_result(nan_data, monkeypatch):
     np.testing.assert_array_equal(tree_contributions(booster, X, chunk_rows=999, n_jobs=3), whole)
 
 
-def test_pattern_paths(nan_data, monkeypatch):
-    """Small trees through per-chunk pattern tables, and leaves without subset tables."""
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"_PART_BITS": 0},  # every leaf its own part, codes made distinct per chunk
+        {"_PART_BITS": 0, "_LEAF_TABLE_MAX_FEATURES": 2},  # TreeSHAP per distinct code
+        {"_PART_BITS": 0, "_WORD_BITS": 2},  # codes of several words
+        {"_PART_BITS": 0, "_BINCOUNT_BITS": 2},  # distinct codes by hashing
+        {"_PART_BITS": 4, "_LEAF_TABLE_MAX_FEATURES": 3},  # small parts, some deep leaves
+    ],
+)
+def test_table_strategies(nan_data, monkeypatch, settings):
+    """The fall-backs for big trees, forced on a small model, give the same numbers."""
     X, y = nan_data
-    booster = lgb.train(_params(num_leaves=24, min_data_in_leaf=3, max_depth=-1),
-                        lgb.Dataset(X, y), num_boost_round=15)
+    booster = lgb.train(
+        _params(num_leaves=24, min_data_in_leaf=3), lgb.Dataset(X, y), num_boost_round=8
+    )
     want = _check(booster, X)
-    monkeypatch.setattr(treeshap, "_FULL_TABLE_NODES", 0)
-    monkeypatch.setattr(treeshap, "_LEAF_TABLE_MAX_FEATURES", 2)
+    for name, value in settings.items():
+        monkeypatch.setattr(treeshap, name, value)
     treeshap._tables_from_model_string.cache_clear()
     try:
-        np.testing.assert_allclose(tree_contributions(booster, X), want, **TOL)
+        np.testing.assert_allclose(tree_contributions(booster, X, chunk_rows=700), want, **TOL)
     finally:
         treeshap._tables_from_model_string.cache_clear()
 
 
 def test_more_than_63_internal_nodes():
     X, y = _numeric(3000, p=10, nan=0.1)
-    booster = lgb.train(_params(num_leaves=80, min_data_in_leaf=2, learning_rate=0.3),
-                        lgb.Dataset(X, y), num_boost_round=3)
-    assert max(int(line.split("=")[1]) for line in booster.model_to_string().splitlines()
-               if line.startswith("num_leaves=")) > 64
+    booster = lgb.train(
+        _params(num_leaves=80, min_data_in_leaf=2, learning_rate=0.3),
+        lgb.Dataset(X, y),
+        num_boost_round=3,
+    )
+    assert (
+        max(
+            int(line.split("=")[1])
+            for line in booster.model_to_string().splitlines()
+            if line.startswith("num_leaves=")
+        )
+        > 64
+    )
     _check(booster, X)
 
 
 def test_multiclass(nan_data):
     X, _ = nan_data
     y = np.digitize(np.nan_to_num(X[:, 0]), [-0.5, 0.5])
-    booster = lgb.train(_params(objective="multiclass", num_class=3), lgb.Dataset(X, y),
-                        num_boost_round=10)
+    booster = lgb.train(
+        _params(objective="multiclass", num_class=3), lgb.Dataset(X, y), num_boost_round=10
+    )
+    _check(booster, X)
+
+
+def test_sklearn_model(nan_data):
+    X, y = nan_data
+    model = lgb.LGBMClassifier(n_estimators=10, num_leaves=7, verbose=-1).fit(X, y)
+    np.testing.assert_allclose(
+        tree_contributions(model, X), model.predict(X, pred_contrib=True), **TOL
+    )
+
+
+def test_random_forest(nan_data):
+    X, y = nan_data
+    booster = lgb.train(
+        _params(boosting="rf", bagging_fraction=0.5, bagging_freq=1),
+        lgb.Dataset(X, y),
+        num_boost_round=10,
+    )
     _check(booster, X)
 
 
@@ -221,7 +299,8 @@ def test_bad_input(nan_data):
         tree_contributions(booster, X[:, :3])
     with pytest.raises(ValueError, match="chunk_rows"):
         tree_contributions(booster, X, chunk_rows=0)
-    linear = lgb.train(_params(linear_tree=True), lgb.Dataset(np.nan_to_num(X), y),
-                       num_boost_round=2)
+    linear = lgb.train(
+        _params(linear_tree=True), lgb.Dataset(np.nan_to_num(X), y), num_boost_round=2
+    )
     with pytest.raises(NotImplementedError, match="linear"):
         tree_contributions(linear, np.nan_to_num(X))

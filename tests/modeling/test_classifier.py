@@ -173,3 +173,34 @@ def test_top_reasons_takes_the_strongest_positive_drivers_only():
     assert reasons.loc["b"].tolist() == ["last purchase 200 days ago", "", ""]
     joined = join_reasons(reasons)
     assert joined.loc["a"].count("; ") == 2 and joined.loc["b"] == "last purchase 200 days ago"
+
+
+def test_tree_contributions_equal_lightgbm_pred_contrib():
+    """contributions() uses vipml's pattern TreeSHAP: the same numbers as LightGBM's own."""
+    import numpy as np
+    import pandas as pd
+
+    from vipml.modeling.classifier import VipClassifier
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    X = pd.DataFrame(
+        {
+            "days_since_last": rng.integers(0, 365, n).astype(float),
+            "spend_12m": rng.gamma(2.0, 50.0, n),
+            "trend_3m": np.where(rng.random(n) < 0.1, np.nan, rng.random(n)),
+            "region": rng.choice(["north", "south", "east"], n),
+        }
+    )
+    y = rng.random(n) < 1 / (1 + np.exp(2 - X["spend_12m"] / 80))
+    clf = VipClassifier(n_estimators=60, num_threads=1, base_terms=(("spend_12m", "log1p"),))
+    clf.fit(X[:2000], y[:2000], X[2000:], y[2000:])
+    ours = clf.contributions(X)
+    trees = clf.booster_.predict(clf._tree_matrix(X), pred_contrib=True)
+    prior = ours.copy()
+    prior.loc[:, :] = 0.0
+    base = clf.base_
+    z = (clf._base_matrix(X, base["terms"]) - base["mean"]) / base["scale"]
+    prior["spend_12m"] = z[:, 0] * base["coef"][0]
+    prior["bias"] = base["intercept"]
+    np.testing.assert_allclose(ours.to_numpy() - prior.to_numpy(), trees, rtol=1e-9, atol=1e-9)

@@ -20,7 +20,8 @@ Training is deterministic for a given ``seed`` (LightGBM's ``deterministic`` mod
 count and seeds).
 
 :meth:`VipClassifier.contributions` gives each customer's per-feature contributions to the
-log-odds: LightGBM's ``pred_contrib`` (TreeSHAP) for the trees plus, for the prior, each term's
+log-odds: TreeSHAP for the trees (:func:`vipml.modeling.treeshap.tree_contributions`: LightGBM's
+``pred_contrib``, computed once per decision pattern) plus, for the prior, each term's
 ``coef * (x - training mean)`` credited to the feature it transforms. They sum with the
 ``bias`` column to the raw score.
 
@@ -552,8 +553,11 @@ class VipClassifier:
         """Per-feature contributions to the raw log-odds, plus ``bias``; rows sum to the score."""
         self._check_fitted()
         self._check_columns(X, self.feature_names_, "scoring rows")
-        contrib = np.asarray(
-            self.booster_.predict(self._tree_matrix(X), pred_contrib=True), dtype=np.float64
+        from vipml.modeling.treeshap import tree_contributions
+
+        # exact TreeSHAP, equal to LightGBM's pred_contrib, computed once per decision pattern
+        contrib = tree_contributions(
+            self.booster_, self._tree_matrix(X), n_jobs=max(int(self.num_threads), 0) or _cpus()
         )
         out = pd.DataFrame(0.0, index=X.index, columns=[*self.feature_names_, "bias"])
         out[self.tree_features_] = contrib[:, :-1]
@@ -660,6 +664,12 @@ class VipClassifier:
             "class_weight calibration base_terms exclude_from_trees base_c"
         ).split()
         return {n: getattr(self, n) for n in names}
+
+
+def _cpus() -> int:
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
 def _is_categorical(column: pd.Series) -> bool:

@@ -11,15 +11,20 @@ right. A tree with ``k`` internal nodes has at most ``2**k`` patterns (64 for 7 
 1. per tree, each row's pattern is computed with ``k`` vectorised comparisons (LightGBM's exact
    split semantics: missing types ``None``/``Zero``/``NaN``, default directions, categorical
    bitsets) and packed into an integer code;
-2. the SHAP vector of every pattern is computed once -- for all ``2**k`` codes at once when
-   ``k <= 8``, else for the distinct codes of the chunk -- with the TreeSHAP recursion
-   vectorised over patterns and leaves;
-3. each row gets its pattern's values by a table look-up, one per feature the tree splits on.
+2. the SHAP vector of every code is computed once per model (TreeSHAP vectorised over codes
+   and leaves) and kept in a table;
+3. each row gets its pattern's values by table look-ups, one per feature the tree splits on.
 
 The cost per row and tree is ``k`` comparisons plus a few gathers, instead of the ``O(L·D²)``
-TreeSHAP recursion that ``pred_contrib`` runs for every row. Models are parsed from
-``booster.model_to_string()``; the parsed tables are cached per model text, so repeated calls
-on the same booster do not parse again.
+TreeSHAP recursion that ``pred_contrib`` runs for every row.
+
+Bigger trees would need too big a table, so a tree is cut into subtrees of at most
+``_PART_BITS`` conditions each: a subtree's leaves depend on the row only through its own
+internal nodes' decisions and, for each feature split on above it, whether the row agrees with
+the path to the subtree. Each subtree has its own table; the tree's values are their sum.
+(Leaves deeper than that many distinct features are handled per chunk, from the distinct codes
+that occur.) Models are parsed from ``booster.model_to_string()`` and the tables are cached per
+model text, so repeated calls on the same booster do not parse again.
 
 Examples
 --------
@@ -51,16 +56,18 @@ __all__ = ["tree_contributions"]
 
 #: LightGBM's ``kZeroThreshold`` (a ``double`` initialised from the float literal ``1e-35f``).
 _K_ZERO = float(np.float32(1e-35))
-#: Trees with at most this many internal nodes get a table over all ``2**k`` pattern codes.
-_FULL_TABLE_NODES = 8
+#: Most conditions (code bits) of a subtree with a precomputed table over all its codes.
+_PART_BITS = 10
 #: Leaves with at most this many distinct path features get a table over all feature subsets.
 _LEAF_TABLE_MAX_FEATURES = 10
 #: Rows per batch when computing leaf tables (bounds memory).
-_SHAP_BATCH_ROWS = 1 << 18
+_SHAP_BATCH_ROWS = 1 << 16
 #: Fewest rows worth a thread of their own.
 _MIN_THREAD_ROWS = 4096
-#: Bits per code word for trees with more than 63 internal nodes.
-_WORD_BITS = 62
+#: Codes of at most this many bits are made distinct by counting, longer ones by hashing.
+_BINCOUNT_BITS = 16
+#: Most bits in one code word; longer codes take several words.
+_WORD_BITS = 63
 
 # Column variants for numerical splits (see ``_Columns``): what NaN, and the values that
 # LightGBM treats as missing, become so that one ``value <= threshold`` decides the split.
@@ -81,31 +88,30 @@ def _unwound_shap(z: np.ndarray, o: np.ndarray) -> np.ndarray:
     ``z`` and ``o`` (shape ``(u, R)``) are the zero and one fractions of the ``u`` distinct
     features on the path to a leaf (``o`` is 0 or 1), for ``R`` independent cases. Returns
     ``w * (o - z)`` per feature (shape ``(u, R)``): times the leaf value, that feature's SHAP
-    contribution. Follows LightGBM's ``ExtendPath``/``UnwoundPathSum`` (``tree.cpp``),
-    including its root element of fractions 1.
+    contribution. The arithmetic is LightGBM's ``ExtendPath`` and ``UnwoundPathSum``
+    (``tree.cpp``, after its root element of fractions 1), operation for operation, with the
+    loops over path positions and over features vectorised.
     """
     u, n = o.shape
-    pw = np.zeros((u + 1, n))
+    pw = np.zeros((u + 1, n))  # permutation weights of the unique path
     pw[0] = 1.0
-    for d in range(1, u + 1):
-        zf, of = z[d - 1], o[d - 1]
-        for i in range(d - 1, -1, -1):
-            pw[i + 1] += of * pw[i] * (i + 1) / (d + 1)
-            pw[i] = zf * pw[i] * (d - i) / (d + 1)
-    out = np.empty((u, n))
+    for d in range(1, u + 1):  # ExtendPath(unique_depth=d)
+        pos = np.arange(d + 1, dtype=np.float64)[:, None]
+        old = pw[: d + 1]
+        new = z[d - 1] * old * (d - pos) / (d + 1)
+        new[1:] += o[d - 1] * old[:-1] * pos[1:] / (d + 1)
+        pw[: d + 1] = new
+    # UnwoundPathSum(unique_depth=u, path_index=e) for every e at once
+    next_one = np.broadcast_to(pw[u], (u, n))
+    total_one = np.zeros((u, n))
+    total_zero = np.zeros((u, n))
     with np.errstate(divide="ignore", invalid="ignore"):
-        for e in range(u):
-            one, zero = o[e], z[e]
-            next_one = pw[u]
-            total_one = np.zeros(n)
-            total_zero = np.zeros(n)
-            for i in range(u - 1, -1, -1):
-                tmp = next_one * (u + 1) / (i + 1)  # one_fraction is 1 where this is used
-                total_one += tmp
-                next_one = pw[i] - tmp * zero * ((u - i) / (u + 1))
-                total_zero += (pw[i] / zero) / ((u - i) / (u + 1))
-            out[e] = np.where(one != 0, total_one, total_zero) * (one - zero)
-    return out
+        for i in range(u - 1, -1, -1):
+            tmp = next_one * (u + 1) / (i + 1)  # / ((i + 1) * one_fraction), used where it is 1
+            total_one += tmp
+            next_one = pw[i] - tmp * z * ((u - i) / (u + 1))
+            total_zero += (pw[i] / z) / ((u - i) / (u + 1))
+    return np.where(o != 0, total_one, total_zero) * (o - z)
 
 
 def _subset_bits(u: int) -> np.ndarray:
@@ -116,21 +122,118 @@ def _subset_bits(u: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- model structure
 
+#: A condition on a row: it agrees with every ``(node, goes_left)`` step of the list.
+_Condition = list[tuple[int, bool]]
+
 
 @dataclass
 class _Leaf:
-    """One leaf's path, reduced to its distinct features (ordered by last occurrence)."""
+    """One leaf's path, reduced to its distinct features (in LightGBM's unique-path order)."""
 
     value: float
     features: list[int]  # distinct split features on the path
     zero: list[float]  # their zero fractions (products of cover ratios)
-    steps: list[list[tuple[int, bool]]]  # per feature: (node, goes_left) steps on the path
-    table: np.ndarray | None = None  # (2**u, u) contributions for every subset of features
+    steps: list[list[tuple[int, bool]]]  # per feature: its (node, goes_left) steps
+    table: np.ndarray | None = None  # (2**u, u): contributions for every subset of features
+
+
+@dataclass
+class _Part:
+    """The leaves of one subtree and their contributions as a function of ``conditions``.
+
+    A row's code has bit ``c`` set iff it meets ``conditions[c]``; ``table`` (when there are at
+    most ``_PART_BITS`` conditions) holds the contributions of every code, one row per entry of
+    ``features``.
+    """
+
+    conditions: list[_Condition]
+    leaves: list[_Leaf]
+    # per leaf, per feature: the (condition, required value) pairs its presence needs
+    needs: list[list[list[tuple[int, bool]]]]
+    features: np.ndarray = field(default_factory=lambda: np.empty(0, np.intp))
+    table: np.ndarray | None = None
+    _index: dict[str, np.ndarray] = field(default_factory=dict)
+    _flat_table: np.ndarray | None = None
+    _deep: list[int] = field(default_factory=list)  # leaves without a subset table
+
+    def prepare(self) -> None:
+        """Index arrays for :meth:`pattern_table`; the full table when small enough."""
+        self.features = np.unique([f for leaf in self.leaves for f in leaf.features])
+        col_of = {f: c for c, f in enumerate(self.features)}
+        keys = "cond req group_start shift leaf_start base leaf scale col".split()
+        ix: dict[str, list[int]] = {k: [] for k in keys}
+        tables, offset = [], 0
+        tabled = [i for i, leaf in enumerate(self.leaves) if leaf.table is not None]
+        self._deep = [i for i, leaf in enumerate(self.leaves) if leaf.table is None]
+        for li, i in enumerate(tabled):
+            leaf = self.leaves[i]
+            ix["leaf_start"].append(len(ix["shift"]))
+            for j, need in enumerate(self.needs[i]):
+                ix["group_start"].append(len(ix["cond"]))
+                for cond, req in need:
+                    ix["cond"].append(cond)
+                    ix["req"].append(req)
+                ix["shift"].append(j)
+                ix["col"].append(col_of[leaf.features[j]])
+                ix["base"].append(offset + j)
+                ix["leaf"].append(li)
+                ix["scale"].append(len(leaf.features))
+            tables.append(leaf.table.ravel())
+            offset += leaf.table.size
+        self._index = {k: np.asarray(v, bool if k == "req" else np.intp) for k, v in ix.items()}
+        self._flat_table = np.concatenate(tables) if tables else np.empty(0)
+        order = np.argsort(self._index["col"], kind="stable")
+        sorted_cols = self._index["col"][order]
+        first = (
+            np.flatnonzero(np.r_[True, sorted_cols[1:] != sorted_cols[:-1]])
+            if len(order)
+            else np.empty(0, np.intp)
+        )
+        self._index.update(order=order, col_start=first, cols=sorted_cols[first])
+        n_cond = len(self.conditions)
+        if n_cond <= _PART_BITS:
+            codes = np.arange(1 << n_cond)
+            bits = ((codes[:, None] >> np.arange(n_cond)[None, :]) & 1).astype(bool)
+            self.table = np.ascontiguousarray(self.pattern_table(bits).T)
+            self._flat_table = None
+        for leaf in self.leaves:
+            leaf.table = None  # copied into _flat_table or table
+
+    def pattern_table(self, bits: np.ndarray) -> np.ndarray:
+        """Contributions ``(P, len(features))`` of codes given as ``bits`` (``(P, n_cond)``)."""
+        ix = self._index
+        table = np.zeros((bits.shape[0], len(self.features)))
+        if len(ix["group_start"]):
+            match = bits[:, ix["cond"]] == ix["req"]
+            present = np.logical_and.reduceat(match, ix["group_start"], axis=1)
+            subset = np.add.reduceat(
+                present.astype(np.intp) << ix["shift"], ix["leaf_start"], axis=1
+            )
+            values = self._flat_table[ix["base"] + subset[:, ix["leaf"]] * ix["scale"]]
+            table[:, ix["cols"]] += np.add.reduceat(values[:, ix["order"]], ix["col_start"], axis=1)
+        for i in self._deep:
+            self._add_deep_leaf(i, bits, table)
+        return table
+
+    def _add_deep_leaf(self, i: int, bits: np.ndarray, table: np.ndarray) -> None:
+        """A leaf with too many path features for a subset table: TreeSHAP per distinct subset."""
+        leaf = self.leaves[i]
+        u = len(leaf.features)
+        present = np.ones((bits.shape[0], u), bool)
+        for j, need in enumerate(self.needs[i]):
+            for cond, req in need:
+                present[:, j] &= bits[:, cond] == req
+        inverse, distinct = _distinct(_pack(list(present.T), len(present)), u)
+        zero = np.repeat(np.asarray(leaf.zero)[:, None], distinct.shape[0], axis=1)
+        values = _unwound_shap(zero, distinct.T.astype(np.float64)) * leaf.value
+        cols = np.searchsorted(self.features, leaf.features)
+        for j, col in enumerate(cols):
+            table[:, col] += values[j][inverse]
 
 
 @dataclass
 class _Tree:
-    """One tree: its nodes' split rules and the tables that map patterns to contributions."""
+    """One tree: its nodes' split rules and the subtrees (parts) that share tables."""
 
     klass: int
     bias: float  # LightGBM's ExpectedValue()
@@ -138,102 +241,7 @@ class _Tree:
     node_threshold: np.ndarray = field(default_factory=lambda: np.empty(0))
     node_variant: list[str | None] = field(default_factory=list)  # None for categorical
     node_lut: list[np.ndarray | None] = field(default_factory=list)  # categorical bitset
-    leaves: list[_Leaf] = field(default_factory=list)
-    features: np.ndarray = field(default_factory=lambda: np.empty(0, np.intp))  # used, sorted
-    full_table: np.ndarray | None = None  # (len(features), 2**k) for small trees
-    # Vectorised pattern -> contribution maps (see _Tree.pattern_table).
-    _step_node: np.ndarray | None = None
-    _step_left: np.ndarray | None = None
-    _group_start: np.ndarray | None = None
-    _group_shift: np.ndarray | None = None
-    _leaf_group_start: np.ndarray | None = None
-    _gather_base: np.ndarray | None = None
-    _gather_leaf: np.ndarray | None = None
-    _gather_scale: np.ndarray | None = None
-    _flat_table: np.ndarray | None = None
-    _feature_order: np.ndarray | None = None
-    _feature_start: np.ndarray | None = None
-    _feature_cols: np.ndarray | None = None
-    _deep: list[_Leaf] = field(default_factory=list)  # leaves without a subset table
-
-    @property
-    def n_nodes(self) -> int:
-        return len(self.node_feature)
-
-    def prepare(self) -> None:
-        """Index arrays for :meth:`pattern_table`; full table for small trees."""
-        col_of = {f: c for c, f in enumerate(self.features)}
-        step_node, step_left, group_start, group_shift, group_feature = [], [], [], [], []
-        leaf_group_start, gather_base, gather_leaf, gather_scale = [], [], [], []
-        tables, offset, n_groups = [], 0, 0
-        tabled = [leaf for leaf in self.leaves if leaf.table is not None]
-        self._deep = [leaf for leaf in self.leaves if leaf.table is None]
-        for li, leaf in enumerate(tabled):
-            u = len(leaf.features)
-            leaf_group_start.append(n_groups)
-            for j, steps in enumerate(leaf.steps):
-                group_start.append(len(step_node))
-                for node, left in steps:
-                    step_node.append(node)
-                    step_left.append(left)
-                group_shift.append(j)
-                group_feature.append(col_of[leaf.features[j]])
-                gather_base.append(offset + j)
-                gather_leaf.append(li)
-                gather_scale.append(u)
-                n_groups += 1
-            tables.append(leaf.table.ravel())
-            offset += leaf.table.size
-            leaf.table = None  # kept in _flat_table
-        self._step_node = np.asarray(step_node, np.intp)
-        self._step_left = np.asarray(step_left, bool)
-        self._group_start = np.asarray(group_start, np.intp)
-        self._group_shift = np.asarray(group_shift, np.intp)
-        self._leaf_group_start = np.asarray(leaf_group_start, np.intp)
-        self._gather_base = np.asarray(gather_base, np.intp)
-        self._gather_leaf = np.asarray(gather_leaf, np.intp)
-        self._gather_scale = np.asarray(gather_scale, np.intp)
-        self._flat_table = np.concatenate(tables) if tables else np.empty(0)
-        order = np.argsort(np.asarray(group_feature, np.intp), kind="stable")
-        sorted_features = np.asarray(group_feature, np.intp)[order]
-        first = np.r_[True, sorted_features[1:] != sorted_features[:-1]] if len(order) else []
-        self._feature_order = order
-        self._feature_start = np.flatnonzero(first)
-        self._feature_cols = sorted_features[self._feature_start]
-        if self.n_nodes <= _FULL_TABLE_NODES:
-            codes = np.arange(1 << self.n_nodes)
-            bits = ((codes[:, None] >> np.arange(self.n_nodes)[None, :]) & 1).astype(bool)
-            self.full_table = np.ascontiguousarray(self.pattern_table(bits).T)
-            self._flat_table = None  # no longer needed
-
-    def pattern_table(self, bits: np.ndarray) -> np.ndarray:
-        """Contributions ``(P, len(features))`` of patterns ``bits`` (``(P, k)``, True = left)."""
-        n_patterns = bits.shape[0]
-        table = np.zeros((n_patterns, len(self.features)))
-        if len(self._group_start):
-            match = bits[:, self._step_node] == self._step_left
-            present = np.logical_and.reduceat(match, self._group_start, axis=1)
-            weighted = present.astype(np.intp) << self._group_shift
-            subset = np.add.reduceat(weighted, self._leaf_group_start, axis=1)
-            index = self._gather_base + subset[:, self._gather_leaf] * self._gather_scale
-            values = self._flat_table[index][:, self._feature_order]
-            table[:, self._feature_cols] += np.add.reduceat(values, self._feature_start, axis=1)
-        for leaf in self._deep:
-            self._add_deep_leaf(leaf, bits, table)
-        return table
-
-    def _add_deep_leaf(self, leaf: _Leaf, bits: np.ndarray, table: np.ndarray) -> None:
-        """A leaf with too many path features for a subset table: computed per pattern."""
-        present = np.ones((bits.shape[0], len(leaf.features)), bool)
-        for j, steps in enumerate(leaf.steps):
-            for node, left in steps:
-                present[:, j] &= bits[:, node] == left
-        distinct, inverse = np.unique(present, axis=0, return_inverse=True)
-        zero = np.repeat(np.asarray(leaf.zero)[:, None], distinct.shape[0], axis=1)
-        values = _unwound_shap(zero, distinct.T.astype(np.float64)) * leaf.value
-        cols = np.searchsorted(self.features, leaf.features)
-        for j, col in enumerate(cols):
-            table[:, col] += values[j][inverse.ravel()]
+    parts: list[_Part] = field(default_factory=list)
 
 
 def _floats(text: str) -> np.ndarray:
@@ -268,8 +276,9 @@ def _parse_tree(fields: dict[str, str], klass: int) -> _Tree:
     bias = 0.0
     for i in range(n_leaves):
         bias += (float(leaf_count[i]) / total) * float(leaf_value[i])
-    tree = _Tree(klass=klass, bias=bias, node_feature=feature.astype(np.intp),
-                 node_threshold=threshold)
+    tree = _Tree(
+        klass=klass, bias=bias, node_feature=feature.astype(np.intp), node_threshold=threshold
+    )
 
     for node in range(len(feature)):
         dtype = int(decision[node])
@@ -277,7 +286,7 @@ def _parse_tree(fields: dict[str, str], klass: int) -> _Tree:
         missing = _MISSING_TYPES[(dtype >> 2) & 3]
         if dtype & 1:  # categorical: bitset of the categories that go left
             cat_idx = int(threshold[node])
-            words = cat_threshold[cat_boundaries[cat_idx]:cat_boundaries[cat_idx + 1]]
+            words = cat_threshold[cat_boundaries[cat_idx] : cat_boundaries[cat_idx + 1]]
             bits = ((words[:, None] >> np.arange(32)[None, :]) & 1).astype(bool).ravel()
             tree.node_variant.append(None)
             tree.node_lut.append(np.r_[False, bits, False])  # see _Columns.categorical
@@ -294,12 +303,16 @@ def _parse_tree(fields: dict[str, str], klass: int) -> _Tree:
     def count(child: int) -> float:
         return float(internal_count[child] if child >= 0 else leaf_count[~child])
 
+    def children(node: int) -> tuple[tuple[int, bool], tuple[int, bool]]:
+        return (int(left_child[node]), True), (int(right_child[node]), False)
+
     # Depth-first walk: each leaf's path, reduced as TreeSHAP does (a feature met again is
     # unwound and re-extended at the end of the unique path, its fractions multiplied).
+    leaves: dict[int, _Leaf] = {}
     stack: list[tuple[int, list[tuple[int, bool, float]]]] = [(0, [])]
     while stack:
         node, path = stack.pop()
-        for child, left in ((int(right_child[node]), False), (int(left_child[node]), True)):
+        for child, left in children(node):
             step = [*path, (node, left, count(child) / float(internal_count[node]))]
             if child >= 0:
                 stack.append((child, step))
@@ -311,43 +324,106 @@ def _parse_tree(fields: dict[str, str], klass: int) -> _Tree:
                 steps = order.pop(f, [])
                 zero[f] = ratio * zero.get(f, 1.0)
                 order[f] = [*steps, (n, went_left)]
-            feats = list(order)
-            tree.leaves.append(_Leaf(
+            leaves[~child] = _Leaf(
                 value=float(leaf_value[~child]),
-                features=feats,
-                zero=[zero[f] for f in feats],
-                steps=[order[f] for f in feats],
-            ))
+                features=list(order),
+                zero=list(zero[f] for f in order),
+                steps=list(order.values()),
+            )
 
-    tree.features = np.unique(feature).astype(np.intp)
+    # Internal nodes under each node (post-order), then cut into parts.
+    below: dict[int, list[int]] = {}  # node -> internal nodes of its subtree (itself first)
+    leaves_below: dict[int, list[int]] = {}
+    order_nodes: list[int] = []
+    stack2 = [0]
+    while stack2:
+        node = stack2.pop()
+        order_nodes.append(node)
+        stack2.extend(c for c, _ in children(node) if c >= 0)
+    for node in reversed(order_nodes):
+        below[node] = [node]
+        leaves_below[node] = []
+        for c, _ in children(node):
+            if c >= 0:
+                below[node] += below[c]
+                leaves_below[node] += leaves_below[c]
+            else:
+                leaves_below[node].append(~c)
+
+    work: list[tuple[int, list[tuple[int, bool]]]] = [(0, [])]
+    while work:
+        node, above = work.pop()
+        above_features = {int(feature[n]) for n, _ in above}
+        if node < 0 or len(above_features) + len(below[node]) <= _PART_BITS:
+            tree.parts.append(_make_part(node, above, below, leaves_below, leaves, feature))
+        else:
+            for child, left in children(node):
+                work.append((child, [*above, (node, left)]))
     return tree
 
 
-def _fill_leaf_tables(trees: list[_Tree]) -> None:
+def _make_part(
+    node: int,
+    above: list[tuple[int, bool]],
+    below: dict[int, list[int]],
+    leaves_below: dict[int, list[int]],
+    leaves: dict[int, _Leaf],
+    feature: np.ndarray,
+) -> _Part:
+    """The part of the subtree at ``node`` (``~leaf`` for a leaf), reached by steps ``above``."""
+    conditions: list[_Condition] = []
+    cond_of_feature: dict[int, int] = {}  # features split on above: agree with all those steps
+    for n, left in above:
+        f = int(feature[n])
+        if f not in cond_of_feature:
+            cond_of_feature[f] = len(conditions)
+            conditions.append([])
+        conditions[cond_of_feature[f]].append((n, left))
+    cond_of_node: dict[int, int] = {}  # nodes of the subtree: goes left
+    for n in below.get(node, []):
+        cond_of_node[n] = len(conditions)
+        conditions.append([(n, True)])
+    above_nodes = {n for n, _ in above}
+    part_leaves = [leaves[i] for i in (leaves_below[node] if node >= 0 else [~node])]
+    needs = []
+    for leaf in part_leaves:
+        per_feature = []
+        for steps in leaf.steps:
+            need: dict[tuple[int, bool], None] = {}
+            for n, left in steps:
+                if n in above_nodes:
+                    need[(cond_of_feature[int(feature[n])], True)] = None
+                else:
+                    need[(cond_of_node[n], left)] = None
+            per_feature.append(list(need))
+        needs.append(per_feature)
+    return _Part(conditions=conditions, leaves=part_leaves, needs=needs)
+
+
+def _fill_leaf_tables(leaves: list[_Leaf]) -> None:
     """Contributions of every feature subset for every leaf, batched by path length."""
     by_u: dict[int, list[_Leaf]] = {}
-    for tree in trees:
-        for leaf in tree.leaves:
-            u = len(leaf.features)
-            if u <= _LEAF_TABLE_MAX_FEATURES:
-                by_u.setdefault(u, []).append(leaf)
-    for u, leaves in by_u.items():
+    for leaf in leaves:
+        u = len(leaf.features)
+        if u <= _LEAF_TABLE_MAX_FEATURES:
+            by_u.setdefault(u, []).append(leaf)
+    for u, group in by_u.items():
         n_sub = 1 << u
         subsets = _subset_bits(u)
         per_batch = max(1, _SHAP_BATCH_ROWS // n_sub)
-        for start in range(0, len(leaves), per_batch):
-            batch = leaves[start:start + per_batch]
+        for start in range(0, len(group), per_batch):
+            batch = group[start : start + per_batch]
             zero = np.repeat(np.array([leaf.zero for leaf in batch]).T, n_sub, axis=1)
             one = np.tile(subsets, (1, len(batch)))
             values = _unwound_shap(zero, one)  # (u, len(batch) * n_sub)
             for i, leaf in enumerate(batch):
-                block = values[:, i * n_sub:(i + 1) * n_sub] * leaf.value
+                block = values[:, i * n_sub : (i + 1) * n_sub] * leaf.value
                 leaf.table = np.ascontiguousarray(block.T)
 
 
 @dataclass
 class _TreeTables:
-    """A parsed LightGBM model: its trees with their pattern tables, reusable across calls."""
+    """A parsed LightGBM model: its trees with their tables, reusable across calls."""
 
     n_features: int
     n_classes: int  # trees per iteration
@@ -371,16 +447,13 @@ class _TreeTables:
             elif "=" in line:
                 key, value = line.split("=", 1)
                 current[key] = value
-        if "average_output" in header:
-            raise NotImplementedError("averaged models (boosting='rf') are not supported")
         n_classes = int(header.get("num_tree_per_iteration", "1"))
         trees = [_parse_tree(b, klass=i % n_classes) for i, b in enumerate(blocks)]
-        _fill_leaf_tables(trees)
-        for tree in trees:
-            if tree.leaves:
-                tree.prepare()
-        return cls(n_features=int(header["max_feature_idx"]) + 1, n_classes=n_classes,
-                   trees=trees)
+        parts = [part for tree in trees for part in tree.parts]
+        _fill_leaf_tables([leaf for part in parts for leaf in part.leaves])
+        for part in parts:
+            part.prepare()
+        return cls(n_features=int(header["max_feature_idx"]) + 1, n_classes=n_classes, trees=trees)
 
 
 @functools.lru_cache(maxsize=4)
@@ -499,57 +572,67 @@ def _column_getter(X: Any, booster: Any) -> tuple[Any, int, int]:
 # --------------------------------------------------------------------------- contributions
 
 
-def _codes(tree: _Tree, cols: _Columns, n: int) -> list[np.ndarray]:
-    """Each row's decision pattern: bit ``i`` set iff the row goes left at node ``i``."""
-    k = tree.n_nodes
-    if k <= 8:
-        dtype: Any = np.uint8
-    elif k <= 16:
-        dtype = np.uint16
-    else:
-        dtype = np.uint64
-    bits_per_word = k if k <= 63 else _WORD_BITS
+def _node_decisions(tree: _Tree, cols: _Columns, n: int) -> Any:
+    """``agree(node, goes_left)``: per row, does it take that branch of the node (cached)."""
+    cache: dict[tuple[int, bool], np.ndarray] = {}
+
+    def agree(node: int, left: bool) -> np.ndarray:
+        key = (node, left)
+        if key not in cache:
+            if not left:
+                cache[key] = ~agree(node, True)
+            else:
+                f = int(tree.node_feature[node])
+                variant = tree.node_variant[node]
+                out = np.empty(n, bool)
+                if variant is not None:
+                    np.less_equal(cols.numeric(f, variant), tree.node_threshold[node], out=out)
+                else:
+                    lut = tree.node_lut[node]
+                    np.take(lut, cols.categorical(f, len(lut) - 2), out=out, mode="clip")
+                cache[key] = out
+        return cache[key]
+
+    return agree
+
+
+def _pack(values: list[np.ndarray], n: int) -> list[np.ndarray]:
+    """Boolean arrays as the bits of integer codes: one word, or words of ``_WORD_BITS`` bits."""
+    k = len(values)
+    dtype: Any = np.uint8 if k <= 8 else np.uint16 if k <= 16 else np.uint64
     words: list[np.ndarray] = []
-    left = np.empty(n, bool)
     shifted = np.empty(n, dtype)
-    for node in range(k):
-        f = int(tree.node_feature[node])
-        variant = tree.node_variant[node]
-        if variant is not None:
-            np.less_equal(cols.numeric(f, variant), tree.node_threshold[node], out=left)
-        else:
-            lut = tree.node_lut[node]
-            np.take(lut, cols.categorical(f, len(lut) - 2), out=left, mode="clip")
-        bit = node % bits_per_word
+    for i, value in enumerate(values):
+        bit = i % _WORD_BITS
         if bit == 0:
-            words.append(left.astype(dtype))
+            words.append(value.astype(dtype))
         else:
-            np.multiply(left.view(np.uint8), dtype(1 << bit), out=shifted)
+            np.multiply(value.view(np.uint8), dtype(1 << bit), out=shifted)
             words[-1] += shifted
     return words
 
 
 def _distinct(words: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(inverse index per row, bits ``(P, k)`` of the ``P`` distinct patterns)."""
+    """(inverse index per row, bits ``(P, k)`` of the ``P`` distinct codes)."""
     if len(words) == 1:
         code = words[0]
-        if k <= 16:
+        if k <= _BINCOUNT_BITS:
             present = np.bincount(code, minlength=1 << k) > 0
-            distinct = np.flatnonzero(present)
+            distinct = np.flatnonzero(present).astype(np.uint64)
             remap = np.zeros(1 << k, np.intp)
-            remap[distinct] = np.arange(len(distinct))
+            remap[present] = np.arange(len(distinct))
             inverse = remap[code]
         else:
-            inverse, distinct = pd.factorize(code)
-            distinct = np.asarray(distinct, dtype=np.uint64)
-        nodes = np.arange(k, dtype=np.uint64)
-        bits = ((distinct.astype(np.uint64)[:, None] >> nodes[None, :]) & np.uint64(1)).astype(bool)
+            inverse, uniques = pd.factorize(code)
+            distinct = np.asarray(uniques, dtype=np.uint64)
+        shifts = np.arange(k, dtype=np.uint64)
+        bits = ((distinct[:, None] >> shifts[None, :]) & np.uint64(1)).astype(bool)
         return np.asarray(inverse, np.intp), bits
-    stacked = np.stack(words, axis=1)
-    distinct, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    nodes = np.arange(k)
-    word, bit = nodes // _WORD_BITS, (nodes % _WORD_BITS).astype(np.uint64)
-    bits = ((distinct[:, word] >> bit[None, :]) & np.uint64(1)).astype(bool)
+    distinct, inverse = np.unique(np.stack(words, axis=1), axis=0, return_inverse=True)
+    bit = np.arange(k)
+    shifts = (bit % _WORD_BITS).astype(np.uint64)
+    words_of = distinct[:, bit // _WORD_BITS].astype(np.uint64)
+    bits = ((words_of >> shifts[None, :]) & np.uint64(1)).astype(bool)
     return inverse.ravel().astype(np.intp), bits
 
 
@@ -564,8 +647,13 @@ def _n_trees(booster: Any, tables: _TreeTables, num_iteration: int | None) -> in
 
 
 def _explain_rows(
-    tables: _TreeTables, trees: list[_Tree], bias: list[float], get_column: Any,
-    lo: int, hi: int, out: np.ndarray,
+    tables: _TreeTables,
+    trees: list[_Tree],
+    bias: list[float],
+    get_column: Any,
+    lo: int,
+    hi: int,
+    out: np.ndarray,
 ) -> None:
     """Contributions of rows ``lo:hi`` into ``out[lo:hi]``."""
     n = hi - lo
@@ -575,19 +663,25 @@ def _explain_rows(
     for c in range(tables.n_classes):
         acc[c * width + tables.n_features] = bias[c]
     gathered = np.empty(n)
-    for tree in trees:
-        if not tree.leaves:  # a single leaf: bias only
-            continue
-        words = _codes(tree, cols, n)
-        if tree.full_table is not None:
-            index, table = words[0], tree.full_table
-        else:
-            index, bits = _distinct(words, tree.n_nodes)
-            table = np.ascontiguousarray(tree.pattern_table(bits).T)
-        rows = tree.features + tree.klass * width
-        for j, r in enumerate(rows):
-            np.take(table[j], index, out=gathered, mode="clip")
-            acc[r] += gathered
+    for tree in trees:  # a single-leaf tree has no parts: bias only
+        agree = _node_decisions(tree, cols, n)
+        for part in tree.parts:
+            values = []
+            for condition in part.conditions:
+                value = agree(*condition[0])
+                for step in condition[1:]:
+                    value = value & agree(*step)
+                values.append(value)
+            words = _pack(values, n)
+            if part.table is not None:
+                index, table = words[0], part.table
+            else:
+                index, bits = _distinct(words, len(values))
+                table = np.ascontiguousarray(part.pattern_table(bits).T)
+            rows = part.features + tree.klass * width
+            for j, r in enumerate(rows):
+                np.take(table[j], index, out=gathered, mode="clip")
+                acc[r] += gathered
     out[lo:hi] = acc.T
 
 
@@ -604,8 +698,8 @@ def tree_contributions(
     Parameters
     ----------
     booster : lightgbm.Booster or fitted lightgbm.LGBMModel
-        A trained model (numerical and categorical splits, any missing-value handling; not
-        linear trees or ``boosting='rf'``).
+        A trained model: numerical and categorical splits, any missing-value handling, any
+        boosting type; not linear trees (``linear_tree=True``).
     X : pandas.DataFrame or numpy.ndarray
         Rows to explain, columns in the model's feature order. NaN allowed; pandas
         categorical columns are encoded as LightGBM does (``booster.pandas_categorical``).
@@ -636,7 +730,7 @@ def tree_contributions(
         raise ValueError(
             f"X has {n_cols} columns but the model was trained on {tables.n_features} features"
         )
-    trees = tables.trees[:_n_trees(booster, tables, num_iteration)]
+    trees = tables.trees[: _n_trees(booster, tables, num_iteration)]
     bias = [0.0] * tables.n_classes
     for tree in trees:  # summed in tree order, as LightGBM does
         bias[tree.klass] += tree.bias

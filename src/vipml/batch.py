@@ -289,8 +289,9 @@ def score_to_file(
         counts: dict[str, int] = {}
         with table_writer(out) as write:
             for i, part in enumerate(parts):
-                table = assign_segments(_read(part), config, as_of=cutoff, thresholds=thresholds)
-                table = table.sort_values("customer_id", kind="stable").reset_index(drop=True)
+                table = assign_segments(
+                    _read(part), config, as_of=cutoff, thresholds=thresholds, order="input"
+                )
                 rows = explain_rows(table, reasons)
                 if rows.any():
                     table = explain(model, table, rows)

@@ -59,7 +59,7 @@ import logging
 import math
 import string
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -465,6 +465,7 @@ def assign_segments(
     previous: pd.DataFrame | None = None,
     as_of: str | pd.Timestamp | None = None,
     thresholds: Mapping[str, Any] | None = None,
+    order: Literal["segment", "input"] = "segment",
 ) -> pd.DataFrame:
     """Add ``vip_now``, ``tier``, ``segment``, ``gap_to_vip`` and ``treatment`` to the scores.
 
@@ -487,13 +488,16 @@ def assign_segments(
         The population statistics from :func:`segment_thresholds` over all customers, to
         segment one chunk or partition exactly as the whole table; default: computed from
         ``scores``.
+    order
+        ``'segment'`` (default): rows ordered by segment priority, value (highest first) and
+        customer id, so the result does not depend on the input's row order; ``'input'``: the
+        input's row order (batch scoring keeps its ``customer_id`` order).
 
     Returns
     -------
     pandas.DataFrame
         :data:`SCORE_COLUMNS`, then :data:`STATUS_COLUMNS`, then the other input columns; one row
-        per customer, ordered by segment priority, value (highest first) and customer id, so the
-        result does not depend on the input's row order. Thresholds, tier quantiles and the
+        per customer, in the order ``order`` says. Thresholds, tier quantiles and the
         dormant CLV bar are computed over the whole table: segment all customers at once, not
         chunk by chunk. ``attrs`` holds ``vip_threshold``,
         ``tier_bounds`` (amounts), ``vip_rule`` (a sentence), ``value_column`` and ``as_of``.
@@ -565,10 +569,12 @@ def assign_segments(
     out = pd.concat([df, derived], axis=1)
     out["treatment"] = _treatments(out, cfg)
 
-    rank = pd.Series(segment).map({s: i for i, s in enumerate(SEGMENTS)}).to_numpy()
-    order = np.lexsort((_id_rank(df["customer_id"]), -value, rank))
     rest = [c for c in out.columns if c not in SCORE_COLUMNS and c not in STATUS_COLUMNS]
-    out = out.iloc[order][[*SCORE_COLUMNS, *STATUS_COLUMNS, *rest]].reset_index(drop=True)
+    if order == "segment":
+        rank = pd.Series(segment).map({s: i for i, s in enumerate(SEGMENTS)}).to_numpy()
+        rows = np.lexsort((_id_rank(df["customer_id"]), -value, rank))
+        out = out.iloc[rows]
+    out = out[[*SCORE_COLUMNS, *STATUS_COLUMNS, *rest]].reset_index(drop=True)
     out.attrs = dict(scores.attrs)
     out.attrs.update(
         vip_threshold=float(threshold),

@@ -684,7 +684,8 @@ def _segment(
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     out = assign_segments(
-                        _from_spark_batch(batch), config, as_of=cutoff, thresholds=thresholds
+                        _from_spark_batch(batch), config, as_of=cutoff, thresholds=thresholds,
+                        order="input",
                     )
                     rows = explain_rows(out, reasons)
                     if rows.any():

@@ -308,7 +308,10 @@ def _text(raw: pd.Series) -> pd.Series:
 
 def _duplicate_warning(frame: pd.DataFrame) -> list[str]:
     try:
-        n_dupes = int(frame.duplicated().sum())
+        # one 64-bit hash per row, then duplicates among the hashes: several times faster than
+        # comparing every column (a collision needs ~4e9 rows to become likely)
+        hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        n_dupes = int(pd.Series(hashes).duplicated().sum())
     except TypeError:  # unhashable values; other problems are reported already
         return []
     if not n_dupes:

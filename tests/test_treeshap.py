@@ -44,10 +44,22 @@ def _check(booster: lgb.Booster, X, **kw) -> np.ndarray:
     want = booster.predict(X, pred_contrib=True, num_iteration=kw.get("num_iteration"))
     assert got.dtype == np.float64 and got.shape == want.shape
     np.testing.assert_allclose(got, want, **TOL)
-    if booster.num_model_per_iteration() == 1:
-        raw = booster.predict(X, raw_score=True, num_iteration=kw.get("num_iteration"))
-        np.testing.assert_allclose(got.sum(axis=1), raw, **TOL)
+    raw = booster.predict(X, raw_score=True, num_iteration=kw.get("num_iteration"))
+    n_classes = booster.num_model_per_iteration()
+    sums = got.reshape(len(got), n_classes, -1).sum(axis=2)
+    np.testing.assert_allclose(sums, raw.reshape(len(got), n_classes), **TOL)
     return got
+
+
+def _decision_types(booster: lgb.Booster) -> set[int]:
+    """The ``decision_type`` codes of the model's splits (bit 1: default left, bits 2-3: the
+    missing type, 1 = Zero, 2 = NaN)."""
+    return {
+        int(v)
+        for line in booster.model_to_string().splitlines()
+        if line.startswith("decision_type=")
+        for v in line.split("=")[1].split()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +73,7 @@ def test_nan_missing_values(nan_data, num_leaves):
     booster = lgb.train(
         _params(num_leaves=num_leaves, min_data_in_leaf=5), lgb.Dataset(X, y), num_boost_round=40
     )
-    decision = {
-        int(v)
-        for line in booster.model_to_string().splitlines()
-        if line.startswith("decision_type=")
-        for v in line.split("=")[1].split()
-    }
-    assert {8, 10} <= decision  # NaN missing type, default right and left both occur
+    assert {8, 10} <= _decision_types(booster)  # NaN missing type, default right and left
     _check(booster, X)
     # fresh rows, with NaN where the training data had none, infinities and tiny values
     Xn, _ = _numeric(500, seed=1, nan=0.3)
@@ -81,13 +87,7 @@ def test_zero_as_missing():
     X, y = _numeric(nan=0.05)
     X[np.random.default_rng(2).random(X.shape) < 0.2] = 0.0
     booster = lgb.train(_params(zero_as_missing=True), lgb.Dataset(X, y), num_boost_round=40)
-    decision = {
-        int(v)
-        for line in booster.model_to_string().splitlines()
-        if line.startswith("decision_type=")
-        for v in line.split("=")[1].split()
-    }
-    assert decision & {4, 6}  # Zero missing type
+    assert {4, 6} <= _decision_types(booster)  # Zero missing type, default right and left
     X[:30, 2] = -1e-36  # zero for LightGBM
     _check(booster, X)
 
@@ -239,21 +239,15 @@ def test_table_strategies(nan_data, monkeypatch, settings):
         treeshap._tables_from_model_string.cache_clear()
 
 
-def test_more_than_63_internal_nodes():
+def test_big_trees_are_cut_into_parts():
     X, y = _numeric(3000, p=10, nan=0.1)
     booster = lgb.train(
         _params(num_leaves=80, min_data_in_leaf=2, learning_rate=0.3),
         lgb.Dataset(X, y),
         num_boost_round=3,
     )
-    assert (
-        max(
-            int(line.split("=")[1])
-            for line in booster.model_to_string().splitlines()
-            if line.startswith("num_leaves=")
-        )
-        > 64
-    )
+    tables = treeshap._TreeTables.from_booster(booster)
+    assert max(len(tree.parts) for tree in tables.trees) > 1
     _check(booster, X)
 
 

@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 from vipml.batch import chunk_bounds, chunk_of, score_to_file
-from vipml.pipeline import score
 from vipml.data.datasets import load_cdnow
-from vipml.pipeline import train
+from vipml.pipeline import score, train
 
 
 @pytest.fixture(scope="module")

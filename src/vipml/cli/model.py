@@ -354,7 +354,8 @@ def score(
         f"{done.mean_p_churn:.3f}"
     )
     console.print("segments: " + ", ".join(f"{k} {v:,}" for k, v in done.segments.items()))
-    console.print(f"reasons written for {done.explained:,} customers ({reasons or cfg.scoring.reasons})")
+    whose = reasons or cfg.scoring.reasons
+    console.print(f"reasons written for {done.explained:,} customers ({whose})")
     console.print(f"scores: {out}")
 
 

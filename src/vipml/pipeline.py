@@ -53,7 +53,12 @@ import pandas as pd
 from vipml.bundle import VipModel, data_fingerprint, load_model
 from vipml.config import Config, parse_duration
 from vipml.errors import ConfigError, SchemaError, VipmlError
-from vipml.features import build_features, first_category, profitable_lines
+from vipml.features import (
+    build_features,
+    features_and_first_category,
+    first_category,
+    profitable_lines,
+)
 from vipml.features.rfm import BTYD_COLUMNS
 from vipml.labels import make_labels
 from vipml.modeling.backtest import (
@@ -273,19 +278,26 @@ def model_frame(
     """
     config = config or Config()
     horizon = parse_duration(horizon)
-    if features is None:
+    names = [] if attributes is None else list(attributes.columns)
+    first = None
+    if "first_category" in names and "category" in transactions:
+        if features is None:
+            features, first = features_and_first_category(
+                transactions, cutoff, events, config, profitable_lines=profitable_lines
+            )
+        else:
+            first = first_category(transactions, cutoff)
+    elif features is None:
         features = build_features(
             transactions, cutoff, events, config, profitable_lines=profitable_lines
         )
     parts = [features, _btyd_outputs(btyd, features, horizon, config), derived_columns(features)]
-    names = []
-    if attributes is not None and len(attributes.columns):
-        names = list(attributes.columns)
-        parts.append(attributes.reindex(features.index).fillna("unknown"))
+    if attributes is not None and names:
+        table = attributes.reindex(features.index)
+        if first is not None:
+            table["first_category"] = first.reindex(features.index).astype(object)
+        parts.append(table.fillna("unknown"))
     frame = pd.concat(parts, axis=1)
-    if "first_category" in names and "category" in transactions:
-        frame["first_category"] = first_category(transactions, cutoff).reindex(frame.index)
-        frame["first_category"] = frame["first_category"].fillna("unknown").astype(object)
     return frame[model_feature_names(names)]
 
 
@@ -549,11 +561,26 @@ def train(
     return model
 
 
+class _TreeInputs:
+    """The trees' input matrix of a frame, built once for classifiers that read the same."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame, self.built = frame, {}
+
+    def of(self, classifier: VipClassifier) -> np.ndarray:
+        key = classifier.tree_input_key()
+        if key not in self.built:
+            self.built[key] = classifier.tree_matrix(self.frame)
+        return self.built[key]
+
+
 def _predict(model: VipModel, frame: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
     """Probabilities and reason columns (empty unless ``explain``) for a model frame's rows."""
     out = pd.DataFrame(index=frame.index)
+    matrices = _TreeInputs(frame)
     for target, column in (("future_vip", "p_future_vip"), ("churn", "p_churn")):
-        out[column] = model.classifiers[target].predict_proba(frame)
+        classifier = model.classifiers[target]
+        out[column] = classifier.predict_proba(frame, matrices.of(classifier))
     out = pd.concat([out, _reason_columns(model, frame, explain)], axis=1)
     return pd.concat([out, frame], axis=1)
 
@@ -566,10 +593,12 @@ def _reason_columns(model: VipModel, frame: pd.DataFrame, explain: bool) -> pd.D
     out = pd.DataFrame("", index=frame.index, columns=list(REASON_COLUMNS), dtype=object)
     if not explain or frame.empty:
         return out
-    why = {
-        target: top_reasons(model.classifiers[target].contributions(frame), frame, k=3)
-        for target in TARGETS
-    }
+    matrices = _TreeInputs(frame)
+    why = {}
+    for target in TARGETS:
+        classifier = model.classifiers[target]
+        contributions = classifier.contributions(frame, matrices.of(classifier))
+        why[target] = top_reasons(contributions, frame, k=3)
     out["reasons"] = join_reasons(why["future_vip"])
     for j, col in enumerate(why["future_vip"].columns, start=1):
         out[f"reason_{j}"] = why["future_vip"][col]
@@ -612,7 +641,7 @@ def explain(
     mask = np.ones(len(scores), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
     if len(mask) != len(scores):
         raise VipmlError(f"explain: rows has {len(mask):,} entries for {len(scores):,} scores")
-    out = scores.copy()
+    out = scores.copy(deep=False)  # copy-on-write: only the reason columns are replaced
     chosen = scores.loc[mask, model.feature_names]
     filled = _reason_columns(model, chosen, explain=True)
     for col in REASON_COLUMNS:

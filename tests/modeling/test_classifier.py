@@ -196,7 +196,7 @@ def test_tree_contributions_equal_lightgbm_pred_contrib():
     clf = VipClassifier(n_estimators=60, num_threads=1, base_terms=(("spend_12m", "log1p"),))
     clf.fit(X[:2000], y[:2000], X[2000:], y[2000:])
     ours = clf.contributions(X)
-    trees = clf.booster_.predict(clf._tree_matrix(X), pred_contrib=True)
+    trees = clf.booster_.predict(clf.tree_matrix(X), pred_contrib=True)
     prior = ours.copy()
     prior.loc[:, :] = 0.0
     base = clf.base_
@@ -204,3 +204,24 @@ def test_tree_contributions_equal_lightgbm_pred_contrib():
     prior["spend_12m"] = z[:, 0] * base["coef"][0]
     prior["bias"] = base["intercept"]
     np.testing.assert_allclose(ours.to_numpy() - prior.to_numpy(), trees, rtol=1e-9, atol=1e-9)
+
+
+def test_a_shared_tree_matrix_gives_the_same_scores_and_a_wrong_one_is_refused():
+    rng = np.random.default_rng(5)
+    n = 1500
+    X = pd.DataFrame(
+        {
+            "spend_12m": rng.gamma(2.0, 50.0, n),
+            "region": rng.choice(["north", "south", None], n),
+        }
+    )
+    y = rng.random(n) < 1 / (1 + np.exp(2 - X["spend_12m"] / 80))
+    clf = VipClassifier(n_estimators=30, num_threads=1)
+    clf.fit(X[:1000], y[:1000], X[1000:], y[1000:])
+    other = VipClassifier(n_estimators=10, num_threads=1).fit(X[:1000], ~y[:1000], X[1000:], ~y[1000:])
+    assert other.tree_input_key() == clf.tree_input_key()
+    matrix = other.tree_matrix(X)
+    np.testing.assert_array_equal(clf.predict_proba(X, matrix), clf.predict_proba(X))
+    pd.testing.assert_frame_equal(clf.contributions(X, matrix), clf.contributions(X))
+    with pytest.raises(VipmlError, match="tree_matrix"):
+        clf.predict_proba(X, matrix[:10])

@@ -11,6 +11,7 @@ from vipml.features.build import (
     INT_COLUMNS,
     build_features,
     calibration_holdout,
+    features_and_first_category,
 )
 from vipml.features.rfm import BTYD_COLUMNS, btyd_summary
 from vipml.features.value import first_category, line_totals, profitable_lines, rank_lines
@@ -23,6 +24,7 @@ __all__ = [
     "btyd_summary",
     "build_features",
     "calibration_holdout",
+    "features_and_first_category",
     "first_category",
     "line_totals",
     "profitable_lines",

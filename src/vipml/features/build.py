@@ -70,6 +70,7 @@ from vipml.features.value import (
     MARGIN_COLUMNS,
     MIX_COLUMNS,
     ORDER_VALUE_COLUMNS,
+    first_category_of,
     value_columns,
 )
 
@@ -78,6 +79,7 @@ __all__ = [
     "INT_COLUMNS",
     "HOLDOUT_COLUMNS",
     "build_features",
+    "features_and_first_category",
     "calibration_holdout",
 ]
 
@@ -208,6 +210,30 @@ def build_features(
         raise ConfigError(f"family={family!r}: use 'all' or 'btyd'")
     prep = prepare(transactions, cutoff, minimal=family == "btyd")
     return _build(prep, events, config, family, profitable_lines)
+
+
+def features_and_first_category(
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    events: pd.DataFrame | None = None,
+    config: Config | None = None,
+    *,
+    profitable_lines: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`build_features` and :func:`vipml.features.first_category` from one pass over the
+    log (what scoring a model with the ``first_category`` attribute needs).
+
+    >>> from vipml.data.datasets import load_cdnow
+    >>> tx = load_cdnow(sample=True).assign(category="music")
+    >>> features, first = features_and_first_category(tx, "1997-12-31")
+    >>> features.equals(build_features(tx, "1997-12-31")), set(first)
+    (True, {'music'})
+    """
+    require_validated(transactions)
+    config = config or Config()
+    check_windows(config)
+    prep = prepare(transactions, cutoff)
+    return _build(prep, events, config, "all", profitable_lines), first_category_of(prep)
 
 
 def _holdout_columns(

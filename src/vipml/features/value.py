@@ -286,7 +286,11 @@ def first_category(transactions: pd.DataFrame, cutoff: str | pd.Timestamp) -> pd
     there is no ``category`` column or the customer has no purchase (only returns). Indexed
     like :func:`vipml.features.build_features`.
     """
-    prep = prepare(transactions, cutoff)
+    return first_category_of(prepare(transactions, cutoff))
+
+
+def first_category_of(prep: Prepared) -> pd.Series:
+    """:func:`first_category` of prepared transactions (when they are at hand already)."""
     out = np.full(prep.n, "unknown", dtype=object)
     if prep.category is not None and prep.category_names is not None and len(prep.p_code):
         # rows of each customer's first purchase day (contiguous), then the earliest of them

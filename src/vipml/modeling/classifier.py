@@ -353,17 +353,29 @@ class VipClassifier:
                 "build them with the same vipml version and config as the model"
             )
 
-    def _tree_matrix(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The tree features as float columns (categoricals as codes of the fitted levels)."""
-        out = {}
-        for col in self.tree_features_:
+    def tree_matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """The trees' input: the tree features of ``X`` as a float64 matrix (categoricals as
+        codes of the fitted levels). Classifiers with the same :meth:`tree_input_key` read the
+        same matrix, so it can be built once and passed to several (``matrix=``)."""
+        out = np.empty((len(X), len(self.tree_features_)), dtype=np.float64)
+        for j, col in enumerate(self.tree_features_):
             if col in self.categories_:
-                levels = pd.Index(self.categories_[col])
-                codes = levels.get_indexer(X[col].astype("string").fillna("unknown").astype(object))
-                out[col] = np.where(codes >= 0, codes, np.nan).astype(np.float64)
+                out[:, j] = _level_codes(X[col], self.categories_[col])
+            elif pd.api.types.is_numeric_dtype(X[col]):
+                out[:, j] = X[col].to_numpy(dtype=np.float64, na_value=np.nan)
             else:
-                out[col] = pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=np.float64)
-        return pd.DataFrame(out, index=X.index, columns=self.tree_features_)
+                out[:, j] = pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=np.float64)
+        return out
+
+    def _tree_frame(self, X: pd.DataFrame) -> pd.DataFrame:
+        """:meth:`tree_matrix` with the tree feature names, as LightGBM trains on it."""
+        return pd.DataFrame(self.tree_matrix(X), index=X.index, columns=self.tree_features_)
+
+    def tree_input_key(self) -> tuple:
+        """What :meth:`tree_matrix` depends on: the tree features and the categorical levels."""
+        return tuple(self.tree_features_), tuple(
+            (k, tuple(v)) for k, v in sorted(self.categories_.items())
+        )
 
     def _base_matrix(self, X: pd.DataFrame, terms: Sequence[tuple[str, str]]) -> np.ndarray:
         if not terms:
@@ -449,7 +461,7 @@ class VipClassifier:
 
         # 2. the trees, boosted from the prior
         train = lgb.Dataset(
-            self._tree_matrix(X),
+            self._tree_frame(X),
             y.astype(np.int32),
             weight=weights,
             init_score=self._base_score(X),
@@ -458,7 +470,7 @@ class VipClassifier:
             free_raw_data=True,
         )
         valid = lgb.Dataset(
-            self._tree_matrix(X_valid),
+            self._tree_frame(X_valid),
             y_valid.astype(np.int32),
             weight=self._weights(y_valid),
             init_score=self._base_score(X_valid),
@@ -538,26 +550,41 @@ class VipClassifier:
                 "with vipml.load_model()"
             )
 
-    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        """Raw log-odds: the prior's plus the trees' (before calibration)."""
+    def _matrix(self, X: pd.DataFrame, matrix: np.ndarray | None) -> np.ndarray:
         self._check_fitted()
         self._check_columns(X, self.feature_names_, "scoring rows")
-        trees = self.booster_.predict(self._tree_matrix(X), raw_score=True)
+        if matrix is None:
+            return self.tree_matrix(X)
+        if matrix.shape != (len(X), len(self.tree_features_)):
+            raise VipmlError(
+                f"matrix has shape {matrix.shape}, not ({len(X)}, {len(self.tree_features_)}):"
+                " build it with tree_matrix(X) of a classifier with the same tree_input_key()"
+            )
+        return matrix
+
+    def decision_function(self, X: pd.DataFrame, matrix: np.ndarray | None = None) -> np.ndarray:
+        """Raw log-odds: the prior's plus the trees' (before calibration).
+
+        ``matrix``: :meth:`tree_matrix` of ``X``, when it is built already.
+        """
+        matrix = self._matrix(X, matrix)
+        trees = self.booster_.predict(matrix, raw_score=True)
         return np.asarray(trees, dtype=np.float64) + self._base_score(X)
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated probability of the positive class, one per row."""
-        return self._calibrate(self.decision_function(X))
+    def predict_proba(self, X: pd.DataFrame, matrix: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probability of the positive class, one per row (``matrix`` as in
+        :meth:`decision_function`)."""
+        return self._calibrate(self.decision_function(X, matrix))
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Per-feature contributions to the raw log-odds, plus ``bias``; rows sum to the score."""
-        self._check_fitted()
-        self._check_columns(X, self.feature_names_, "scoring rows")
+    def contributions(self, X: pd.DataFrame, matrix: np.ndarray | None = None) -> pd.DataFrame:
+        """Per-feature contributions to the raw log-odds, plus ``bias``; rows sum to the score
+        (``matrix`` as in :meth:`decision_function`)."""
         from vipml.modeling.treeshap import tree_contributions
 
+        matrix = self._matrix(X, matrix)
         # exact TreeSHAP, equal to LightGBM's pred_contrib, computed once per decision pattern
         contrib = tree_contributions(
-            self.booster_, self._tree_matrix(X), n_jobs=max(int(self.num_threads), 0) or _cpus()
+            self.booster_, matrix, n_jobs=max(int(self.num_threads), 0) or _cpus()
         )
         out = pd.DataFrame(0.0, index=X.index, columns=[*self.feature_names_, "bias"])
         out[self.tree_features_] = contrib[:, :-1]
@@ -670,6 +697,19 @@ def _cpus() -> int:
     import os
 
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def _level_codes(column: pd.Series, levels: Sequence[str]) -> np.ndarray:
+    """Each value's position in ``levels`` as float (missing values read ``'unknown'``; NaN
+    for a value not among the levels). Distinct values are looked up once.
+
+    >>> _level_codes(pd.Series(["b", None, "z", "b"]), ["a", "b", "unknown"]).tolist()
+    [1.0, 2.0, nan, 1.0]
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    names = pd.Series(uniques, dtype=object).astype("string").fillna("unknown").astype(object)
+    positions = pd.Index(levels).get_indexer(names)
+    return np.where(positions >= 0, positions, np.nan).astype(np.float64)[codes]
 
 
 def _is_categorical(column: pd.Series) -> bool:

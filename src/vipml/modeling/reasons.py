@@ -178,6 +178,29 @@ def phrase(feature: str, value: Any, row: Mapping[str, Any] | None = None) -> st
     return f"{feature.replace('_', ' ')} is {shown}"
 
 
+def _phrases(feature: str, values: np.ndarray) -> np.ndarray:
+    """:func:`phrase` of each value (no row context), calling the feature's phrase directly.
+
+    >>> _phrases("returns", np.array([0, 2, None], dtype=object)).tolist()
+    ['no returns', 'returned 2 orders', 'returns is None']
+    """
+    func = PHRASES.get(feature)
+    if func is None or values.dtype.kind not in "biuf":
+        return np.array([phrase(feature, v) for v in values], dtype=object)
+    numbers = values.astype(np.float64)
+    finite = np.isfinite(numbers)
+    return np.array(
+        [
+            func(x, _NO_ROW) if ok else phrase(feature, v)
+            for x, ok, v in zip(numbers.tolist(), finite.tolist(), values, strict=True)
+        ],
+        dtype=object,
+    )
+
+
+_NO_ROW: Mapping[str, Any] = {}
+
+
 def top_reasons(
     contributions: pd.DataFrame, values: pd.DataFrame, k: int = 3, min_contribution: float = 0.0
 ) -> pd.DataFrame:
@@ -216,10 +239,8 @@ def top_reasons(
                 for i in rows:
                     out[i, j] = phrase(name, series[i], _Row(columns, i))
             else:  # one phrase per distinct value: counts and days repeat a lot
-                values = pd.Series(series[rows])
-                codes, uniques = pd.factorize(values, use_na_sentinel=False)
-                texts = np.array([phrase(name, v) for v in uniques], dtype=object)
-                out[rows, j] = texts[codes]
+                codes, uniques = pd.factorize(pd.Series(series[rows]), use_na_sentinel=False)
+                out[rows, j] = _phrases(name, np.asarray(uniques))[codes]
     return pd.DataFrame(
         out, index=contributions.index, columns=[f"reason_{j + 1}" for j in range(k)]
     )

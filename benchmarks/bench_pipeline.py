@@ -45,6 +45,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections import defaultdict
@@ -63,6 +64,62 @@ HORIZON = "26W"
 def peak_gib() -> float:
     """Peak resident memory of this process in GiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            line = next((x for x in status if x.startswith("VmRSS:")), "VmRSS: 0 kB")
+        return int(line.split()[1])
+    except (OSError, ValueError):
+        return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as children:
+                    kids = [int(k) for k in children.read().split()]
+            except (OSError, ValueError):
+                kids = []
+            found += kids
+            todo += kids
+    return found
+
+
+class TreePeak:
+    """Peak resident memory of this process plus its worker processes, sampled every 0.1 s
+    in a thread (``ru_maxrss`` covers one process only; workers run side by side)."""
+
+    def __init__(self) -> None:
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(0.1):
+            total = _rss_kib(me) + sum(_rss_kib(k) for k in _descendants(me))
+            self.peak_kib = max(self.peak_kib, total)
+
+    def __enter__(self) -> TreePeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def gib(self) -> float:
+        return max(self.peak_kib / 2**20, peak_gib())
 
 
 class Stopwatch:
@@ -166,8 +223,13 @@ def cutoff_of(info: dict[str, Any]) -> pd.Timestamp:
 
 STAGES = {
     # label: (module or class path, attribute) pairs timed under that label
+    "validation": [
+        ("vipml.data.schema", "validate_transactions"),
+        ("vipml.batch", "check_transactions"),
+    ],
     "features": [
         ("vipml.pipeline", "build_features"),
+        ("vipml.pipeline", "features_and_first_category"),
         ("vipml.pipeline", "first_category"),
         ("vipml.features", "line_totals"),
     ],
@@ -178,6 +240,7 @@ STAGES = {
     ],
     "classifiers": [
         ("vipml.modeling.classifier:VipClassifier", "fit"),
+        ("vipml.modeling.classifier:VipClassifier", "tree_matrix"),
         ("vipml.modeling.classifier:VipClassifier", "predict_proba"),
         ("vipml.modeling.classifier:VipClassifier", "contributions"),
     ],
@@ -228,7 +291,8 @@ def step_train(folder: Path, info: dict[str, Any], bundle: Path) -> dict[str, An
 
 
 def step_score(
-    folder: Path, info: dict[str, Any], bundle: Path, out: Path, chunks: int = 1
+    folder: Path, info: dict[str, Any], bundle: Path, out: Path, chunks: int = 1,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """``vipml score``: :func:`vipml.batch.score_to_file` (score, segment, write atomically)."""
     from vipml.batch import score_to_file
@@ -245,16 +309,18 @@ def step_score(
     instrument(watch)
     with watch.time("load_model"):
         model = load_model(bundle)
-    with watch.time("score_total"):
+    with TreePeak() as tree, watch.time("score_total"):
         scores = score_to_file(
-            model, source, cutoff_of(info), out, chunks=chunks, events=events, customers=customers
+            model, source, cutoff_of(info), out, chunks=chunks, workers=workers, events=events,
+            customers=customers,
         )
     return {
         "times": dict(watch.times),
-        "peak_gib": peak_gib(),
+        "peak_gib": tree.gib,
         "rows": scores.customers,
         "explained": scores.explained,
         "chunks": chunks,
+        "workers": scores.workers,
     }
 
 
@@ -402,6 +468,7 @@ def run_step(args: argparse.Namespace, step: str, log: Callable[[str], None]) ->
         str(args.model_from or args.customers),
         "--chunks",
         str(args.chunks),
+        *(["--workers", str(args.workers)] if args.workers is not None else []),
         "--step",
         step,
         "--step-out",
@@ -430,7 +497,8 @@ def run_one_step(args: argparse.Namespace) -> dict[str, Any]:
         return step_train(folder, info, bundle)
     if args.step == "score":
         return step_score(
-            folder, info, bundle, folder / "scores.parquet", getattr(args, "chunks", 1)
+            folder, info, bundle, folder / "scores.parquet", getattr(args, "chunks", 1),
+            getattr(args, "workers", None),
         )
     if args.step == "lifetimes":
         return step_lifetimes(folder, info, args.lifetimes_max)
@@ -467,6 +535,7 @@ def summarise(n: int, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "stages_s": _stages(t, "score_total"),
             "peak_gib": results["score"]["peak_gib"],
             "chunks": results["score"].get("chunks", 1),
+            "workers": results["score"].get("workers", 1),
             "explained": results["score"].get("explained", 0),
         }
     if "lifetimes" in results:
@@ -515,7 +584,8 @@ def print_table(row: dict[str, Any]) -> None:
         print(
             f"score : {t['score_s']:.1f} s, peak {t['peak_gib']:.2f} GiB; "
             f"read {t['read_s']:.1f} s, bundle load {t['bundle_load_s']:.2f} s, "
-            f"{t['chunks']} chunk(s), reasons for {t['explained']:,} listed customers"
+            f"{t['chunks']} chunk(s), {t.get('workers', 1)} worker(s), reasons for "
+            f"{t['explained']:,} listed customers"
         )
         print(f"        stages (s): {_cells(t['stages_s'])}")
     if "lifetimes" in row:
@@ -558,6 +628,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lifetimes-max", type=int, default=1_000_000)
     parser.add_argument(
         "--chunks", type=int, default=1, help="scoring chunks (vipml score --chunks)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="scoring worker processes (vipml score --workers; default: one per core, at most "
+        "one per chunk); stage times cover the main process only",
     )
     parser.add_argument(
         "--model-from",

@@ -25,8 +25,10 @@ Examples
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +40,17 @@ import pandas as pd
 from vipml.config import Config
 from vipml.data.io import BUNDLED_DATASETS, read_transactions
 from vipml.data.schema import check_transactions
-from vipml.errors import ConfigError, SchemaError
+from vipml.errors import ConfigError, SchemaError, VipmlError
 
-__all__ = ["BatchResult", "REASONS", "chunk_bounds", "chunk_of", "explain_rows", "score_to_file"]
+__all__ = [
+    "BatchResult",
+    "REASONS",
+    "chunk_bounds",
+    "chunk_of",
+    "default_workers",
+    "explain_rows",
+    "score_to_file",
+]
 
 Progress = Callable[[str, int, int], None]
 
@@ -108,8 +118,10 @@ def _iter_batches(path: Path, config: Config, bounds: tuple[Any, Any] | None = N
 
 
 def _validated(raw: pd.DataFrame, config: Config) -> pd.DataFrame:
-    # Per-chunk duplicate warnings would repeat once per pass; `vipml validate` reports them.
-    return check_transactions(raw, config.columns.transactions).raise_if_problems(warn=False)
+    # Duplicate warnings would repeat once per pass and chunk: `vipml validate` reports them.
+    return check_transactions(
+        raw, config.columns.transactions, duplicates=False
+    ).raise_if_problems(warn=False)
 
 
 @dataclass
@@ -121,26 +133,87 @@ class _Plan:
     whole: pd.DataFrame | None = None  # the validated log, when it is read whole anyway
 
 
+@dataclass
+class _Run:
+    """What every chunk's work needs; sent once to each worker process."""
+
+    model: Any  # a vipml.bundle.VipModel
+    config: Config
+    cutoff: pd.Timestamp
+    reasons: str
+    workdir: Path
+    path: Path | None = None  # a Parquet source, read by id range
+    in_worker: bool = False
+
+
+@dataclass
+class _Job:
+    """One chunk: its rows (or its id range in ``_Run.path``) and its events and customers."""
+
+    chunk: int
+    transactions: pd.DataFrame | None = None
+    ids: tuple[Any, Any] | None = None
+    events: pd.DataFrame | None = None
+    customers: pd.DataFrame | None = None
+    lines: list[str] | None = None  # the most profitable product lines (whole population)
+    keep: bool = False  # keep the scored table in memory (the only chunk)
+
+
+def _survey(run: _Run, piece: tuple[str, list[int]]) -> tuple[np.ndarray, pd.Series | None]:
+    """First pass over some row groups of one Parquet file: distinct ids and line totals."""
+    import pyarrow.parquet as pq
+
+    from vipml.features import line_totals
+
+    file, groups = piece
+    ids, totals = [], []
+    for batch in pq.ParquetFile(file).iter_batches(_BATCH_ROWS, row_groups=groups):
+        tx = _validated(batch.to_pandas(), run.config)
+        ids.append(np.unique(tx["customer_id"].to_numpy()))
+        if "category" in tx:  # line totals are sums over rows: additive over batches
+            totals.append(line_totals(tx, run.cutoff, run.config))
+    return (
+        np.unique(np.concatenate(ids)) if ids else np.array([]),
+        pd.concat(totals).groupby(level=0).sum() if totals else None,
+    )
+
+
+def _pieces(path: Path, parts: int) -> list[tuple[str, list[int]]]:
+    """The row groups of a Parquet source in about ``parts`` pieces per file (for workers)."""
+    import pyarrow.parquet as pq
+
+    files = sorted(str(f) for f in path.rglob("*.parquet")) if path.is_dir() else [str(path)]
+    pieces = []
+    for file in files:
+        groups = list(range(pq.ParquetFile(file).num_row_groups))
+        step = max(1, -(-len(groups) // max(parts, 1)))
+        pieces += [(file, groups[i : i + step]) for i in range(0, len(groups), step)]
+    return pieces
+
+
 def _plan(
-    source: str | Path | pd.DataFrame, chunks: int, cutoff: pd.Timestamp, config: Config
+    source: str | Path | pd.DataFrame, chunks: int, run: _Run, pool: _Pool
 ) -> _Plan:
     from vipml.features import line_totals, rank_lines
 
+    config = run.config
     path = _parquet_source(source)
     if chunks <= 1 or path is None:
         tx = read_transactions(source, config.columns.transactions)
         bounds = chunk_bounds(tx["customer_id"], chunks)
         lines = None
         if chunks > 1 and "category" in tx:
-            lines = rank_lines(line_totals(tx, cutoff, config), config.features.top_lines_share)
+            lines = rank_lines(
+                line_totals(tx, run.cutoff, config), config.features.top_lines_share
+            )
         return _Plan(bounds, lines, tx)
+    _check_id_column(path, config)
     ids, totals = [], []
-    for raw in _iter_batches(path, config):
-        tx = _validated(raw, config)
-        ids.append(np.unique(tx["customer_id"].to_numpy()))
-        if "category" in tx:  # line totals are sums over rows: additive over batches
-            totals.append(line_totals(tx, cutoff, config))
-    if not ids:
+    for found, total in pool.map(_survey, _pieces(path, pool.workers)):
+        ids.append(found)
+        if total is not None:
+            totals.append(total)
+    if not any(len(i) for i in ids):
         raise SchemaError([f"{path.name}: no transaction rows"], table="transactions")
     lines = None
     if totals:
@@ -149,38 +222,210 @@ def _plan(
     return _Plan(chunk_bounds(np.concatenate(ids), chunks), lines)
 
 
-def _chunks(
-    source: str | Path | pd.DataFrame, plan: _Plan, config: Config
-) -> Iterator[tuple[int, pd.DataFrame]]:
-    """Yield ``(chunk, transactions of its customers)`` for every chunk, in id order."""
+def _check_id_column(path: Path, config: Config) -> None:
+    import pyarrow.dataset as ds
+
+    id_column = _id_column(config)
+    if id_column not in ds.dataset(path, format="parquet").schema.names:
+        raise SchemaError([f"{path.name}: no '{id_column}' column"], table="transactions")
+
+
+def _jobs(
+    plan: _Plan,
+    events: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+) -> Iterator[_Job]:
+    """One job per chunk, in id order: its rows when the log is at hand, else its id range."""
     n = len(plan.bounds) + 1
-    if plan.whole is not None:
-        which = chunk_of(plan.whole["customer_id"], plan.bounds)
-        for chunk in range(n):
-            yield chunk, plan.whole[which == chunk].reset_index(drop=True)
-        return
-    path = _parquet_source(source)
-    assert path is not None
+    which = None if plan.whole is None else chunk_of(plan.whole["customer_id"], plan.bounds)
     edges = [None, *plan.bounds.tolist(), None]
     for chunk in range(n):
-        parts = [
-            _validated(raw, config)
-            for raw in _iter_batches(path, config, (edges[chunk], edges[chunk + 1]))
-        ]
-        tx = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-        yield chunk, tx
+        job = _Job(
+            chunk,
+            lines=plan.lines,
+            events=_subset(events, chunk, plan.bounds),
+            customers=_subset(customers, chunk, plan.bounds),
+        )
+        if plan.whole is None:
+            job.ids = (edges[chunk], edges[chunk + 1])
+        elif n == 1:
+            job.transactions, job.keep = plan.whole, True
+        else:
+            job.transactions = plan.whole[which == chunk].reset_index(drop=True)
+        yield job
+
+
+def _chunk_rows(run: _Run, job: _Job) -> pd.DataFrame:
+    if job.transactions is not None:
+        return job.transactions
+    assert run.path is not None
+    parts = [_validated(raw, run.config) for raw in _iter_batches(run.path, run.config, job.ids)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _score_chunk(run: _Run, job: _Job) -> tuple[Path | pd.DataFrame, pd.DataFrame] | None:
+    """Score one chunk without reasons; keep its table (a temporary file when there are
+    several chunks) and return it with its value columns (for the population thresholds)."""
+    from vipml.pipeline import score
+
+    tx = _chunk_rows(run, job)
+    if tx.empty:
+        return None
+    scored = score(
+        run.model, tx, run.cutoff, events=job.events, customers=job.customers,
+        profitable_lines=job.lines, explain=False,
+    )
+    values = scored[_VALUE_COLUMNS]
+    if job.keep and not run.in_worker:  # one chunk: no need for a temporary file
+        return scored, values
+    part = run.workdir / f"scored-{job.chunk:05d}.arrow"
+    scored.to_feather(part, compression="uncompressed")
+    return part, values
+
+
+def _finish_chunk(
+    run: _Run, part: Path | pd.DataFrame, thresholds: dict[str, Any]
+) -> tuple[Path | pd.DataFrame, dict[str, Any]]:
+    """Segment one scored chunk with the population thresholds and explain whom
+    ``run.reasons`` asks for; return the table (a file, in a worker) and its summary."""
+    from vipml.pipeline import explain
+    from vipml.segments import assign_segments
+
+    scored = part if isinstance(part, pd.DataFrame) else pd.read_feather(part)
+    table = assign_segments(
+        scored, run.config, as_of=run.cutoff, thresholds=thresholds, order="input"
+    )
+    del scored
+    rows = explain_rows(table, run.reasons)
+    if rows.any():
+        table = explain(run.model, table, rows)
+    table.attrs["cutoff"] = f"{run.cutoff:%Y-%m-%d}"
+    summary = {
+        "rows": len(table),
+        "explained": int(rows.sum()),
+        "p_future_vip": float(table["p_future_vip"].sum()),
+        "p_churn": float(table["p_churn"].sum()),
+        "segments": {str(k): int(v) for k, v in table["segment"].value_counts().items()},
+    }
+    if not run.in_worker:
+        return table, summary
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    out = run.workdir / f"done-{os.getpid()}-{id(table)}.arrow"
+    feather.write_feather(
+        pa.Table.from_pandas(table, preserve_index=False), out, compression="uncompressed"
+    )
+    return out, summary
+
+
+# ------------------------------------------------------------------ running chunks in workers
+
+_WORKER: dict[str, _Run] = {}
+
+
+def _start_worker(run: _Run, threads: int) -> None:
+    run.in_worker = True
+    for classifier in run.model.classifiers.values():
+        classifier.num_threads = threads  # the machine's cores are shared between the workers
+    _WORKER["run"] = run
+
+
+def _in_worker(step: Callable[..., Any], *args: Any) -> Any:
+    return step(_WORKER["run"], *args)
+
+
+class _Done:
+    """A finished result, with the interface of a future (work done in this process)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _Pool:
+    """Runs chunk steps here (``workers`` 1) or in worker processes, results in order."""
+
+    def __init__(self, run: _Run, workers: int) -> None:
+        self.run, self.workers, self.executor = run, max(1, workers), None
+        if self.workers > 1:
+            self.executor = _start_executor(run, self.workers)
+
+    def submit(self, step: Callable[..., Any], *args: Any) -> Any:
+        if self.executor is None:
+            return _Done(step(self.run, *args))
+        return self.executor.submit(_in_worker, step, *args)
+
+    def map(self, step: Callable[..., Any], jobs: Any, *extra: Any) -> Iterator[Any]:
+        """``step(run, job, *extra)`` for every job, in order; at most a few jobs in flight
+        (their inputs are held until they run)."""
+        pending: deque[Any] = deque()
+        for job in jobs:
+            pending.append(self.submit(step, job, *extra))
+            if len(pending) > self.workers:
+                yield _result(pending.popleft())
+        while pending:
+            yield _result(pending.popleft())
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, kill_workers=True)
+
+
+def _result(future: Any) -> Any:
+    from joblib.externals.loky import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool as error:
+        raise VipmlError(
+            "a scoring worker process stopped unexpectedly (out of memory?): score with fewer "
+            "workers (--workers) or more, smaller chunks (--chunks)"
+        ) from error
+
+
+def _start_executor(run: _Run, workers: int) -> Any:
+    """A pool of ``workers`` fresh processes, each holding ``run``, the cores split between
+    them. loky (joblib's executor) starts clean interpreters (safe with OpenMP, unlike
+    fork) without importing the caller's ``__main__`` (no ``if __name__ == "__main__"``
+    guard needed in scripts), and sets the thread limits before numpy or LightGBM load."""
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    threads = max(1, _cpus() // workers)
+    limits = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    executor = ProcessPoolExecutor(
+        workers,
+        initializer=_start_worker,
+        initargs=(run, threads),
+        env={name: str(threads) for name in limits},
+    )
+    for _ in range(workers):  # start every worker now: they load while the log is read
+        executor.submit(_cpus)
+    return executor
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_workers(chunks: int, workers: int = 0) -> int:
+    """Worker processes for ``chunks`` chunks: ``workers`` if given, else one per core (at
+    most one per chunk); 1 means in this process.
+
+    >>> default_workers(1), default_workers(10, 3), default_workers(2, 1)
+    (1, 3, 1)
+    """
+    if workers > 0:
+        return min(workers, max(chunks, 1))
+    return max(1, min(_cpus(), chunks))
 
 
 def _subset(table: pd.DataFrame | None, chunk: int, bounds: np.ndarray) -> pd.DataFrame | None:
     if table is None or len(bounds) == 0:
         return table
     return table[chunk_of(table["customer_id"], bounds) == chunk].reset_index(drop=True)
-
-
-def _read(part: Path | pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
-    if isinstance(part, pd.DataFrame):
-        return part if columns is None else part[columns]
-    return pd.read_parquet(part, columns=columns)
 
 
 @dataclass
@@ -195,6 +440,7 @@ class BatchResult:
     mean_p_churn: float
     segments: dict[str, int] = field(default_factory=dict)
     explained: int = 0
+    workers: int = 1
 
 
 REASONS = ("listed", "all", "none")
@@ -216,6 +462,7 @@ def score_to_file(
     out: str | Path,
     *,
     chunks: int = 1,
+    workers: int | None = None,
     events: pd.DataFrame | None = None,
     customers: pd.DataFrame | None = None,
     config: Config | None = None,
@@ -236,7 +483,11 @@ def score_to_file(
     out
         ``.parquet`` or ``.csv`` file to write, ordered by ``customer_id``.
     chunks
-        Number of customer chunks scored one after another (1 = all at once).
+        Number of customer chunks (1 = all at once).
+    workers
+        Processes scoring chunks side by side (each holds one chunk; the cores are split
+        between them). Default ``config.scoring.workers``; 0 means one per core, at most one
+        per chunk. The output does not depend on it.
     reasons
         Whose reasons are written: ``'listed'`` (every segment but ``regular``: the customers
         marketers see), ``'all'`` or ``'none'``; default ``config.scoring.reasons``.
@@ -247,61 +498,54 @@ def score_to_file(
         The output path, the cutoff, the number of customers and a summary.
     """
     from vipml.data.io import table_writer
-    from vipml.pipeline import explain, score
-    from vipml.segments import assign_segments, segment_thresholds
+    from vipml.segments import segment_thresholds
 
     config = config or model.config
     reasons = reasons or config.scoring.reasons
     if reasons not in REASONS:
         raise ConfigError(f"reasons={reasons!r}: use one of {', '.join(REASONS)}")
-    cutoff = pd.Timestamp(cutoff)
-    plan = _plan(source, chunks, cutoff, config)
-    n = len(plan.bounds) + 1
-    steps = 2 * n
+    n_workers = default_workers(
+        chunks, config.scoring.workers if workers is None else workers
+    )
     workdir = Path(tempfile.mkdtemp(prefix="vipml-score-"))
+    run = _Run(
+        model, config, pd.Timestamp(cutoff), reasons, workdir, path=_parquet_source(source)
+    )
+    pool = _Pool(run, n_workers)
     try:
-        parts: list[Path | pd.DataFrame] = []
-        for chunk, tx in _chunks(source, plan, config):
-            if tx.empty:
-                continue
-            scored = score(
-                model, tx, cutoff, events=_subset(events, chunk, plan.bounds),
-                customers=_subset(customers, chunk, plan.bounds),
-                profitable_lines=plan.lines, explain=False,
-            )
-            if n == 1:  # one chunk: no need for a temporary file
-                parts.append(scored)
-            else:
-                part = workdir / f"part-{chunk:05d}.parquet"
-                scored.to_parquet(part, index=False)
-                parts.append(part)
+        plan = _plan(source, chunks, run, pool)
+        n = len(plan.bounds) + 1
+        steps = 2 * n
+        parts, values = [], []
+        for i, done in enumerate(pool.map(_score_chunk, _jobs(plan, events, customers))):
+            if done is not None:
+                parts.append(done[0])
+                values.append(done[1])
             if progress:
-                progress("scoring", chunk + 1, steps)
+                progress("scoring", i + 1, steps)
         plan.whole = None
-        population = pd.concat([_read(p, _VALUE_COLUMNS) for p in parts], ignore_index=True)
-        thresholds = segment_thresholds(population, config, as_of=cutoff)
+        if not values:
+            raise VipmlError(
+                f"no transaction on or before the cutoff {run.cutoff:%Y-%m-%d}: nothing to score"
+            )
+        population = pd.concat(values, ignore_index=True)
+        del values
+        thresholds = segment_thresholds(population, config, as_of=run.cutoff)
         summary = BatchResult(
-            out=Path(out), cutoff=cutoff, customers=len(population), chunks=n,
-            mean_p_future_vip=0.0, mean_p_churn=0.0,
+            out=Path(out), cutoff=run.cutoff, customers=len(population), chunks=n,
+            mean_p_future_vip=0.0, mean_p_churn=0.0, workers=n_workers,
         )
         del population
         totals = {"p_future_vip": 0.0, "p_churn": 0.0}
         counts: dict[str, int] = {}
         with table_writer(out) as write:
-            for i, part in enumerate(parts):
-                table = assign_segments(
-                    _read(part), config, as_of=cutoff, thresholds=thresholds, order="input"
-                )
-                rows = explain_rows(table, reasons)
-                if rows.any():
-                    table = explain(model, table, rows)
-                summary.explained += int(rows.sum())
-                table.attrs["cutoff"] = f"{cutoff:%Y-%m-%d}"
-                write(table)
+            for i, (table, stats) in enumerate(pool.map(_finish_chunk, parts, thresholds)):
+                write(_load(table))
+                summary.explained += stats["explained"]
                 for col in totals:
-                    totals[col] += float(table[col].sum())
-                for name, count in table["segment"].value_counts().items():
-                    counts[str(name)] = counts.get(str(name), 0) + int(count)
+                    totals[col] += stats[col]
+                for name, count in stats["segments"].items():
+                    counts[name] = counts.get(name, 0) + count
                 if progress:
                     progress("segments and reasons", n + i + 1, steps)
         summary.mean_p_future_vip = totals["p_future_vip"] / max(summary.customers, 1)
@@ -309,4 +553,14 @@ def score_to_file(
         summary.segments = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
         return summary
     finally:
+        pool.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _load(table: Path | pd.DataFrame) -> Any:
+    """A finished chunk: a DataFrame, or the Arrow table a worker wrote (memory-mapped)."""
+    if isinstance(table, pd.DataFrame):
+        return table
+    import pyarrow.feather as feather
+
+    return feather.read_table(table, memory_map=True)

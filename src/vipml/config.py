@@ -389,7 +389,10 @@ class ScoringConfig:
     """Batch scoring."""
 
     chunks: int = 1
-    """Number of customer chunks (ranges of customer_id) scored one after another."""
+    """Number of customer chunks (ranges of customer_id); each is scored whole in memory."""
+    workers: int = 0
+    """Processes scoring chunks side by side; 0: one per core, at most one per chunk. Each
+    holds one chunk in memory, so peak memory grows with it; the output does not change."""
     reasons: Literal["listed", "all", "none"] = "listed"
     """Whose reasons ``vipml score`` writes: the customers on a list (every segment but
     ``regular``, the ones marketers see), everyone, or nobody. Each explained customer costs a

@@ -38,6 +38,9 @@ class SchemaError(VipmlError, ValueError):
         header = f"{table}: {n} problem{'s' if n != 1 else ''} found"
         super().__init__(header + "\n" + "\n".join(f"  - {p}" for p in self.problems))
 
+    def __reduce__(self):  # noqa: ANN204  (raised in a worker process, re-raised by the caller)
+        return type(self), (self.problems, self.table)
+
 
 class ConfigError(VipmlError, ValueError):
     """A configuration key or value is unknown or invalid."""

@@ -697,7 +697,9 @@ def _treatments(df: pd.DataFrame, cfg: Config) -> pd.Series:
             continue
         mask = mask & _condition(df, rule, where)
         if mask.any():
-            treatment[mask] = _render(df.loc[mask], rule.treatment, cfg, where).to_numpy()
+            fields = {f for _, f, _, _ in string.Formatter().parse(rule.treatment) if f}
+            used = [c for c in df.columns if c in fields]  # not the whole wide table
+            treatment[mask] = _render(df.loc[mask, used], rule.treatment, cfg, where).to_numpy()
             open_ &= ~mask
     return treatment
 

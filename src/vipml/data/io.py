@@ -21,6 +21,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -92,8 +93,16 @@ def _is_csv(path: Path) -> bool:
 
 
 def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a CSV file, a Parquet file, or a folder of Parquet files into a DataFrame."""
-    path = Path(path)
+    """Read a CSV file, a Parquet file, or a folder of Parquet files into a DataFrame.
+
+    Whatever a file says of itself, its rows count as not validated yet.
+    """
+    frame = _read_table(Path(path), columns)
+    frame.attrs.pop("vipml_validated", None)  # written by pandas with a validated frame
+    return frame
+
+
+def _read_table(path: Path, columns: list[str] | None) -> pd.DataFrame:
     if not path.exists():
         raise SchemaError([f"{path} does not exist: check the path"], table=str(path.name))
     if path.is_dir():
@@ -120,9 +129,12 @@ def read_transactions(
     """Read and validate transactions from a path, a DataFrame, or a bundled dataset name.
 
     ``cdnow`` is the full CDNOW log, ``cdnow-sample`` the 1/10 sample (both inside lifetimes).
+    A frame validated already (:func:`vipml.data.schema.is_validated`) is returned as it is.
     """
-    from vipml.data.schema import validate_transactions
+    from vipml.data.schema import is_validated, validate_transactions
 
+    if is_validated(source):
+        return source
     if isinstance(source, str) and source in BUNDLED_DATASETS:
         from vipml.data.datasets import load_cdnow
 
@@ -171,8 +183,9 @@ def write_table(df: pd.DataFrame, path: str | Path, index: bool = False) -> Path
 
 
 @contextlib.contextmanager
-def table_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
-    """Write one table part by part, atomically: ``write(part)`` appends the part's rows.
+def table_writer(path: str | Path) -> Iterator[Callable[[Any], None]]:
+    """Write one table part by part, atomically: ``write(part)`` appends the part's rows (a
+    DataFrame, or a ``pyarrow.Table`` converted from one).
 
     CSV gets one header; Parquet gets one row group (or more) per part, with the first part's
     schema. Nothing appears at ``path`` until the block ends without an error, so a table too
@@ -199,7 +212,9 @@ def table_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
             with open(tmp, "w", encoding="utf-8", newline="") as handle:
                 header = [True]
 
-                def write_csv(part: pd.DataFrame) -> None:
+                def write_csv(part: Any) -> None:
+                    if not isinstance(part, pd.DataFrame):  # an Arrow table
+                        part = part.to_pandas()
                     part.to_csv(handle, index=False, header=header[0])
                     header[0] = False
 
@@ -210,8 +225,10 @@ def table_writer(path: str | Path) -> Iterator[Callable[[pd.DataFrame], None]]:
 
         writers: list[pq.ParquetWriter] = []
 
-        def write_parquet(part: pd.DataFrame) -> None:
-            table = pa.Table.from_pandas(part, preserve_index=False)
+        def write_parquet(part: Any) -> None:
+            table = part
+            if isinstance(part, pd.DataFrame):
+                table = pa.Table.from_pandas(part, preserve_index=False)
             if not writers:
                 # dictionary pages pay off for text, counts and flags, not for measurements
                 # (their values rarely repeat): writes about 1.5x faster

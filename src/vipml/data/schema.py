@@ -342,8 +342,20 @@ def _duplicate_warning(frame: pd.DataFrame, key: pd.DataFrame | None = None) -> 
     ]
 
 
+#: ``attrs`` key marking a frame :func:`check_transactions` returned (not validated again).
+VALIDATED = "vipml_validated"
+
+
+def is_validated(transactions: pd.DataFrame) -> bool:
+    """Whether ``transactions`` is a frame :func:`check_transactions` returned (or a slice of
+    one): read it as it is instead of validating it again."""
+    return isinstance(transactions, pd.DataFrame) and (
+        transactions.attrs.get(VALIDATED) == "transactions"
+    )
+
+
 def check_transactions(
-    df: pd.DataFrame, columns: Mapping[str, str] | None = None
+    df: pd.DataFrame, columns: Mapping[str, str] | None = None, *, duplicates: bool = True
 ) -> ValidationReport:
     """Check a transaction table against the contract; find every problem at once.
 
@@ -353,6 +365,9 @@ def check_transactions(
         The raw transactions.
     columns
         Optional mapping ``{their_name: our_name}`` applied before checking.
+    duplicates
+        Look for rows repeated exactly (a warning, not a problem); ``False`` skips the search
+        when the warning would not be shown.
     """
     df, problems = _apply_mapping(df, columns, "transactions")
     found = list(df.columns)
@@ -386,8 +401,10 @@ def check_transactions(
         columns_ignored=[c for c in found if c not in known],
     )
     if frame is not None:
-        key = [c for c in ("customer_id", "timestamp", "revenue") if c in frame]
-        report.warnings += _duplicate_warning(df, frame[key])
+        frame.attrs[VALIDATED] = "transactions"
+        if duplicates:
+            key = [c for c in ("customer_id", "timestamp", "revenue") if c in frame]
+            report.warnings += _duplicate_warning(df, frame[key])
     return report
 
 

@@ -3,14 +3,16 @@ atomically."""
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from vipml.batch import chunk_bounds, chunk_of, score_to_file
+from vipml.batch import chunk_bounds, chunk_of, default_workers, score_to_file
 from vipml.data.datasets import load_cdnow
+from vipml.errors import SchemaError
 from vipml.pipeline import score, train
 
 
@@ -95,3 +97,43 @@ def test_rerun_gives_identical_file_and_no_temporary_files(model_and_data, tmp_p
         score_to_file(model, tx, "1998-06-30", out, chunks=3)
     assert out.read_bytes() == first
     assert [p.name for p in tmp_path.iterdir()] == ["scores.csv"]
+
+
+def test_worker_processes_write_the_same_file_as_one_process(model_and_data, tmp_path):
+    model, _, folder = model_and_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        here = score_to_file(model, folder, "1998-06-30", tmp_path / "here.parquet", chunks=3,
+                             workers=1)
+        there = score_to_file(model, folder, "1998-06-30", tmp_path / "there.parquet", chunks=3,
+                              workers=2)
+        score_to_file(model, folder, "1998-06-30", tmp_path / "here.csv", chunks=3, workers=1)
+        score_to_file(model, folder, "1998-06-30", tmp_path / "there.csv", chunks=3, workers=2)
+    assert (here.workers, there.workers) == (1, 2)
+    assert (tmp_path / "here.parquet").read_bytes() == (tmp_path / "there.parquet").read_bytes()
+    assert (tmp_path / "here.csv").read_bytes() == (tmp_path / "there.csv").read_bytes()
+    assert (here.segments, here.explained) == (there.segments, there.explained)
+    assert here.mean_p_future_vip == pytest.approx(there.mean_p_future_vip, rel=1e-12)
+
+
+def test_bad_rows_found_in_a_worker_are_reported_whole_and_nothing_is_written(
+    model_and_data, tmp_path
+):
+    model, tx, _ = model_and_data
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    raw = tx.assign(revenue=tx["revenue"].astype(str))
+    raw.loc[[3, 50, 70], "revenue"] = "twelve"
+    for i, part in enumerate(range(0, len(raw), 2000)):
+        raw.iloc[part : part + 2000].to_parquet(folder / f"part-{i}.parquet")
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(SchemaError, match=r"revenue: .*'twelve'") as error:
+        score_to_file(model, folder, "1998-06-30", out, chunks=3, workers=2)
+    assert "  - revenue" in str(error.value)  # the problem list, not a mangled message
+    assert not out.exists()
+
+
+def test_default_workers_one_per_core_at_most_one_per_chunk():
+    assert default_workers(1) == 1
+    assert default_workers(100) == min(100, len(os.sched_getaffinity(0)))
+    assert default_workers(3, workers=8) == 3

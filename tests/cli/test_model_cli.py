@@ -58,6 +58,26 @@ def test_score_writes_one_row_per_customer(bundle, workdir):
         assert {"customer_id", "p_future_vip", "p_churn", "clv", "reasons"} <= set(table.columns)
 
 
+def test_score_in_chunks_by_two_worker_processes(bundle, workdir):
+    out, _ = bundle
+    one, two = workdir / "one.parquet", workdir / "two.parquet"
+    for target, extra in ((one, []), (two, ["--chunks", "4", "--workers", "2"])):
+        result = runner.invoke(
+            app,
+            ["score", "--model", str(out), "--transactions", "cdnow-sample", "--cutoff",
+             "1998-03-31", "--out", str(target), *extra],
+        )
+        assert result.exit_code == 0, result.output
+    assert "in 4 chunks by 2 worker processes" in result.output
+    pd.testing.assert_frame_equal(pd.read_parquet(one), pd.read_parquet(two))
+    bad = runner.invoke(
+        app,
+        ["score", "--model", str(out), "--transactions", "cdnow-sample", "--out",
+         str(workdir / "x.parquet"), "--workers", "-1"],
+    )
+    assert bad.exit_code == 1 and "--workers must be 0" in bad.output
+
+
 def test_score_defaults_to_the_last_date_and_rejects_bad_inputs(bundle, workdir):
     out, _ = bundle
     result = runner.invoke(

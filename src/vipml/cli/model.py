@@ -276,6 +276,14 @@ def score(
             "The rows are the same for any number of chunks."
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes scoring chunks side by side; each holds one chunk in memory "
+            "[default: scoring.workers, 0 = one per core, at most one per chunk]. The output "
+            "is the same for any number."
+        ),
+    ] = None,
     reasons: Annotated[
         Literal["listed", "all", "none"] | None,
         typer.Option(
@@ -329,6 +337,8 @@ def score(
     n_chunks = chunks if chunks is not None else cfg.scoring.chunks
     if n_chunks < 1:
         fail("--chunks must be at least 1")
+    if workers is not None and workers < 0:
+        fail("--workers must be 0 (one per core) or more")
     if n_chunks == 1:
         tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
         source: Any = tx
@@ -342,14 +352,15 @@ def score(
     when = _cutoff(cutoff, tx)
     with _progress("scoring") as progress:
         done = score_to_file(
-            bundle, source, when, out, chunks=n_chunks, events=ev, customers=cu, config=cfg,
-            reasons=reasons, progress=progress,
+            bundle, source, when, out, chunks=n_chunks, workers=workers, events=ev,
+            customers=cu, config=cfg, reasons=reasons, progress=progress,
         )
     end = when + parse_duration(bundle.horizon)
     console.print(
         f"scored {done.customers:,} customers at {when:%Y-%m-%d} for ({when:%Y-%m-%d}, "
         f"{end:%Y-%m-%d}] with the model trained at {bundle.cutoff:%Y-%m-%d}"
         + (f" in {done.chunks} chunks" if done.chunks > 1 else "")
+        + (f" by {done.workers} worker processes" if done.workers > 1 else "")
         + f": mean P(future VIP) {done.mean_p_future_vip:.3f}, mean P(churn) "
         f"{done.mean_p_churn:.3f}"
     )

@@ -325,6 +325,11 @@ _WORKER: dict[str, _Run] = {}
 
 
 def _start_worker(run: _Run, threads: int) -> None:
+    from joblib.externals.loky import process_executor
+
+    # loky restarts a worker whose memory grew by 300 MB since its first task, taking it
+    # for a leak; a worker holds a chunk of gigabytes by design, and a restart costs seconds
+    process_executor._USE_PSUTIL = False
     run.in_worker = True
     for classifier in run.model.classifiers.values():
         classifier.num_threads = threads  # the machine's cores are shared between the workers
@@ -369,9 +374,11 @@ class _Pool:
         while pending:
             yield _result(pending.popleft())
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """Stop the workers: after their work, or at once (``kill``: after an error)."""
         if self.executor is not None:
-            self.executor.shutdown(wait=True, kill_workers=True)
+            self.executor.shutdown(wait=True, kill_workers=kill)
+            self.executor = None
 
 
 def _result(future: Any) -> Any:
@@ -512,6 +519,7 @@ def score_to_file(
         model, config, pd.Timestamp(cutoff), reasons, workdir, path=_parquet_source(source)
     )
     pool = _Pool(run, n_workers)
+    finished = False
     try:
         plan = _plan(source, chunks, run, pool)
         n = len(plan.bounds) + 1
@@ -551,9 +559,10 @@ def score_to_file(
         summary.mean_p_future_vip = totals["p_future_vip"] / max(summary.customers, 1)
         summary.mean_p_churn = totals["p_churn"] / max(summary.customers, 1)
         summary.segments = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+        finished = True
         return summary
     finally:
-        pool.close()
+        pool.close(kill=not finished)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -100,10 +100,8 @@ def _iter_batches(path: Path, config: Config, bounds: tuple[Any, Any] | None = N
     """Validated transaction batches of a Parquet source, optionally of one id range."""
     import pyarrow.dataset as ds
 
-    id_column = _id_column(config)
     dataset = ds.dataset(path, format="parquet")
-    if id_column not in dataset.schema.names:
-        raise SchemaError([f"{path.name}: no '{id_column}' column"], table="transactions")
+    id_column = _check_id_column(dataset, path, config)
     where = None
     if bounds is not None:
         low, high = bounds
@@ -207,7 +205,9 @@ def _plan(
                 line_totals(tx, run.cutoff, config), config.features.top_lines_share
             )
         return _Plan(bounds, lines, tx)
-    _check_id_column(path, config)
+    import pyarrow.dataset as ds
+
+    _check_id_column(ds.dataset(path, format="parquet"), path, config)
     ids, totals = [], []
     for found, total in pool.map(_survey, _pieces(path, pool.workers)):
         ids.append(found)
@@ -222,12 +222,16 @@ def _plan(
     return _Plan(chunk_bounds(np.concatenate(ids), chunks), lines)
 
 
-def _check_id_column(path: Path, config: Config) -> None:
-    import pyarrow.dataset as ds
-
+def _check_id_column(dataset: Any, path: Path, config: Config) -> str:
+    """The (raw) customer id column of a Parquet dataset; a clear error when it is absent."""
     id_column = _id_column(config)
-    if id_column not in ds.dataset(path, format="parquet").schema.names:
-        raise SchemaError([f"{path.name}: no '{id_column}' column"], table="transactions")
+    if id_column not in dataset.schema.names:
+        raise SchemaError(
+            [f"{path.name}: no '{id_column}' column (columns: {', '.join(dataset.schema.names)})"
+             ": name the customer id column in the config's columns.transactions"],
+            table="transactions",
+        )
+    return id_column
 
 
 def _jobs(

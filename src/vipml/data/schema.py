@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from vipml.errors import SchemaError, format_examples
+from vipml.data.problems import describe_rows as _describe
+from vipml.errors import SchemaError
 
 __all__ = [
     "TRANSACTION_REQUIRED",
@@ -106,22 +107,6 @@ class ValidationReport:
             warnings.warn(f"{self.table}: {message}", DataQualityWarning, stacklevel=3)
         assert self.frame is not None
         return self.frame
-
-
-def _rows(mask: np.ndarray) -> np.ndarray:
-    """1-based data row numbers where ``mask`` holds."""
-    return np.flatnonzero(mask) + 1
-
-
-def _describe(column: str, what: str, mask: np.ndarray, values: pd.Series, fix: str) -> str:
-    """One problem line: column, count, example rows and values, fix."""
-    n_bad, n = int(mask.sum()), len(mask)
-    rows = _rows(mask)
-    examples = [repr(v) for v in values[mask].head(5).tolist()]
-    return (
-        f"{column}: {what} in {n_bad:,} of {n:,} rows (rows {format_examples(rows)}; "
-        f"values {format_examples(examples)}): {fix}"
-    )
 
 
 def _apply_mapping(

@@ -102,8 +102,9 @@ def test_other_feature_list_fails_clearly(saved):
     manifest = json.loads((saved / "manifest.json").read_text())
     names = manifest["feature_names"]
     _edit_manifest(saved, feature_names=[*names[:-1], "loyalty_score"])
+    n = len(names)
     with pytest.raises(ModelFormatError, match=(
-        r"feature list \(52 features\) differs from this vipml's \(52\): the model uses "
+        rf"feature list \({n} features\) differs from this vipml's \({n}\): the model uses "
         r"loyalty_score, which this vipml does not build; this vipml builds order_rate_monthly, "
         r"which the model lacks: retrain"
     )):

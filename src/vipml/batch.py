@@ -37,12 +37,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from vipml.config import Config
+from vipml.config import Config, config_to_dict
 from vipml.data.io import BUNDLED_DATASETS, read_transactions
-from vipml.data.schema import check_transactions
+from vipml.data.schema import align_ids, check_transactions
 from vipml.errors import ConfigError, SchemaError, VipmlError
 
 __all__ = [
+    "SCORES_CONFIG",
     "BatchResult",
     "REASONS",
     "chunk_bounds",
@@ -56,6 +57,10 @@ Progress = Callable[[str, int, int], None]
 
 _VALUE_COLUMNS = ["customer_id", "spend_12m", "profit_12m", "clv", "clv_profit"]
 _BATCH_ROWS = 1_000_000
+
+#: ``attrs`` key of a scores table holding the config it was scored with (``vipml lists``
+#: reads its column mapping, input policies and VIP rules from it).
+SCORES_CONFIG = "vipml_config"
 
 
 def chunk_bounds(customer_ids: pd.Series | np.ndarray, chunks: int) -> np.ndarray:
@@ -117,8 +122,10 @@ def _iter_batches(path: Path, config: Config, bounds: tuple[Any, Any] | None = N
 
 def _validated(raw: pd.DataFrame, config: Config) -> pd.DataFrame:
     # Duplicate warnings would repeat once per pass and chunk: `vipml validate` reports them.
+    # A batch may hold only rows a policy drops (guest orders): that is no error here.
     return check_transactions(
-        raw, config.columns.transactions, duplicates=False
+        raw, config.columns.transactions, duplicates=False, policy=config.input,
+        allow_empty=True,
     ).raise_if_problems(warn=False)
 
 
@@ -197,7 +204,7 @@ def _plan(
     config = run.config
     path = _parquet_source(source)
     if chunks <= 1 or path is None:
-        tx = read_transactions(source, config.columns.transactions)
+        tx = read_transactions(source, config.columns.transactions, config.input)
         bounds = chunk_bounds(tx["customer_id"], chunks)
         lines = None
         if chunks > 1 and "category" in tx:
@@ -263,7 +270,11 @@ def _chunk_rows(run: _Run, job: _Job) -> pd.DataFrame:
     if job.transactions is not None:
         return job.transactions
     assert run.path is not None
-    parts = [_validated(raw, run.config) for raw in _iter_batches(run.path, run.config, job.ids)]
+    batches = _iter_batches(run.path, run.config, job.ids)
+    if run.config.input.duplicate_rows == "drop":  # a row and its repeat may be in two batches
+        raw = list(batches)
+        return _validated(pd.concat(raw, ignore_index=True), run.config) if raw else pd.DataFrame()
+    parts = [_validated(raw, run.config) for raw in batches]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
@@ -304,6 +315,7 @@ def _finish_chunk(
     if rows.any():
         table = explain(run.model, table, rows)
     table.attrs["cutoff"] = f"{run.cutoff:%Y-%m-%d}"
+    table.attrs[SCORES_CONFIG] = config_to_dict(run.config)
     summary = {
         "rows": len(table),
         "explained": int(rows.sum()),
@@ -526,6 +538,9 @@ def score_to_file(
     finished = False
     try:
         plan = _plan(source, chunks, run, pool)
+        ids = plan.whole["customer_id"] if plan.whole is not None else pd.Series(plan.bounds)
+        if len(ids):  # customers and events join the transactions' ids (text or integers)
+            events, customers = align_ids(events, ids), align_ids(customers, ids)
         n = len(plan.bounds) + 1
         steps = 2 * n
         parts, values = [], []

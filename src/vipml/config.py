@@ -37,6 +37,7 @@ from vipml.errors import ConfigError
 
 __all__ = [
     "ColumnsConfig",
+    "InputConfig",
     "FeaturesConfig",
     "BtydConfig",
     "LabelsConfig",
@@ -67,6 +68,44 @@ class ColumnsConfig:
     transactions: dict[str, str] = field(default_factory=dict)
     events: dict[str, str] = field(default_factory=dict)
     customers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InputConfig:
+    """How a raw export is read: what to do with rows vipml cannot use as they are, and the
+    file's dialect. Every default is safe (nothing dropped, nothing guessed), and ``vipml
+    validate`` reports each choice with its row count.
+
+    Examples
+    --------
+    >>> config_from_dict({"input": {"rows_without_customer": "drop",
+    ...                             "customer_attributes": ["Country"]}}).input.customer_attributes
+    ('Country',)
+    """
+
+    rows_without_customer: Literal["error", "drop"] = "error"
+    """Rows with an empty customer id (guest orders): an error, or dropped (the rows and the
+    revenue dropped are reported)."""
+    duplicate_rows: Literal["keep", "drop"] = "keep"
+    """Rows that exactly repeat another row: kept (with a warning) or dropped."""
+    timestamp_format: str = "auto"
+    """``auto``: ISO 8601 and unambiguous formats are read, ambiguous day/month orders are an
+    error; or a strftime format such as ``'%d/%m/%Y %H:%M'``."""
+    encoding: str = "auto"
+    """CSV text encoding: ``auto`` tries UTF-8 (with or without BOM), then cp1252, then
+    latin-1 and says which it used; or a codec name such as ``cp1252``."""
+    separator: str = "auto"
+    """CSV field separator: ``auto`` detects ``,`` ``;`` tab or ``|``; or the character (``tab``
+    for a tab)."""
+    customer_attributes: tuple[str, ...] = ()
+    """Columns of the transaction rows that describe the customer (country, segment, region):
+    each becomes a customer attribute, the value on the customer's latest row up to the
+    cutoff, used like a customers-table attribute (a customers table wins for the same name)."""
+
+    @property
+    def csv_separator(self) -> str:
+        """The separator as a character (``tab`` spelled out becomes ``\\t``)."""
+        return "\t" if self.separator.lower() in ("tab", "\\t") else self.separator
 
 
 @dataclass(frozen=True)
@@ -414,6 +453,7 @@ class Config:
     """Every setting of vipml, with its default."""
 
     columns: ColumnsConfig = field(default_factory=ColumnsConfig)
+    input: InputConfig = field(default_factory=InputConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     btyd: BtydConfig = field(default_factory=BtydConfig)
     labels: LabelsConfig = field(default_factory=LabelsConfig)
@@ -514,7 +554,38 @@ def _check(cfg: Config) -> Config:
     if bounds != sorted(bounds, reverse=True):
         raise ConfigError("vip.tiers: list tiers from the highest bound to the lowest")
     _check_vip_segments(cfg)
+    _check_input(cfg.input)
     return cfg
+
+
+def _check_input(policy: InputConfig) -> None:
+    """Checks of the ``input`` section: a real codec, one separator character, a format."""
+    import codecs
+
+    if policy.encoding != "auto":
+        try:
+            codecs.lookup(policy.encoding)
+        except LookupError:
+            raise ConfigError(
+                f"input.encoding: {policy.encoding!r} is not a text encoding: use auto, utf-8, "
+                "utf-8-sig, cp1252 or latin-1"
+            ) from None
+    if policy.separator != "auto" and len(policy.csv_separator) != 1:
+        raise ConfigError(
+            f"input.separator: {policy.separator!r} is not one character: use auto, ',', ';', "
+            "tab or '|'"
+        )
+    fmt = policy.timestamp_format
+    if fmt != "auto" and "%" not in fmt:
+        raise ConfigError(
+            f"input.timestamp_format: {fmt!r} is not a strftime format: use auto or a format "
+            "such as '%d/%m/%Y %H:%M' (day first) or '%m/%d/%Y %H:%M' (month first)"
+        )
+    names = [str(n).strip() for n in policy.customer_attributes]
+    if len(set(names)) != len(names) or not all(names):
+        raise ConfigError(
+            f"input.customer_attributes: names must be distinct and not empty, got {names}"
+        )
 
 
 def _check_vip_segments(cfg: Config) -> None:

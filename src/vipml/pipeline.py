@@ -52,6 +52,7 @@ import pandas as pd
 
 from vipml.bundle import VipModel, data_fingerprint, load_model
 from vipml.config import Config, parse_duration
+from vipml.data.schema import align_ids, transaction_attributes
 from vipml.errors import ConfigError, SchemaError, VipmlError
 from vipml.features import (
     build_features,
@@ -59,6 +60,7 @@ from vipml.features import (
     first_category,
     profitable_lines,
 )
+from vipml.features.attributes import row_attributes
 from vipml.features.rfm import BTYD_COLUMNS
 from vipml.labels import make_labels
 from vipml.modeling.backtest import (
@@ -121,6 +123,14 @@ def _up_to(transactions: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     end = _day(cutoff) + pd.Timedelta(days=1)
     keep = (transactions["timestamp"] < end).to_numpy()
     return transactions if keep.all() else transactions.loc[keep]
+
+
+def _aligned(
+    transactions: pd.DataFrame, events: pd.DataFrame | None, customers: pd.DataFrame | None
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Events and customers with ids of the transactions' kind (see :func:`align_ids`)."""
+    ids = transactions["customer_id"]
+    return align_ids(events, ids), align_ids(customers, ids)
 
 
 def _check_transactions(transactions: pd.DataFrame) -> None:
@@ -192,15 +202,49 @@ def _attributes(customers: pd.DataFrame | None) -> pd.DataFrame:
             continue
         if pd.api.types.is_bool_dtype(values):
             continue
-        levels = values.nunique(dropna=True)
-        if levels > _MAX_LEVELS:
-            log.warning(
-                "customers: %s has %d distinct values (more than %d): not used as a feature",
-                col, levels, _MAX_LEVELS,
-            )
-            continue
-        keep.append(col)
+        if _few_levels(values, "customers", col):
+            keep.append(col)
     return table[keep].astype("string").fillna("unknown").astype(object)
+
+
+def _few_levels(values: pd.Series, table: str, column: str) -> bool:
+    """Whether a text column has few enough distinct values to be a categorical feature."""
+    levels = values.nunique(dropna=True)
+    if levels > _MAX_LEVELS:
+        log.warning(
+            "%s: %s has %d distinct values (more than %d): not used as a feature",
+            table, column, levels, _MAX_LEVELS,
+        )
+        return False
+    return True
+
+
+def row_attribute_names(transactions: pd.DataFrame) -> list[str]:
+    """The customer attributes carried on the transaction rows (``input.customer_attributes``)
+    that can be features: at most ``_MAX_LEVELS`` distinct values each."""
+    return [
+        name
+        for name in transaction_attributes(transactions)
+        if _few_levels(transactions[name], "transactions", name)
+    ]
+
+
+def _customer_attributes_at(
+    transactions: pd.DataFrame,
+    customers_table: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    names: Sequence[str],
+) -> pd.DataFrame:
+    """The attributes ``names`` at ``cutoff``: from the customers table where it has the column
+    (it wins for the same name), else from the transaction rows; ``first_category`` is left to
+    :func:`model_frame`."""
+    from_rows = [
+        n for n in names if n not in customers_table.columns and n in transactions.columns
+    ]
+    table = customers_table.reindex(columns=[n for n in names if n in customers_table.columns])
+    if from_rows:
+        table = pd.concat([table, row_attributes(transactions, cutoff, from_rows)], axis=1)
+    return table.reindex(columns=list(names))
 
 
 def _btyd_inputs(features: pd.DataFrame) -> dict[str, pd.Series]:
@@ -301,14 +345,14 @@ def model_frame(
     return frame[model_feature_names(names)]
 
 
-def _attribute_table(
-    transactions: pd.DataFrame, customers: pd.DataFrame | None
-) -> pd.DataFrame:
-    """Customer attributes, plus a ``first_category`` placeholder when there are categories."""
-    attrs = _attributes(customers)
-    if "category" in transactions and "first_category" not in attrs.columns:
-        attrs = attrs.assign(first_category=pd.Series(dtype=object))
-    return attrs
+def _attribute_names(transactions: pd.DataFrame, customers: pd.DataFrame | None) -> list[str]:
+    """The attribute features: the customers table's, then the row attributes it lacks, then
+    ``first_category`` when there are categories."""
+    names = list(_attributes(customers).columns)
+    names += [n for n in row_attribute_names(transactions) if n not in names]
+    if "category" in transactions and "first_category" not in names:
+        names.append("first_category")
+    return names
 
 
 def training_frame(
@@ -334,7 +378,8 @@ def training_frame(
     tx = _up_to(transactions, cutoff)
     cutoffs = training_cutoffs(tx, cutoff, horizon_td, config)
     purchase_model = purchase_model or _choose_purchase_model(tx, cutoff, horizon_td, config)
-    attrs = _attribute_table(tx, customers)
+    customers_table = _attributes(customers)
+    attribute_names = _attribute_names(tx, customers)
     in_sample = _training_sample(tx, config)
     frames = []
     for i, c in enumerate(cutoffs):
@@ -354,6 +399,7 @@ def training_frame(
                     past, c, sample_events, config, profitable_lines=lines
                 )
             btyd = _make_btyd(config, purchase_model).fit(summary)
+            attrs = _customer_attributes_at(past, customers_table, c, attribute_names)
             frame = model_frame(
                 past, c, horizon_td, btyd, events, attrs, config, features=features
             )
@@ -454,6 +500,7 @@ def _fit(
     config = config or Config()
     progress = progress or _noop
     _check_transactions(transactions)
+    events, customers = _aligned(transactions, events, customers)
     cutoff = _day(cutoff)
     horizon_td = parse_duration(horizon)
     horizon_text = horizon if isinstance(horizon, str) else f"{horizon_td.days}D"
@@ -690,6 +737,7 @@ def score(
         feature. ``attrs['cutoff']`` holds the cutoff used.
     """
     _check_transactions(transactions)
+    events, customers = _aligned(transactions, events, customers)
     if cutoff is None:
         cutoff = _day(transactions["timestamp"].max())
         log.info("scoring at the last date in the data: %s", f"{cutoff:%Y-%m-%d}")
@@ -702,7 +750,11 @@ def score(
     attrs = None
     if model.attributes:
         table = _attributes(customers)
-        missing = [a for a in model.attributes if a not in table.columns and a != "first_category"]
+        missing = [
+            a
+            for a in model.attributes
+            if a not in table.columns and a not in tx.columns and a != "first_category"
+        ]
         if missing:
             warnings.warn(
                 f"the model uses the customer attributes {', '.join(missing)}, which are not "
@@ -710,7 +762,7 @@ def score(
                 UserWarning,
                 stacklevel=2,
             )
-        attrs = table.reindex(columns=model.attributes)
+        attrs = _customer_attributes_at(tx, table, cutoff, model.attributes)
     frame = model_frame(
         tx, cutoff, model.horizon, model.btyd, events, attrs, model.config,
         profitable_lines=profitable_lines,

@@ -65,7 +65,9 @@ import numpy as np
 import pandas as pd
 
 from vipml.config import Config, TreatmentRule, VipConfig, config_from_dict, parse_condition
+from vipml.data.schema import align_ids, transaction_attributes
 from vipml.errors import ConfigError, SchemaError, format_examples
+from vipml.features.attributes import row_attributes
 
 __all__ = [
     "INPUT_COLUMNS",
@@ -165,6 +167,11 @@ LISTS = {
 #: Customer attributes compared in the VIP profile, when present.
 PROFILE_ATTRIBUTES = ("acquisition_channel", "region", "first_category")
 
+#: An attribute with more values than this is not profiled; above ``_PROFILE_LEVELS`` values,
+#: the most common ones are shown and the rest counted together as ``(other)``.
+_PROFILE_MAX_VALUES = 200
+_PROFILE_LEVELS = 30
+
 #: Value signals compared in the VIP profile, when present (mean per group).
 _PROFILE_SIGNALS = (
     "spend_12m",
@@ -179,6 +186,7 @@ _PROFILE_SIGNALS = (
     "full_price_share",
     "discount_share",
     "top_lines_share",
+    "n_products",
     "return_rate_orders",
     "support_tickets",
     "referrals",
@@ -864,10 +872,12 @@ def value_concentration(
 def customer_attributes(
     transactions: pd.DataFrame | None = None, customers: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Attributes for the VIP profile: the customers table, plus ``first_category`` bought.
+    """Attributes for the VIP profile: the customers table, plus ``first_category`` bought and
+    the attributes carried on the transaction rows (``input.customer_attributes``).
 
     ``first_category`` is the category of each customer's earliest purchase row (returns and
-    refunds left out) when the transactions carry a ``category`` column.
+    refunds left out) when the transactions carry a ``category`` column. A row attribute is the
+    value on the customer's latest row; the customers table wins for the same name.
 
     Examples
     --------
@@ -889,11 +899,21 @@ def customer_attributes(
             "customer_id"
         )
         out = first[["customer_id", "first_category"]].reset_index(drop=True)
+    carried = [] if transactions is None else transaction_attributes(transactions)
+    if carried:
+        latest = transactions["timestamp"].max()
+        rows = row_attributes(transactions, latest, carried).reset_index()
+        out = rows if out is None else out.merge(rows, on="customer_id", how="outer")
     if customers is not None:
+        if transactions is not None:
+            customers = align_ids(customers, transactions["customer_id"])
         attrs = customers.drop_duplicates("customer_id")
         if out is None:
             out = attrs.reset_index(drop=True)
         else:
+            keep = ("customer_id", "first_category")
+            wins = [c for c in attrs.columns if c in out and c not in keep]
+            out = out.drop(columns=wins)
             extra = attrs.drop(columns=[c for c in ("first_category",) if c in attrs])
             out = out.merge(extra, on="customer_id", how="outer")
     if out is None:
@@ -919,7 +939,8 @@ def vip_profile(scores: pd.DataFrame, attributes: pd.DataFrame | None = None) ->
     """Who the VIPs and predicted VIPs are, against everyone else.
 
     For each categorical attribute (:data:`PROFILE_ATTRIBUTES` and other text columns of
-    ``attributes`` with at most 30 values), the share of each group in each value; for each
+    ``attributes`` with at most 200 values; above 30, the 29 most common and
+    ``(other)``), the share of each group in each value; for each
     value signal present (spend, orders, order value, CLV, churn risk, full-price share, returns,
     support, ...), the group means. ``vip_index`` = VIP figure / everyone else's (1.4: VIPs are
     40% more likely to come from there, or have 40% more of it); likewise
@@ -967,11 +988,14 @@ def vip_profile(scores: pd.DataFrame, attributes: pd.DataFrame | None = None) ->
                 and c != "customer_id"
                 and c in df.columns
                 and _is_text(df[c])
-                and df[c].nunique() <= 30
+                and df[c].nunique() <= _PROFILE_MAX_VALUES
             ):
                 categorical.append(c)
     for attr in categorical:
         values = df[attr].astype(object).where(df[attr].notna(), "(unknown)").astype(str)
+        if values.nunique() > _PROFILE_LEVELS:  # the most common values, the rest together
+            common = values.value_counts().index[: _PROFILE_LEVELS - 1]
+            values = values.where(values.isin(common), "(other)")
         for level in sorted(values.unique()):
             hit = (values == level).to_numpy()
             row = {"kind": "attribute", "attribute": attr, "value": level, "statistic": "share"}

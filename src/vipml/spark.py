@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql.types import DataType, StructType
 
-    from vipml.config import Config
+    from vipml.config import Config, InputConfig
 
 __all__ = [
     "BUCKET",
@@ -785,14 +785,18 @@ def _read_input(
     source: str | os.PathLike[str] | pd.DataFrame,
     columns: Mapping[str, str],
     table: str,
+    policy: InputConfig | None = None,
 ) -> SparkDataFrame:
-    """A path read by Spark; a pandas frame or a bundled dataset name (``cdnow``) converted."""
+    """A path read by Spark; a pandas frame or a bundled dataset name (``cdnow``) converted
+    (pandas frames validated with the ``input`` policies)."""
     from vipml.data.io import BUNDLED_DATASETS, read_transactions
 
     if isinstance(source, pd.DataFrame) or (
         table == "transactions" and isinstance(source, str) and source in BUNDLED_DATASETS
     ):
-        frame = read_transactions(source, columns) if table == "transactions" else source
+        frame = (
+            read_transactions(source, columns, policy) if table == "transactions" else source
+        )
         return to_spark(spark, frame)
     return read_table(spark, source, columns)
 
@@ -836,7 +840,8 @@ def score_path(
     loaded = shipped.load()
     session = spark or spark_session(master)
     mapping = (config or loaded.config).columns
-    tx = _read_input(session, transactions, mapping.transactions, "transactions")
+    policy = (config or loaded.config).input
+    tx = _read_input(session, transactions, mapping.transactions, "transactions", policy)
     ev = None if events is None else _read_input(session, events, mapping.events, "events")
     cust = None
     if customers is not None:

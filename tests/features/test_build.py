@@ -150,6 +150,9 @@ def _oracle(tx: pd.DataFrame, events: pd.DataFrame, cutoff: pd.Timestamp, cfg: C
     in_top = buy[buy["category"].isin(top)]
     out["top_lines_share"] = in_top.groupby("customer_id")["revenue"].sum() / out["revenue_total"]
     out["n_categories"] = buy.groupby("customer_id")["category"].nunique()
+    out["n_products"] = (
+        buy.groupby("customer_id")["product_id"].nunique() if "product_id" in buy else 0
+    )
     out = out.fillna({"discount_share": 0, "full_price_share": 0, "top_lines_share": 0})
     out["returns"] = back.groupby("customer_id")["order_id"].nunique()
     refunded = back.groupby("customer_id")["revenue"].sum().abs()
@@ -430,3 +433,20 @@ def test_chunks_of_customers_give_the_same_features(sim, feats):
         for k, chunk in enumerate(chunks)
     ]
     pd.testing.assert_frame_equal(pd.concat(parts).sort_index(), feats, rtol=1e-12)
+
+
+def test_product_breadth_counts_distinct_products_bought():
+    tx = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 1, 2, 3],
+            "timestamp": pd.to_datetime(
+                ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-02", "2024-03-01"]
+            ),
+            "revenue": [5.0, 7.0, 5.0, -5.0, 3.0, 9.0],
+            "product_id": ["A", "B", "A", "C", None, "A"],
+        }
+    )
+    f = build_features(tx, "2024-01-31")
+    # customer 1 bought A twice and B (C was only returned); a missing product is one product
+    assert f["n_products"].tolist() == [2, 1]
+    assert build_features(tx.drop(columns="product_id"), "2024-01-31")["n_products"].sum() == 0

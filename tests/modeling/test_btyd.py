@@ -388,3 +388,29 @@ def test_damaged_dicts_are_refused(fitted):
     with pytest.raises(ModelFormatError, match="q must be > 1"):
         GammaGammaModel.from_dict({**gg, "params": {**gg["params"], "q": 0.5}})
     assert math.isfinite(BetaGeoModel.from_dict(good).log_likelihood_)
+
+
+def test_bgnbd_expected_purchases_when_a_plus_b_is_below_one():
+    # Fitted on a real retail log (Online Retail II): b < 1, so for customers without a repeat
+    # purchase a + b + x - 1 < 0 and 2F1 < 0. lifetimes returns NaN there; the expectation is
+    # the closed form itself, checked against a simulation of the BG/NBD process.
+    params = {"r": 0.7327, "alpha": 9.3137, "a": 0.005714, "b": 0.82846}
+    model = BetaGeoModel.from_dict(
+        {"model": "bgnbd", "format_version": 1, "params": params, "n_customers": 1}
+    )
+    summary = pd.DataFrame({"frequency": [0.0, 0.0, 2.0], "recency": [0.0, 0.0, 5.0],
+                            "T": [15.857, 40.0, 20.0]})
+    got = model.expected_purchases(summary, 13.0).to_numpy()
+    assert np.isfinite(got).all() and (got > 0).all()
+    rng = np.random.default_rng(0)
+    n = 200_000
+    rate = rng.gamma(params["r"], 1 / (params["alpha"] + 15.857), n)
+    drop = rng.beta(params["a"], params["b"], n)
+    count, clock, alive = np.zeros(n), np.zeros(n), np.ones(n, dtype=bool)
+    while alive.any():
+        clock = clock + rng.exponential(1 / rate)
+        bought = alive & (clock <= 13.0)
+        count += bought
+        alive = bought & (rng.random(n) > drop)
+    assert got[0] == pytest.approx(count.mean(), rel=0.02)
+    assert got[1] < got[0]  # a longer silence, a lower rate

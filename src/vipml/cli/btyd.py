@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from vipml.cli._app import command, console, fail, parse_date
+from vipml.config import load_config
 from vipml.data.io import read_transactions, write_text
 
 _LABELS = {
@@ -101,6 +102,10 @@ def btyd(
         Path | None,
         typer.Option("--json", help="Also write the parameters and the comparison as JSON."),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="YAML config: its `columns` mapping and `input` policies read the data."),
+    ] = None,
 ) -> None:
     """Fit BG/NBD, Pareto/NBD, MBG/NBD and Gamma-Gamma at a cutoff; compare them on a holdout.
 
@@ -112,7 +117,8 @@ def btyd(
     """
     from vipml.modeling.btyd import fit_report
 
-    tx = read_transactions(transactions)
+    cfg = load_config(config)
+    tx = read_transactions(transactions, cfg.columns.transactions, cfg.input)
     cut = parse_date(cutoff)
     first, last = tx["timestamp"].min().normalize(), tx["timestamp"].max().normalize()
     if cut < first:

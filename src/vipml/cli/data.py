@@ -9,18 +9,22 @@ import typer
 
 from vipml.cli._app import command, console, fail
 from vipml.config import dump_config, load_config
-from vipml.data.io import BUNDLED_DATASETS, read_table
+from vipml.data.io import id_column_names, raw_transactions, read_table
 from vipml.data.schema import ValidationReport, check_events, check_transactions
 
 
-def _print_report(report: ValidationReport, raw_rows: int) -> None:
+def print_report(report: ValidationReport, raw_rows: int) -> None:
+    """Print what a check found: columns, how the data were read, warnings and problems."""
     console.print(f"[bold]{report.table}[/]: {raw_rows:,} rows")
     console.print(f"  columns found:      {', '.join(report.columns_found) or 'none'}")
     console.print(f"  columns recognised: {', '.join(report.columns_recognised) or 'none'}")
     if report.columns_ignored:
         console.print(f"  columns ignored:    {', '.join(report.columns_ignored)}")
+    print_notes(report)
     frame = report.frame
     if frame is not None and len(frame):
+        if len(frame) != raw_rows:
+            console.print(f"  rows kept:          {len(frame):,}")
         console.print(f"  customers:          {frame['customer_id'].nunique():,}")
         start, end = frame["timestamp"].min(), frame["timestamp"].max()
         console.print(f"  date range:         {start:%Y-%m-%d} to {end:%Y-%m-%d}")
@@ -32,6 +36,14 @@ def _print_report(report: ValidationReport, raw_rows: int) -> None:
             console.print(f"  - {problem}", soft_wrap=True)
     else:
         console.print("  [green]valid[/]")
+
+
+def print_notes(report: ValidationReport) -> None:
+    """Print how the data were read (formats detected, columns derived, rows dropped)."""
+    if report.notes:
+        console.print("  read as:")
+        for note in report.notes:
+            console.print(f"    - {note}", soft_wrap=True, markup=False)
 
 
 @command("validate")
@@ -47,27 +59,35 @@ def validate(
         Path | None, typer.Option(help="Optional events table (support tickets, referrals, ...).")
     ] = None,
     config: Annotated[
-        Path | None, typer.Option(help="YAML config (for its column mapping).")
+        Path | None,
+        typer.Option(
+            help="YAML config: its `columns` mapping and its `input` policies (rows without a "
+            "customer, duplicate rows, timestamp format, encoding, separator, customer "
+            "attributes)."
+        ),
     ] = None,
 ) -> None:
     """Check a transaction log against the contract and print **every** problem at once.
 
-    Prints rows, customers, date range, the columns found and recognised, and each problem with
-    the rows at fault and the fix. Exits with code 1 when there is a problem.
+    Prints rows, customers, date range, the columns found and recognised, how the data were
+    read (the date format, encoding and separator detected, columns derived such as revenue =
+    quantity x unit_price, rows dropped by an `input` policy, with counts), and each problem
+    with the rows at fault and the fix. Exits with code 1 when there is a problem.
     """
     cfg = load_config(config)
-    if transactions in BUNDLED_DATASETS:
-        from vipml.data.datasets import load_cdnow
-
-        raw = load_cdnow(sample=transactions == "cdnow-sample")
-    else:
-        raw = read_table(transactions)
-    reports = [(check_transactions(raw, cfg.columns.transactions), len(raw))]
+    raw = raw_transactions(transactions, cfg.columns.transactions, cfg.input)
+    reports = [
+        (check_transactions(raw, cfg.columns.transactions, policy=cfg.input), len(raw))
+    ]
     if events is not None:
-        raw_events = read_table(events)
-        reports.append((check_events(raw_events, cfg.columns.events), len(raw_events)))
+        raw_events = read_table(
+            events, policy=cfg.input, text_columns=id_column_names(cfg.columns.events)
+        )
+        reports.append(
+            (check_events(raw_events, cfg.columns.events, cfg.input), len(raw_events))
+        )
     for report, n in reports:
-        _print_report(report, n)
+        print_report(report, n)
     if any(not r.ok for r, _ in reports):
         raise typer.Exit(1)
 

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
+from vipml.batch import SCORES_CONFIG
 from vipml.cli._app import command, console, fail, parse_date
-from vipml.config import load_config
+from vipml.config import Config, config_from_dict, load_config
 from vipml.data.io import read_customers, read_table, read_transactions
 from vipml.errors import SchemaError
 from vipml.segments import LISTS, assign_segments, customer_attributes, marketer_lists
@@ -42,6 +43,19 @@ def _backtest(path: Path) -> dict[str, Any]:
     return out
 
 
+def _config(path: Path | None, table: pd.DataFrame, scores: Path) -> Config:
+    """The given config; else the one `vipml score` stored in the scores file; else defaults."""
+    if path is not None:
+        return load_config(path)
+    stored = table.attrs.get(SCORES_CONFIG)
+    if isinstance(stored, dict):
+        console.print(
+            f"config: the one stored in {scores.name} by `vipml score` (--config to override)"
+        )
+        return config_from_dict(stored)
+    return load_config(None)
+
+
 @command("lists")
 def lists(
     scores: Annotated[
@@ -53,7 +67,11 @@ def lists(
     ],
     config: Annotated[
         Path | None,
-        typer.Option(help="YAML config: the `vip`, `segments` and `treatments` rules."),
+        typer.Option(
+            help="YAML config: the `vip`, `segments` and `treatments` rules, and the `columns` "
+            "and `input` sections that read --transactions [default: the config stored in the "
+            "scores file by `vipml score` (the model's), else the defaults]."
+        ),
     ] = None,
     previous: Annotated[
         Path | None,
@@ -92,8 +110,8 @@ def lists(
     VIP profile and the treatment rules) and `report.html` (one self-contained file with the
     plots) under OUT.
     """
-    cfg = load_config(config)
     table = read_table(scores)
+    cfg = _config(config, table, scores)
     run_date = parse_date(as_of, "--as-of")
     if run_date is None:
         found = table.attrs.get("as_of") or table.attrs.get("cutoff")
@@ -112,8 +130,12 @@ def lists(
 
     attributes = None
     if transactions is not None or customers is not None:
-        tx = read_transactions(transactions, cfg.columns.transactions) if transactions else None
-        people = read_customers(customers, cfg.columns.customers) if customers else None
+        tx = (
+            read_transactions(transactions, cfg.columns.transactions, cfg.input)
+            if transactions
+            else None
+        )
+        people = read_customers(customers, cfg.columns.customers, cfg.input) if customers else None
         attributes = customer_attributes(tx, people)
     shown = _backtest(backtest) if backtest is not None else None
 

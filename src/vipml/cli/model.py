@@ -56,17 +56,42 @@ def _progress(description: str) -> Iterator[Any]:
 def _read_inputs(
     transactions: str, events: Path | None, customers: Path | None, cfg: Config
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
-    from vipml.data.io import read_customers, read_events, read_transactions
+    ev, cu = _read_tables(events, customers, cfg)
+    return _read_transactions(transactions, cfg), ev, cu
+
+
+def _read_transactions(transactions: str, cfg: Config) -> pd.DataFrame:
+    """Read and validate the transactions with the config's mapping and input policies;
+    print what was read and how (formats detected, rows dropped)."""
+    from vipml.cli.data import print_notes
+    from vipml.data.io import raw_transactions
+    from vipml.data.schema import check_transactions
 
     with console.status("reading the data") if is_terminal() else contextlib.nullcontext():
-        tx = read_transactions(transactions, cfg.columns.transactions)
-        ev = read_events(events, cfg.columns.events) if events is not None else None
-        cu = read_customers(customers, cfg.columns.customers) if customers is not None else None
+        raw = raw_transactions(transactions, cfg.columns.transactions, cfg.input)
+        report = check_transactions(raw, cfg.columns.transactions, policy=cfg.input)
+        tx = report.raise_if_problems()
     console.print(
         f"transactions: {len(tx):,} rows, {tx['customer_id'].nunique():,} customers, "
         f"{tx['timestamp'].min():%Y-%m-%d} to {tx['timestamp'].max():%Y-%m-%d}"
     )
-    return tx, ev, cu
+    print_notes(report)
+    return tx
+
+
+def _read_tables(
+    events: Path | None, customers: Path | None, cfg: Config
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The optional events and customers tables, validated."""
+    from vipml.data.io import read_customers, read_events
+
+    ev = read_events(events, cfg.columns.events, cfg.input) if events is not None else None
+    cu = (
+        read_customers(customers, cfg.columns.customers, cfg.input)
+        if customers is not None
+        else None
+    )
+    return ev, cu
 
 
 def _cutoff(value: str | None, tx: pd.DataFrame, what: str = "") -> pd.Timestamp:
@@ -128,6 +153,12 @@ def _validation_table(metrics: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["target", "score"]).astype(float)
 
 
+_CONFIG_HELP = (
+    "YAML config: the column mapping (`columns`) and how the raw export is read (`input`: rows "
+    "without a customer, duplicate rows, date format, customer attributes), labels, training, "
+    "LightGBM, VIP rules (see `vipml config --show`). The model bundle remembers it."
+)
+
 _EXPERIMENT_HELP = (
     "MLflow experiment [default: MLFLOW_EXPERIMENT_NAME, else tracking.experiment of the "
     "config: vipml]. Runs go to MLFLOW_TRACKING_URI, else ./mlflow.db (see them with `mlflow ui`)."
@@ -180,7 +211,7 @@ def train(
         Path | None,
         typer.Option(help="Optional customers table: text attributes become model features."),
     ] = None,
-    config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
+    config: Annotated[Path | None, typer.Option(help=_CONFIG_HELP)] = None,
     experiment: Annotated[str | None, typer.Option(help=_EXPERIMENT_HELP)] = None,
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help=_NO_TRACKING_HELP)] = False,
 ) -> None:
@@ -228,8 +259,11 @@ def train(
 
 
 def _timestamps_only(transactions: str, cfg: Config) -> pd.DataFrame:
-    """Only the timestamp column of a large input (to find its last date cheaply)."""
+    """Only the timestamp column of a large input (to find its last date cheaply), read with
+    the same date rules as the whole log."""
+    from vipml.data.dates import parse_timestamps
     from vipml.data.io import BUNDLED_DATASETS, read_table
+    from vipml.errors import SchemaError
 
     if transactions in BUNDLED_DATASETS:
         from vipml.data.datasets import load_cdnow
@@ -238,8 +272,14 @@ def _timestamps_only(transactions: str, cfg: Config) -> pd.DataFrame:
     name = next(
         (k for k, v in cfg.columns.transactions.items() if v == "timestamp"), "timestamp"
     )
-    raw = read_table(transactions, columns=[name]).rename(columns={name: "timestamp"})
-    return pd.DataFrame({"timestamp": pd.to_datetime(raw["timestamp"])})
+    raw = read_table(transactions, columns=[name], policy=cfg.input)
+    problems: list[str] = []
+    parsed, _ = parse_timestamps(
+        raw[name], "timestamp", problems, fmt=cfg.input.timestamp_format, required=False
+    )
+    if problems:
+        raise SchemaError(problems)
+    return pd.DataFrame({"timestamp": parsed})
 
 
 @command("score")
@@ -266,7 +306,11 @@ def score(
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option(help="YAML config: column mapping, VIP rules, segments, treatments."),
+        typer.Option(
+            help="YAML config: column mapping, input policies, VIP rules, segments, treatments "
+            "[default: the model's own, so the data are read as in training; a given file wins "
+            "and a mapping that differs from the model's is printed]."
+        ),
     ] = None,
     chunks: Annotated[
         int | None,
@@ -311,7 +355,6 @@ def score(
 
     if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
         fail(f"--out {out}: use a .parquet or .csv file name")
-    cfg = load_config(config)
     bundle_dir: str | Path = model
     if model.startswith(("models:/", "runs:/", "mlflow-artifacts:/")):
         from vipml import tracking
@@ -319,6 +362,7 @@ def score(
         bundle_dir = tracking.resolve_model_uri(model)
         console.print(f"model {model}: bundle downloaded to {bundle_dir}")
     bundle = load_model(bundle_dir)
+    cfg = _scoring_config(config, bundle.config)
     if engine == "spark":
         try:
             from vipml.spark import score_path
@@ -343,10 +387,7 @@ def score(
         tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
         source: Any = tx
     else:
-        from vipml.data.io import read_customers, read_events
-
-        ev = read_events(events, cfg.columns.events) if events is not None else None
-        cu = read_customers(customers, cfg.columns.customers) if customers is not None else None
+        ev, cu = _read_tables(events, customers, cfg)
         source = transactions
         tx = _timestamps_only(transactions, cfg)
     when = _cutoff(cutoff, tx)
@@ -370,6 +411,44 @@ def score(
     console.print(f"scores: {out}")
 
 
+def _scoring_config(path: Path | None, trained: Config) -> Config:
+    """The config to score with: the given file, else the model's own (its column mapping and
+    input policies read the data as in training). A given file that maps the data differently
+    from the model's is said so."""
+    from vipml.config import config_to_dict
+
+    if path is None:
+        mapped = trained.columns.transactions
+        console.print(
+            "config: the model's (trained with "
+            + (f"the mapping {_mapping_text(mapped)}" if mapped else "no column mapping")
+            + " and its input policies; --config to override)",
+            soft_wrap=True,
+            markup=False,
+        )
+        return trained
+    cfg = load_config(path)
+    for section in ("columns", "input"):
+        given, theirs = config_to_dict(getattr(cfg, section)), config_to_dict(
+            getattr(trained, section)
+        )
+        if given != theirs:
+            changed = sorted(k for k in set(given) | set(theirs) if given.get(k) != theirs.get(k))
+            console.print(
+                f"[yellow]note:[/] {path.name} differs from the model's `{section}` in "
+                + ", ".join(
+                    f"{section}.{k} ({theirs.get(k)!r} in the model, {given.get(k)!r} here)"
+                    for k in changed
+                ),
+                soft_wrap=True,
+            )
+    return cfg
+
+
+def _mapping_text(mapping: dict[str, str]) -> str:
+    return ", ".join(f"{k} -> {v}" for k, v in mapping.items())
+
+
 @command("backtest")
 def backtest(
     transactions: Annotated[str, typer.Option(help=_TX_HELP)],
@@ -385,7 +464,7 @@ def backtest(
     ] = None,
     events: Annotated[Path | None, typer.Option(help="Optional events table.")] = None,
     customers: Annotated[Path | None, typer.Option(help="Optional customers table.")] = None,
-    config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
+    config: Annotated[Path | None, typer.Option(help=_CONFIG_HELP)] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the metrics as JSON to this file.")
     ] = None,

@@ -102,7 +102,7 @@ def register(
     cfg = load_config(config)
     uri = tracking.check_tracking_reachable()
     bundle = load_model(model)
-    tx = read_transactions(transactions, cfg.columns.transactions)
+    tx = read_transactions(transactions, cfg.columns.transactions, cfg.input)
     name = model_name or cfg.tracking.registered_model
     run_config = getattr(bundle, "config", None) or cfg
     with tracking.tracked_run(

@@ -1,9 +1,13 @@
 """Read transactions and write outputs atomically.
 
 Readers take a CSV file, a Parquet file, or a folder of Parquet files; the names ``cdnow`` and
-``cdnow-sample`` stand for the CDNOW data bundled with lifetimes. Writers (CSV, Parquet, XLSX,
-text) first write a temporary file beside the target and then rename it into place, so an
-interrupted run never leaves a half-written output.
+``cdnow-sample`` stand for the CDNOW data bundled with lifetimes. CSV files are read by
+:func:`vipml.data.csv_reader.read_csv_file`: encoding and separator detected (or as the config's
+``input`` section says), identifier columns kept as text (``00012398`` stays ``00012398``), and
+every file problem a :class:`~vipml.errors.SchemaError` naming the line and the fix.
+
+Writers (CSV, Parquet, XLSX, text) first write a temporary file beside the target and then
+rename it into place, so an interrupted run never leaves a half-written output.
 
 Examples
 --------
@@ -19,18 +23,22 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from vipml.config import InputConfig
 from vipml.errors import SchemaError
 
 __all__ = [
     "BUNDLED_DATASETS",
     "atomic_path",
+    "ID_COLUMNS",
+    "id_column_names",
     "read_table",
+    "raw_transactions",
     "read_transactions",
     "read_events",
     "read_customers",
@@ -92,17 +100,45 @@ def _is_csv(path: Path) -> bool:
     return any(path.name.lower().endswith(ext) for ext in _CSV)
 
 
-def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+#: Contract columns that identify something: read from CSV as text, exactly as written.
+ID_COLUMNS = ("customer_id", "order_id", "product_id")
+
+
+def id_column_names(columns: Mapping[str, str] | None = None) -> list[str]:
+    """The names identifier columns may have in a file: the contract's and the mapped ones.
+
+    >>> id_column_names({"Customer ID": "customer_id", "Price": "unit_price"})
+    ['customer_id', 'order_id', 'product_id', 'Customer ID']
+    """
+    mapped = [src for src, ours in (columns or {}).items() if ours in ID_COLUMNS]
+    return [*ID_COLUMNS, *mapped]
+
+
+def read_table(
+    path: str | Path,
+    columns: list[str] | None = None,
+    *,
+    policy: InputConfig | None = None,
+    text_columns: Sequence[str] = ID_COLUMNS,
+) -> pd.DataFrame:
     """Read a CSV file, a Parquet file, or a folder of Parquet files into a DataFrame.
 
-    Whatever a file says of itself, its rows count as not validated yet.
+    ``policy`` (the config's ``input`` section) sets a CSV file's encoding and separator
+    (default: detected); ``text_columns`` are read from CSV as text. How the file was read
+    (the encoding and separator chosen) is left in ``attrs[READ_NOTES]`` for the validation
+    report. Whatever a file says of itself, its rows count as not validated yet.
     """
-    frame = _read_table(Path(path), columns)
-    frame.attrs.pop("vipml_validated", None)  # written by pandas with a validated frame
+    from vipml.data.schema import READ_NOTES, VALIDATED
+
+    frame, notes = _read_table(Path(path), columns, policy or InputConfig(), text_columns)
+    frame.attrs.pop(VALIDATED, None)  # written by pandas with a validated frame
+    frame.attrs[READ_NOTES] = notes
     return frame
 
 
-def _read_table(path: Path, columns: list[str] | None) -> pd.DataFrame:
+def _read_table(
+    path: Path, columns: list[str] | None, policy: InputConfig, text_columns: Sequence[str]
+) -> tuple[pd.DataFrame, list[str]]:
     if not path.exists():
         raise SchemaError([f"{path} does not exist: check the path"], table=str(path.name))
     if path.is_dir():
@@ -112,55 +148,104 @@ def _read_table(path: Path, columns: list[str] | None) -> pd.DataFrame:
                 [f"folder {path} holds no .parquet files: point to a CSV or Parquet file"],
                 table=path.name,
             )
-        return pd.read_parquet(files, columns=columns)
+        return _read_parquet(files, columns, path.name), []
     if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path, columns=columns)
+        return _read_parquet(path, columns, path.name), []
     if _is_csv(path):
-        sep = "\t" if path.name.lower().endswith(".tsv") else ","
-        return pd.read_csv(path, sep=sep, usecols=columns, low_memory=False)
+        from vipml.data.csv_reader import read_csv_file
+
+        read = read_csv_file(
+            path,
+            encoding=policy.encoding,
+            separator=policy.csv_separator,
+            text_columns=text_columns,
+            columns=columns,
+        )
+        return read.frame, list(read.notes)
     raise SchemaError(
         [f"{path.name}: unknown file type '{path.suffix}': use .csv or .parquet"], table=path.name
     )
 
 
+def _read_parquet(source: Any, columns: list[str] | None, name: str) -> pd.DataFrame:
+    """``pd.read_parquet`` with its errors (a damaged file, an unknown column) as SchemaError."""
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(source, columns=columns)
+    except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SchemaError(
+            [f"{name} cannot be read as Parquet ({first}): check that the file is complete and "
+             "really Parquet (or give the CSV export)"],
+            table=name,
+        ) from None
+
+
+def raw_transactions(
+    source: str | Path | pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    policy: InputConfig | None = None,
+) -> pd.DataFrame:
+    """The transactions as they come, before validation: a frame, a file or a bundled name."""
+    if isinstance(source, pd.DataFrame):
+        return source
+    if isinstance(source, str) and source in BUNDLED_DATASETS:
+        from vipml.data.datasets import load_cdnow
+
+        return load_cdnow(sample=source == "cdnow-sample")
+    return read_table(source, policy=policy, text_columns=id_column_names(columns))
+
+
 def read_transactions(
-    source: str | Path | pd.DataFrame, columns: Mapping[str, str] | None = None
+    source: str | Path | pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    policy: InputConfig | None = None,
 ) -> pd.DataFrame:
     """Read and validate transactions from a path, a DataFrame, or a bundled dataset name.
 
     ``cdnow`` is the full CDNOW log, ``cdnow-sample`` the 1/10 sample (both inside lifetimes).
-    A frame validated already (:func:`vipml.data.schema.is_validated`) is returned as it is.
+    ``columns`` maps the file's names to the contract's; ``policy`` is the config's ``input``
+    section (rows without a customer, duplicate rows, date format, encoding, separator,
+    customer attributes). A frame validated already
+    (:func:`vipml.data.schema.is_validated`) is returned as it is.
     """
     from vipml.data.schema import is_validated, validate_transactions
 
     if is_validated(source):
         return source
     if isinstance(source, str) and source in BUNDLED_DATASETS:
-        from vipml.data.datasets import load_cdnow
-
-        return load_cdnow(sample=source == "cdnow-sample")
-    frame = source if isinstance(source, pd.DataFrame) else read_table(source)
-    return validate_transactions(frame, columns)
+        return raw_transactions(source)
+    frame = raw_transactions(source, columns, policy)
+    return validate_transactions(frame, columns, policy)
 
 
 def read_events(
-    source: str | Path | pd.DataFrame, columns: Mapping[str, str] | None = None
+    source: str | Path | pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    policy: InputConfig | None = None,
 ) -> pd.DataFrame:
     """Read and validate an events table."""
     from vipml.data.schema import validate_events
 
-    frame = source if isinstance(source, pd.DataFrame) else read_table(source)
-    return validate_events(frame, columns)
+    frame = source if isinstance(source, pd.DataFrame) else read_table(
+        source, policy=policy, text_columns=id_column_names(columns)
+    )
+    return validate_events(frame, columns, policy)
 
 
 def read_customers(
-    source: str | Path | pd.DataFrame, columns: Mapping[str, str] | None = None
+    source: str | Path | pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    policy: InputConfig | None = None,
 ) -> pd.DataFrame:
     """Read and validate a customers table."""
     from vipml.data.schema import validate_customers
 
-    frame = source if isinstance(source, pd.DataFrame) else read_table(source)
-    return validate_customers(frame, columns)
+    frame = source if isinstance(source, pd.DataFrame) else read_table(
+        source, policy=policy, text_columns=id_column_names(columns)
+    )
+    return validate_customers(frame, columns, policy)
 
 
 def write_table(df: pd.DataFrame, path: str | Path, index: bool = False) -> Path:

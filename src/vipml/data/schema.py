@@ -2,7 +2,11 @@
 
 Transactions hold one row per order or order line. Required columns: ``customer_id``,
 ``timestamp``, ``revenue`` (amount paid after discounts; negative = refund). Optional:
-``order_id``, ``cost``, ``list_price``, ``quantity``, ``category``, ``is_return``.
+``order_id``, ``cost``, ``list_price``, ``quantity``, ``category``, ``is_return``,
+``product_id``, and three columns that stand in for a missing one: ``unit_price`` (revenue =
+quantity x unit price), ``profit`` (cost = revenue - profit) and ``discount`` (list price =
+revenue / (1 - discount)). Columns named in ``input.customer_attributes`` (country, segment)
+are kept as text: they describe the customer.
 Events (optional): ``customer_id``, ``timestamp``, ``kind`` (one of :data:`EVENT_KINDS`),
 ``cost``. Customers (optional): ``customer_id`` plus free attributes (``acquisition_channel``,
 ``region``, ``signup_date``, ...).
@@ -42,12 +46,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from vipml.config import InputConfig
+from vipml.data.dates import parse_timestamps
 from vipml.data.problems import describe_rows as _describe
 from vipml.errors import SchemaError
 
 __all__ = [
     "TRANSACTION_REQUIRED",
     "TRANSACTION_OPTIONAL",
+    "TRANSACTION_COLUMNS",
+    "READ_NOTES",
+    "transaction_attributes",
+    "align_ids",
     "EVENT_KINDS",
     "DataQualityWarning",
     "ValidationReport",
@@ -63,7 +73,33 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TRANSACTION_REQUIRED = ("customer_id", "timestamp", "revenue")
-TRANSACTION_OPTIONAL = ("order_id", "cost", "list_price", "quantity", "category", "is_return")
+TRANSACTION_OPTIONAL = (
+    "order_id",
+    "cost",
+    "list_price",
+    "quantity",
+    "category",
+    "is_return",
+    "product_id",
+    "unit_price",
+    "profit",
+    "discount",
+)
+#: Columns of a validated transaction frame other than customer attributes.
+TRANSACTION_COLUMNS = (
+    "customer_id",
+    "timestamp",
+    "revenue",
+    "order_id",
+    "cost",
+    "list_price",
+    "quantity",
+    "category",
+    "is_return",
+    "product_id",
+)
+#: ``attrs`` key under which a reader leaves notes on how it read a file (encoding, separator).
+READ_NOTES = "vipml_read_notes"
 EVENT_REQUIRED = ("customer_id", "timestamp", "kind")
 EVENT_OPTIONAL = ("cost",)
 EVENT_KINDS = ("support_ticket", "referral", "review", "ugc")
@@ -90,6 +126,8 @@ class ValidationReport:
     columns_found: list[str] = field(default_factory=list)
     columns_recognised: list[str] = field(default_factory=list)
     columns_ignored: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """How the data were read: formats detected, columns derived, rows dropped by a policy."""
 
     @property
     def ok(self) -> bool:
@@ -134,22 +172,39 @@ def _apply_mapping(
     return df, problems
 
 
-def _missing_required(df: pd.DataFrame, required: tuple[str, ...], config_key: str) -> list[str]:
+def _missing_required(
+    df: pd.DataFrame,
+    required: tuple[str, ...],
+    config_key: str,
+    hints: Mapping[str, str] | None = None,
+) -> list[str]:
     found = ", ".join(df.columns) or "none"
+    hints = hints or {}
     return [
         f"missing required column '{col}' (columns found: {found}): rename it, or map your name "
         f"to it with `columns: {{{config_key}: {{your_name: {col}}}}}` in the config"
+        + hints.get(col, "")
         for col in required
         if col not in df.columns
     ]
 
 
-def _check_ids(df: pd.DataFrame, problems: list[str]) -> pd.Series | None:
+def _empty_ids(ids: pd.Series) -> np.ndarray:
+    """Rows whose customer id is missing or blank."""
+    as_text = ids.astype("string").str.strip()
+    return (ids.isna() | as_text.isna() | (as_text == "")).to_numpy(dtype=bool)
+
+
+def _check_ids(
+    df: pd.DataFrame, problems: list[str], notes: list[str] | None = None
+) -> pd.Series | None:
+    """The customer ids, checked: none empty; text ids stripped; decimal ids that are whole
+    numbers (``13085.0``, as spreadsheets and Parquet exports with gaps store them) read as
+    whole numbers, so the lists join back to the source."""
     if "customer_id" not in df:
         return None
     ids = df["customer_id"]
-    as_text = ids.astype("string").str.strip()
-    empty = (ids.isna() | as_text.isna() | (as_text == "")).to_numpy(dtype=bool)
+    empty = _empty_ids(ids)
     if empty.any():
         problems.append(
             _describe(
@@ -157,100 +212,36 @@ def _check_ids(df: pd.DataFrame, problems: list[str]) -> pd.Series | None:
                 "empty customer id",
                 empty,
                 ids,
-                "drop these rows or fill in the customer they belong to",
+                "drop these rows or fill in the customer they belong to (guest orders: set "
+                "input.rows_without_customer: drop)",
             )
         )
+    as_text = None
     if ids.dtype == object:
         kinds = ids[~empty].map(type).unique()
-        if len(kinds) > 1:  # mixed ints and strings: compare as text
-            ids = as_text
-        elif len(kinds) == 1 and kinds[0] is str:
-            ids = as_text
-        elif len(kinds) == 1 and kinds[0] not in (int, float, np.int64, np.float64):
-            ids = as_text
+        if len(kinds) > 1 or (len(kinds) == 1 and kinds[0] not in _NUMBER_TYPES):
+            as_text = True  # strings, or mixed ints and strings: compare as text
+    elif pd.api.types.is_string_dtype(ids):
+        as_text = True
+    if as_text:
+        return ids.astype("string").str.strip().astype(object)
+    if pd.api.types.is_float_dtype(ids) and not empty.any():
+        values = ids.to_numpy(dtype=np.float64)
+        whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**53)
+        if len(values) and whole.all():
+            if notes is not None:
+                notes.append(
+                    f"customer_id: decimal numbers that are whole ({float(values[0])!r}) read "
+                    f"as whole numbers ({int(values[0])})"
+                )
+            return pd.Series(values.astype(np.int64), index=ids.index, name=ids.name)
     return ids
 
 
-def _as_ns(parsed: pd.Series) -> pd.Series:
-    """Naive ``datetime64[ns]``; values outside its range (years 1678-2261) become NaT."""
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
-    if str(parsed.dtype) != "datetime64[ns]":
-        inside = (parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max)
-        parsed = parsed.where(inside).astype("datetime64[ns]")
-    return parsed
+_NUMBER_TYPES = (int, float, np.int64, np.float64)
 
 
-def _parse_timestamps(
-    raw: pd.Series, column: str, problems: list[str], required: bool = True
-) -> pd.Series:
-    """Parse a timestamp column into naive ``datetime64[ns]``; collect problems."""
-    n = len(raw)
-    null = raw.isna().to_numpy(dtype=bool)
-    if pd.api.types.is_datetime64_any_dtype(raw):
-        return _as_ns(raw)
-    if pd.api.types.is_bool_dtype(raw):
-        problems.append(
-            f"{column}: holds true/false values, not dates ({n:,} rows): give dates such as "
-            "2024-03-31 or 2024-03-31T14:05:00"
-        )
-        return pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    if pd.api.types.is_numeric_dtype(raw):
-        # Only YYYYMMDD integers (as in the CDNOW files) are accepted as numbers.
-        text = raw.astype("Float64").astype("Int64").astype("string")
-        parsed = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
-    else:
-        text = raw.astype("string").str.strip()
-        tz = text.str.extract(_TZ_SUFFIX, expand=False)
-        zones = tz.fillna("naive")[~null & text.notna()]
-        distinct = zones.unique()
-        if len(distinct) > 1:
-            counts = zones.value_counts()
-            majority = counts.index[0]
-            mask = (zones.reindex(raw.index) != majority).fillna(False).to_numpy(dtype=bool)
-            summary = ", ".join(f"{z}: {c:,}" for z, c in counts.head(5).items())
-            problems.append(
-                _describe(
-                    column,
-                    f"a time zone other than the most common one ({summary})",
-                    mask,
-                    raw,
-                    "mixed time zones: convert every timestamp to one zone (e.g. UTC) first",
-                )
-            )
-            # Keep going (in UTC) so that unparseable values are reported too.
-            text = text.str.replace(_TZ_SUFFIX, "", regex=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                parsed = pd.to_datetime(text, errors="coerce")
-            except (ValueError, TypeError, OverflowError):
-                parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-            retry = parsed.isna() & text.notna() & (text != "")
-            if retry.any():
-                try:
-                    again = pd.to_datetime(text[retry], errors="coerce", format="mixed")
-                except (ValueError, TypeError, OverflowError):
-                    again = pd.Series(pd.NaT, index=text[retry].index)
-                parsed = _as_ns(parsed)
-                parsed[retry] = _as_ns(pd.Series(again, index=text[retry].index))
-    parsed = _as_ns(parsed)
-    bad = (parsed.isna().to_numpy(dtype=bool)) & ~null
-    if bad.any():
-        problems.append(
-            _describe(
-                column,
-                "unparseable timestamp",
-                bad,
-                raw,
-                "use ISO dates such as 2024-03-31 or 2024-03-31T14:05:00",
-            )
-        )
-    if required and null.any():
-        problems.append(
-            _describe(column, "missing timestamp", null, raw, "drop these rows or fill in the date")
-        )
-    return parsed
+_GROUPED = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
 
 
 def _parse_number(
@@ -259,14 +250,32 @@ def _parse_number(
     if pd.api.types.is_bool_dtype(raw):
         problems.append(f"{column}: holds true/false values, not amounts: {fix}")
         return pd.Series(np.nan, index=raw.index)
+    decimal_comma = None
     if pd.api.types.is_numeric_dtype(raw):
         values = raw.astype("float64")
     else:
-        text = raw.astype("string").str.strip().str.replace(",", "", regex=False)
+        text = raw.astype("string").str.strip()
+        comma = text.str.contains(",", regex=False).fillna(False)
+        if comma.any():  # thousands separators (1,234.50) go; a decimal comma (3,5) is no number
+            grouped = text.str.fullmatch(_GROUPED).fillna(False)
+            decimal_comma = (comma & ~grouped).to_numpy(dtype=bool)
+            text = text.where(~comma, text.str.replace(",", "", regex=False).where(grouped))
         values = pd.to_numeric(text, errors="coerce").astype("float64")
     values = values.replace([np.inf, -np.inf], np.nan)
     null = raw.isna().to_numpy(dtype=bool)
     bad = values.isna().to_numpy(dtype=bool) & ~null
+    if decimal_comma is not None and decimal_comma.any():
+        problems.append(
+            _describe(
+                column,
+                "a decimal comma (or a misplaced thousands separator)",
+                decimal_comma,
+                raw,
+                "export numbers with a decimal point, such as 3.5 (a comma only between groups "
+                "of three digits, as in 1,234.50)",
+            )
+        )
+        bad &= ~decimal_comma
     if bad.any():
         problems.append(_describe(column, "not a number", bad, raw, fix))
     if required and null.any():
@@ -303,15 +312,7 @@ def _duplicate_count(frame: pd.DataFrame, key: pd.DataFrame) -> int:
     >>> _duplicate_count(raw, raw[["customer_id"]])
     1
     """
-    keys = pd.util.hash_pandas_object(key, index=False).to_numpy()
-    ranked = np.sort(keys)
-    repeated = ranked[1:][ranked[1:] == ranked[:-1]]
-    if not len(repeated):
-        return 0
-    repeat = pd.Series(keys).isin(repeated).to_numpy()
-    candidates = frame.loc[repeat]
-    hashes = pd.util.hash_pandas_object(candidates, index=False).to_numpy()
-    return int(pd.Series(hashes).duplicated().sum())
+    return int(_duplicate_mask(frame, key).sum())
 
 
 def _duplicate_warning(frame: pd.DataFrame, key: pd.DataFrame | None = None) -> list[str]:
@@ -323,7 +324,7 @@ def _duplicate_warning(frame: pd.DataFrame, key: pd.DataFrame | None = None) -> 
         return []
     return [
         f"{n_dupes:,} of {len(frame):,} rows are exact duplicates of another row: if they are "
-        "not separate orders, drop them (e.g. df.drop_duplicates())"
+        "not separate orders, drop them (set input.duplicate_rows: drop in the config)"
     ]
 
 
@@ -339,8 +340,198 @@ def is_validated(transactions: pd.DataFrame) -> bool:
     )
 
 
+def align_ids(table: pd.DataFrame | None, reference: pd.Series) -> pd.DataFrame | None:
+    """``table`` with its ``customer_id`` of the same kind as ``reference`` (the transactions'
+    ids), so that the tables join: a customers CSV read as text (``'12346'``) against integer
+    ids from Parquet, or the other way round. Text ids that are not plain integers (``'007'``)
+    stay text and match no integer id. ``None`` stays ``None``.
+
+    Examples
+    --------
+    >>> people = pd.DataFrame({"customer_id": ["12346", "007"], "region": ["N", "S"]})
+    >>> align_ids(people, pd.Series([12346, 12347]))["customer_id"].tolist()
+    [12346, '007']
+    >>> align_ids(pd.DataFrame({"customer_id": [7]}), pd.Series(["7", "x"]))["customer_id"].tolist()
+    ['7']
+    """
+    if table is None or "customer_id" not in table or not len(table):
+        return table
+    ids, like = table["customer_id"], reference
+    integer = pd.api.types.is_integer_dtype
+    if integer(like.dtype) and not integer(ids.dtype):
+        text = ids.astype("string").str.strip()
+        plain = text.str.fullmatch(r"-?(?:0|[1-9]\d{0,17})").fillna(False).to_numpy(dtype=bool)
+        if not plain.any():
+            return table
+        values = ids.astype(object).to_numpy(copy=True)
+        values[plain] = text[plain].astype("int64").to_numpy()
+        aligned = pd.Series(values, index=ids.index, name=ids.name)
+        if plain.all():
+            aligned = aligned.astype("int64")
+        return table.assign(customer_id=aligned)
+    if not integer(like.dtype) and integer(ids.dtype):
+        return table.assign(customer_id=ids.astype(str).astype(object))
+    return table
+
+
+def transaction_attributes(transactions: pd.DataFrame) -> list[str]:
+    """The customer attributes a validated transaction frame carries
+    (``input.customer_attributes``).
+
+    >>> transaction_attributes(pd.DataFrame(columns=["customer_id", "revenue", "Country"]))
+    ['Country']
+    """
+    return [c for c in transactions.columns if c not in TRANSACTION_COLUMNS]
+
+
+def _attribute_names(
+    df: pd.DataFrame, columns: Mapping[str, str] | None, wanted: tuple[str, ...]
+) -> tuple[list[str], list[str]]:
+    """Resolve ``input.customer_attributes`` to columns of the mapped frame; collect problems.
+
+    A name may be the column's name in the data or the name it is mapped to.
+    """
+    names: list[str] = []
+    problems: list[str] = []
+    contract = set(TRANSACTION_REQUIRED + TRANSACTION_OPTIONAL)
+    for name in wanted:
+        resolved = name if name in df.columns else (columns or {}).get(name, name)
+        if resolved not in df.columns:
+            problems.append(
+                f"input.customer_attributes names '{name}' but the data have no such column "
+                f"(columns found: {', '.join(df.columns) or 'none'}): fix the name"
+            )
+        elif resolved in contract:
+            problems.append(
+                f"input.customer_attributes names '{name}', which is the contract column "
+                f"'{resolved}': list columns that describe the customer, such as a country or "
+                "segment"
+            )
+        else:
+            names.append(resolved)
+    return names, problems
+
+
+def _money(total: float) -> str:
+    return f"{total:,.2f}"
+
+
+def _drop_rows_without_customer(
+    df: pd.DataFrame, notes: list[str]
+) -> pd.DataFrame:
+    """``input.rows_without_customer: drop``: the rows without a customer id go, reported."""
+    empty = _empty_ids(df["customer_id"])
+    if not empty.any():
+        notes.append("input.rows_without_customer: drop: every row has a customer id")
+        return df
+    gone = df.loc[empty]
+    revenue = _revenue_of(gone)
+    total = _revenue_of(df)
+    share = f", {revenue / total:.1%} of all revenue" if total and np.isfinite(total) else ""
+    notes.append(
+        f"input.rows_without_customer: drop: dropped {int(empty.sum()):,} of {len(df):,} rows "
+        f"without a customer id (revenue {_money(revenue)}{share})"
+    )
+    return df.loc[~empty]
+
+
+def _revenue_of(df: pd.DataFrame) -> float:
+    """Total revenue of raw rows (revenue, else quantity x unit price), unreadable values 0."""
+    ignored: list[str] = []
+    if "revenue" in df:
+        values = _parse_number(df["revenue"], "revenue", ignored, False, "")
+    elif "quantity" in df and "unit_price" in df:
+        values = _parse_number(df["quantity"], "quantity", ignored, False, "") * _parse_number(
+            df["unit_price"], "unit_price", ignored, False, ""
+        )
+    else:
+        return float("nan")
+    return float(values.fillna(0.0).sum())
+
+
+_MONEY_FIX = "give plain numbers such as 19.99 (no currency symbols or text)"
+_REVENUE_HINT = "; or map quantity and unit_price (revenue = quantity x unit_price)"
+
+
+def _derive_revenue(
+    df: pd.DataFrame, out: dict[str, pd.Series], problems: list[str], notes: list[str]
+) -> None:
+    """``revenue`` as given, or quantity x unit_price; ``quantity`` parsed either way."""
+    if "quantity" in df:
+        out["quantity"] = _parse_number(
+            df["quantity"], "quantity", problems, "revenue" not in df, "give numbers such as 3"
+        )
+    if "revenue" in df:
+        out["revenue"] = _parse_number(df["revenue"], "revenue", problems, True, _MONEY_FIX)
+        if "unit_price" in df:
+            notes.append("unit_price: not used (a revenue column is given)")
+    elif "unit_price" in df and "quantity" in df:
+        price = _parse_number(df["unit_price"], "unit_price", problems, True, _MONEY_FIX)
+        out["revenue"] = out["quantity"] * price
+        notes.append(
+            "revenue: quantity x unit_price (no revenue column; a negative quantity is a return)"
+        )
+    elif "unit_price" in df:
+        problems.append(
+            "unit_price: revenue = quantity x unit_price needs a quantity column too: map your "
+            "quantity column to `quantity` (or map a revenue column)"
+        )
+
+
+def _derive_cost_and_list_price(
+    df: pd.DataFrame, out: dict[str, pd.Series], problems: list[str], notes: list[str]
+) -> None:
+    """``cost`` (or revenue - profit) and ``list_price`` (or revenue / (1 - discount))."""
+    revenue = out.get("revenue")
+    if "cost" in df:
+        out["cost"] = _parse_number(df["cost"], "cost", problems, False, _MONEY_FIX)
+        if "profit" in df:
+            notes.append("profit: not used (a cost column is given)")
+    elif "profit" in df:
+        profit = _parse_number(df["profit"], "profit", problems, False, _MONEY_FIX)
+        if revenue is not None:
+            out["cost"] = revenue - profit
+            notes.append("cost: revenue - profit (no cost column)")
+    if "list_price" in df:
+        out["list_price"] = _parse_number(
+            df["list_price"], "list_price", problems, False, _MONEY_FIX
+        )
+        if "discount" in df:
+            notes.append("discount: not used (a list_price column is given)")
+    elif "discount" in df:
+        fix = "give the discount as a fraction of the list price, e.g. 0.15 for 15%"
+        discount = _parse_number(df["discount"], "discount", problems, False, fix)
+        bad = (discount.notna() & ((discount < 0) | (discount >= 1))).to_numpy(dtype=bool)
+        if bad.any():
+            problems.append(
+                _describe("discount", "not a fraction in [0, 1)", bad, df["discount"], fix)
+            )
+        if revenue is not None:
+            out["list_price"] = revenue / (1.0 - discount.where(~bad))
+            notes.append("list_price: revenue / (1 - discount) (no list_price column)")
+
+
+def _duplicate_mask(frame: pd.DataFrame, key: pd.DataFrame) -> np.ndarray:
+    """Rows of ``frame`` that exactly repeat an earlier row (see :func:`_duplicate_count`)."""
+    keys = pd.util.hash_pandas_object(key, index=False).to_numpy()
+    ranked = np.sort(keys)
+    repeated = ranked[1:][ranked[1:] == ranked[:-1]]
+    out = np.zeros(len(frame), dtype=bool)
+    if not len(repeated):
+        return out
+    repeat = pd.Series(keys).isin(repeated).to_numpy()
+    hashes = pd.util.hash_pandas_object(frame.loc[repeat], index=False)
+    out[repeat] = hashes.duplicated().to_numpy()
+    return out
+
+
 def check_transactions(
-    df: pd.DataFrame, columns: Mapping[str, str] | None = None, *, duplicates: bool = True
+    df: pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    *,
+    duplicates: bool = True,
+    policy: InputConfig | None = None,
+    allow_empty: bool = False,
 ) -> ValidationReport:
     """Check a transaction table against the contract; find every problem at once.
 
@@ -352,50 +543,119 @@ def check_transactions(
         Optional mapping ``{their_name: our_name}`` applied before checking.
     duplicates
         Look for rows repeated exactly (a warning, not a problem); ``False`` skips the search
-        when the warning would not be shown.
+        when the warning would not be shown (with ``duplicate_rows: drop`` they are always
+        searched for).
+    policy
+        The ``input`` section of the config: rows without a customer, duplicate rows, the
+        timestamp format and customer attributes carried on the rows. Default: nothing
+        dropped, nothing guessed.
+    allow_empty
+        Accept a table without rows (one batch of a larger file); by default it is a problem.
+
+    Examples
+    --------
+    >>> from vipml.config import InputConfig
+    >>> raw = pd.DataFrame({"Customer": ["007", "007", None], "Date": ["13/01/2024"] * 3,
+    ...                     "Qty": [2, -1, 5], "Price": [4.5, 4.5, 1.0]})
+    >>> report = check_transactions(
+    ...     raw, {"Customer": "customer_id", "Date": "timestamp", "Qty": "quantity",
+    ...           "Price": "unit_price"}, policy=InputConfig(rows_without_customer="drop"))
+    >>> report.frame[["customer_id", "timestamp", "revenue"]].to_dict("list")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'customer_id': ['007', '007'],
+     'timestamp': [Timestamp('2024-01-13 00:00:00'), Timestamp('2024-01-13 00:00:00')],
+     'revenue': [9.0, -4.5]}
+    >>> print("\\n".join(report.notes))  # doctest: +ELLIPSIS
+    input.rows_without_customer: drop: dropped 1 of 3 rows without a customer id (revenue 5.00, ...)
+    timestamp: ...
+    revenue: quantity x unit_price (no revenue column; a negative quantity is a return)
     """
+    policy = policy or InputConfig()
+    notes = list(df.attrs.get(READ_NOTES, [])) if isinstance(df, pd.DataFrame) else []
     df, problems = _apply_mapping(df, columns, "transactions")
+    df = df.reset_index(drop=True)
+    n_raw = len(df)
     found = list(df.columns)
-    problems += _missing_required(df, TRANSACTION_REQUIRED, "transactions")
-    known = TRANSACTION_REQUIRED + TRANSACTION_OPTIONAL
+    has_price = "quantity" in df and "unit_price" in df
+    required = tuple(c for c in TRANSACTION_REQUIRED if not (c == "revenue" and has_price))
+    problems += _missing_required(df, required, "transactions", {"revenue": _REVENUE_HINT})
+    attributes, attribute_problems = _attribute_names(df, columns, policy.customer_attributes)
+    problems += attribute_problems
+    if not len(df) and not allow_empty:
+        problems.append(
+            f"no data rows (columns found: {', '.join(found) or 'none'}): the file holds a header "
+            "only: export the transactions themselves"
+        )
+    if "customer_id" in df and policy.rows_without_customer == "drop" and len(df):
+        df = _drop_rows_without_customer(df, notes)
     out: dict[str, pd.Series] = {}
-    ids = _check_ids(df, problems)
+    ids = _check_ids(df, problems, notes)
     if ids is not None:
         out["customer_id"] = ids
     if "timestamp" in df:
-        out["timestamp"] = _parse_timestamps(df["timestamp"], "timestamp", problems)
-    money_fix = "give plain numbers such as 19.99 (no currency symbols or text)"
-    if "revenue" in df:
-        out["revenue"] = _parse_number(df["revenue"], "revenue", problems, True, money_fix)
+        out["timestamp"], how = parse_timestamps(
+            df["timestamp"], "timestamp", problems, fmt=policy.timestamp_format
+        )
+        if how:
+            notes.append(how)
+    _derive_revenue(df, out, problems, notes)
     if "order_id" in df:
         out["order_id"] = df["order_id"]
-    for col in ("cost", "list_price", "quantity"):
-        if col in df:
-            out[col] = _parse_number(df[col], col, problems, False, money_fix)
+    _derive_cost_and_list_price(df, out, problems, notes)
     if "category" in df:
         out["category"] = _text(df["category"])
     if "is_return" in df:
         out["is_return"] = _parse_bool(df["is_return"], "is_return", problems)
-    frame = pd.DataFrame(out, index=df.index).reset_index(drop=True) if out else None
+    if "product_id" in df:
+        out["product_id"] = _text(df["product_id"])
+    for name in attributes:
+        out[name] = _text(df[name])
+    order = [c for c in (*TRANSACTION_COLUMNS, *attributes) if c in out]
+    frame = pd.DataFrame({c: out[c] for c in order}, index=df.index) if out else None
+    warnings_found: list[str] = []
+    if frame is not None and not problems:
+        key = frame[[c for c in ("customer_id", "timestamp", "revenue") if c in frame]]
+        if policy.duplicate_rows == "drop":
+            repeats = _duplicate_mask(df, key if len(key.columns) else df)
+            notes.append(
+                f"input.duplicate_rows: drop: dropped {int(repeats.sum()):,} of {len(frame):,} "
+                "rows that exactly repeat another row"
+            )
+            frame = frame.loc[~repeats]
+        elif duplicates:
+            warnings_found += _duplicate_warning(df, key)
+        if not len(frame) and n_raw and not allow_empty:
+            problems.append(
+                "no rows left after the input policies (every row was dropped): check "
+                "input.rows_without_customer and input.duplicate_rows"
+            )
+        frame = frame.reset_index(drop=True)
+    known = set(TRANSACTION_REQUIRED + TRANSACTION_OPTIONAL) | set(attributes)
     report = ValidationReport(
         table="transactions",
         frame=frame if not problems else None,
         problems=problems,
+        warnings=warnings_found,
         columns_found=found,
         columns_recognised=[c for c in found if c in known],
         columns_ignored=[c for c in found if c not in known],
+        notes=notes,
     )
-    if frame is not None:
-        frame.attrs[VALIDATED] = "transactions"
-        if duplicates:
-            key = [c for c in ("customer_id", "timestamp", "revenue") if c in frame]
-            report.warnings += _duplicate_warning(df, frame[key])
+    if report.frame is not None:
+        report.frame.attrs[VALIDATED] = "transactions"
     return report
 
 
-def check_events(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> ValidationReport:
-    """Check an event table (support tickets, referrals, reviews, UGC) against the contract."""
+def check_events(
+    df: pd.DataFrame, columns: Mapping[str, str] | None = None, policy: InputConfig | None = None
+) -> ValidationReport:
+    """Check an event table (support tickets, referrals, reviews, UGC) against the contract.
+
+    ``policy``: the config's ``input`` section (its ``timestamp_format`` applies here too).
+    """
+    policy = policy or InputConfig()
     df, problems = _apply_mapping(df, columns, "events")
+    df = df.reset_index(drop=True)
     found = list(df.columns)
     problems += _missing_required(df, EVENT_REQUIRED, "events")
     out: dict[str, pd.Series] = {}
@@ -403,7 +663,9 @@ def check_events(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> 
     if ids is not None:
         out["customer_id"] = ids
     if "timestamp" in df:
-        out["timestamp"] = _parse_timestamps(df["timestamp"], "timestamp", problems)
+        out["timestamp"], _ = parse_timestamps(
+            df["timestamp"], "timestamp", problems, fmt=policy.timestamp_format
+        )
     if "kind" in df:
         kind = df["kind"].astype("string").str.strip().str.lower()
         bad = (~kind.isin(EVENT_KINDS) | kind.isna()).to_numpy(dtype=bool)
@@ -438,9 +700,17 @@ def check_events(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> 
     return report
 
 
-def check_customers(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> ValidationReport:
-    """Check a customers table: one row per ``customer_id`` plus attributes."""
+def check_customers(
+    df: pd.DataFrame, columns: Mapping[str, str] | None = None, policy: InputConfig | None = None
+) -> ValidationReport:
+    """Check a customers table: one row per ``customer_id`` plus attributes.
+
+    ``policy``: the config's ``input`` section (its ``timestamp_format`` applies to
+    ``signup_date``).
+    """
+    policy = policy or InputConfig()
     df, problems = _apply_mapping(df, columns, "customers")
+    df = df.reset_index(drop=True)
     found = list(df.columns)
     problems += _missing_required(df, CUSTOMER_REQUIRED, "customers")
     out = df.copy()
@@ -460,7 +730,9 @@ def check_customers(df: pd.DataFrame, columns: Mapping[str, str] | None = None) 
             )
     for col in CUSTOMER_DATES:
         if col in df:
-            out[col] = _parse_timestamps(df[col], col, problems, required=False)
+            out[col], _ = parse_timestamps(
+                df[col], col, problems, fmt=policy.timestamp_format, required=False
+            )
     for col in out.columns:
         if col != "customer_id" and col not in CUSTOMER_DATES and out[col].dtype == object:
             out[col] = _text(out[col])
@@ -475,23 +747,31 @@ def check_customers(df: pd.DataFrame, columns: Mapping[str, str] | None = None) 
 
 
 def validate_transactions(
-    df: pd.DataFrame, columns: Mapping[str, str] | None = None
+    df: pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    policy: InputConfig | None = None,
 ) -> pd.DataFrame:
     """Return the clean, typed transactions or raise one :class:`SchemaError` with every problem.
 
-    Duplicated identical rows are kept and reported as a :class:`DataQualityWarning`.
+    ``policy``: the config's ``input`` section (see :func:`check_transactions`). Duplicated
+    identical rows are kept (unless the policy drops them) and reported as a
+    :class:`DataQualityWarning`.
     """
-    return check_transactions(df, columns).raise_if_problems()
+    return check_transactions(df, columns, policy=policy).raise_if_problems()
 
 
-def validate_events(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+def validate_events(
+    df: pd.DataFrame, columns: Mapping[str, str] | None = None, policy: InputConfig | None = None
+) -> pd.DataFrame:
     """Return the clean events or raise one :class:`SchemaError` with every problem."""
-    return check_events(df, columns).raise_if_problems()
+    return check_events(df, columns, policy).raise_if_problems()
 
 
-def validate_customers(df: pd.DataFrame, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+def validate_customers(
+    df: pd.DataFrame, columns: Mapping[str, str] | None = None, policy: InputConfig | None = None
+) -> pd.DataFrame:
     """Return the clean customers table or raise one :class:`SchemaError` with every problem."""
-    return check_customers(df, columns).raise_if_problems()
+    return check_customers(df, columns, policy).raise_if_problems()
 
 
 def require_validated(transactions: pd.DataFrame) -> None:

@@ -210,6 +210,7 @@ class Prepared:
     category: np.ndarray | None
     category_names: pd.Index | None
     order: np.ndarray | None
+    product: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -331,7 +332,8 @@ def prepare(
 ) -> Prepared:
     """Select, factorize and sort the rows on or before ``cutoff``'s day (see module docs).
 
-    With ``minimal``, the optional columns (cost, list price, category, order id) are skipped:
+    With ``minimal``, the optional columns (cost, list price, category, order id, product id)
+    are skipped:
     enough for the BTYD summary.
     """
     day0 = cutoff_day(cutoff)
@@ -370,9 +372,11 @@ def prepare(
         remap[seen] = np.arange(len(seen))
         category = remap[codes]
         category_names = pd.Index(labels[seen])
-    order = None
+    order = product = None
     if "order_id" in transactions and not minimal:
         order = _order_codes(transactions["order_id"], rows)
+    if "product_id" in transactions and not minimal:
+        product = pd.factorize(transactions["product_id"].fillna(""))[0][rows].astype(np.int64)
     return Prepared(
         cutoff_day=day0,
         customers=customers,
@@ -386,6 +390,7 @@ def prepare(
         category=category,
         category_names=category_names,
         order=order,
+        product=product,
     )
 
 

@@ -105,6 +105,7 @@ INT_COLUMNS: frozenset[str] = frozenset(
         "orders_12m",
         "margin_assumed",
         "n_categories",
+        "n_products",
         "returns",
         "support_tickets",
         "referrals",

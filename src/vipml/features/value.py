@@ -20,6 +20,7 @@ column                  meaning                                                 
 ``discount_share``      share of purchase revenue paid below ``list_price``             0
 ``top_lines_share``     share of purchase revenue in the most profitable lines          0
 ``n_categories``        distinct categories bought                                      0
+``n_products``          distinct products (``product_id``) bought: product breadth      0
 ======================  ==============================================================  ====
 
 **Full price and discount.** A purchase row is discounted when ``revenue < list_price - 0.005``
@@ -34,7 +35,8 @@ up to the cutoff (ties, e.g. when every cost is assumed, by revenue, then name);
 customers into chunks (or Spark partitions) and still get the same lines, sum
 :func:`line_totals` over the chunks, rank them with :func:`rank_lines` and pass the list as
 ``profitable_lines`` to :func:`vipml.features.build_features`. Without a
-``category`` column both mix columns are 0 and :func:`first_category` says ``"unknown"``.
+``category`` column ``top_lines_share`` and ``n_categories`` are 0 and :func:`first_category`
+says ``"unknown"``; without a ``product_id`` column ``n_products`` is 0.
 
 Examples
 --------
@@ -96,7 +98,7 @@ MARGIN_COLUMNS = (
     "full_price_share",
     "discount_share",
 )
-MIX_COLUMNS = ("top_lines_share", "n_categories")
+MIX_COLUMNS = ("top_lines_share", "n_categories", "n_products")
 _DISCOUNT_TOLERANCE = 0.005
 
 
@@ -193,15 +195,31 @@ def _top_codes(
     return np.asarray(_rank(names, revenue, gross, top_share), dtype=np.intp)
 
 
-def _n_categories(prep: Prepared) -> np.ndarray:
-    """Distinct categories per customer: runs in one sort of ``code * k + category``."""
-    assert prep.category is not None and prep.category_names is not None
-    k = max(len(prep.category_names), 1)
-    key = prep.p_code.astype(np.int64) * k + prep.category[prep.purchase]
+def _distinct_per_customer(prep: Prepared, codes: np.ndarray, k: int) -> np.ndarray:
+    """Distinct values of ``codes`` (``0..k-1``, one per purchase row) per customer: runs in
+    one sort of ``customer * k + code``."""
+    k = max(k, 1)
+    key = prep.p_code.astype(np.int64) * k + codes
     key.sort()
     new = np.ones(len(key), dtype=bool)
     new[1:] = key[1:] != key[:-1]
     return np.bincount(key[new] // k, minlength=prep.n)
+
+
+def _n_categories(prep: Prepared) -> np.ndarray:
+    """Distinct categories per customer."""
+    assert prep.category is not None and prep.category_names is not None
+    return _distinct_per_customer(
+        prep, prep.category[prep.purchase], len(prep.category_names)
+    )
+
+
+def _n_products(prep: Prepared) -> np.ndarray:
+    """Distinct products per customer (0 without a ``product_id`` column)."""
+    if prep.product is None:
+        return np.zeros(prep.n, dtype=np.int64)
+    codes = prep.product[prep.purchase]
+    return _distinct_per_customer(prep, codes, int(codes.max()) + 1 if len(codes) else 1)
 
 
 def value_columns(
@@ -246,6 +264,7 @@ def value_columns(
     out["full_price_share"] = safe_ratio(full, revenue_total, 0.0)
     out["discount_share"] = safe_ratio(discounted, revenue_total, 0.0)
 
+    out["n_products"] = _n_products(prep)
     if prep.category is None:
         out["top_lines_share"] = np.zeros(n)
         out["n_categories"] = np.zeros(n, dtype=np.int64)

@@ -1008,8 +1008,17 @@ class BetaGeoModel(_PurchaseModel):
         r, alpha, a, b = self._vector()
         x, T, tp = grid.xT_x, grid.xT_T, grid.xT_t(t)
         c = a + b + x - 1
-        ln_hyp = _hyp2f1_log(r + x, b + x, c, tp / (alpha + T + tp))
-        value = c / (a - 1) * -np.expm1(ln_hyp + (r + x) * np.log((alpha + T) / (alpha + T + tp)))
+        z = tp / (alpha + T + tp)
+        ln_silent = (r + x) * np.log((alpha + T) / (alpha + T + tp))
+        with np.errstate(invalid="ignore"):
+            ln_hyp = _hyp2f1_log(r + x, b + x, c, z)
+        value = c / (a - 1) * -np.expm1(ln_hyp + ln_silent)
+        negative = ~np.isfinite(value)
+        if negative.any():  # a + b + x < 1 (b < 1, no repeat yet): 2F1 < 0 has no logarithm
+            cn, xn = np.broadcast_to(c, value.shape)[negative], np.broadcast_to(x, value.shape)
+            xn = xn[negative]
+            hyp = hyp2f1(r + xn, b + xn, cn, np.broadcast_to(z, value.shape)[negative])
+            value[negative] = cn / (a - 1) * (1.0 - hyp * np.exp(ln_silent[negative]))
         return value[grid.ixT]
 
     def _silent(self, grid: _Grid, t: float | None) -> np.ndarray:

@@ -91,6 +91,7 @@ PHRASES: dict[str, Phrase] = {
     "discount_share": lambda x, r: f"{_pct(x)} of spend on discount",
     "top_lines_share": lambda x, r: f"{_pct(x)} of spend in the most profitable lines",
     "n_categories": lambda x, r: f"bought from {_count(x, 'category', 'categories')}",
+    "n_products": lambda x, r: f"bought {_count(x, 'different product')}",
     "returns": lambda x, r: "no returns" if x == 0 else f"returned {_count(x, 'order')}",
     "return_rate_orders": lambda x, r: f"returns {_pct(x)} of orders",
     "return_rate_value": lambda x, r: f"returned {_pct(x)} of what they spent",

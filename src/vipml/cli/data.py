@@ -16,8 +16,10 @@ from vipml.data.schema import ValidationReport, check_events, check_transactions
 def print_report(report: ValidationReport, raw_rows: int) -> None:
     """Print what a check found: columns, how the data were read, warnings and problems."""
     console.print(f"[bold]{report.table}[/]: {raw_rows:,} rows")
-    console.print(f"  columns found:      {', '.join(report.columns_found) or 'none'}")
-    console.print(f"  columns recognised: {', '.join(report.columns_recognised) or 'none'}")
+    found = [report.renamed.get(c, c) for c in report.columns_found]
+    recognised = [report.as_given(c) for c in report.columns_recognised]
+    console.print(f"  columns found:      {', '.join(found) or 'none'}", soft_wrap=True)
+    console.print(f"  columns recognised: {', '.join(recognised) or 'none'}", soft_wrap=True)
     if report.columns_ignored:
         console.print(f"  columns ignored:    {', '.join(report.columns_ignored)}")
     print_notes(report)

@@ -128,6 +128,17 @@ class ValidationReport:
     columns_ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """How the data were read: formats detected, columns derived, rows dropped by a policy."""
+    renamed: dict[str, str] = field(default_factory=dict)
+    """The column mapping applied: ``{our_name: their_name}`` for the columns renamed."""
+
+    def as_given(self, column: str) -> str:
+        """A column's name in the data as given, with our name when the mapping renamed it.
+
+        >>> ValidationReport("t", None, renamed={"revenue": "Amount"}).as_given("revenue")
+        'Amount (revenue)'
+        """
+        theirs = self.renamed.get(column)
+        return f"{theirs} ({column})" if theirs else column
 
     @property
     def ok(self) -> bool:
@@ -170,6 +181,11 @@ def _apply_mapping(
         )
         df = df.loc[:, ~df.columns.duplicated()]
     return df, problems
+
+
+def _renamed(columns: Mapping[str, str] | None, found: list[str]) -> dict[str, str]:
+    """``{our_name: their_name}`` for the mapped columns present after the mapping."""
+    return {ours: theirs for theirs, ours in (columns or {}).items() if ours in found}
 
 
 def _missing_required(
@@ -640,6 +656,7 @@ def check_transactions(
         columns_recognised=[c for c in found if c in known],
         columns_ignored=[c for c in found if c not in known],
         notes=notes,
+        renamed=_renamed(columns, found),
     )
     if report.frame is not None:
         report.frame.attrs[VALIDATED] = "transactions"

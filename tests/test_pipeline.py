@@ -172,3 +172,31 @@ def test_cdnow_backtest_beats_every_baseline(cdnow_backtest):
 def test_backtest_needs_data_after_the_cutoff(tx):
     with pytest.raises(VipmlError, match="nothing to judge the predictions on"):
         backtest(tx, "1998-06-30", "26W")
+
+
+def test_customer_attributes_carried_on_the_rows():
+    """A column of the transaction rows that describes the customer (input.customer_attributes)
+    is a model attribute: the value on the latest row up to the cutoff; a customers table
+    wins for the same name."""
+    from vipml.config import InputConfig
+    from vipml.data.schema import validate_transactions
+
+    sim = simulate(1500, seed=4)
+    end = pd.Timestamp(sim.params["end"])
+    cutoff = end - pd.Timedelta(days=91)
+    regions = sim.customers.set_index("customer_id")["region"]
+    raw = sim.transactions.assign(Region=sim.transactions["customer_id"].map(regions))
+    later = raw["timestamp"] > cutoff + pd.Timedelta(days=1)
+    raw.loc[later, "Region"] = "moved-away"  # after the cutoff: must not be seen
+    tx = validate_transactions(raw, policy=InputConfig(customer_attributes=("Region",)))
+    cfg = config_from_dict({"lightgbm": {"num_threads": 1, "n_estimators": 30}})
+    model = train(tx, cutoff, "13W", config=cfg)
+    assert model.attributes == ["Region", "first_category"]
+    scored = score(model, tx, cutoff).set_index("customer_id")
+    assert (scored["Region"] == regions.reindex(scored.index)).all()
+    at_end = score(model, tx, end).set_index("customer_id")
+    moved = tx.loc[later.to_numpy(), "customer_id"].unique()
+    assert (at_end.loc[moved, "Region"] == "moved-away").all()
+    people = pd.DataFrame({"customer_id": regions.index, "Region": "from-the-table"})
+    table_wins = score(model, tx, cutoff, customers=people)
+    assert (table_wins["Region"] == "from-the-table").all()

@@ -83,6 +83,9 @@ _MISSING_FIX = "drop these rows or fill in the date"
 _RANGE_FIX = "dates must lie between 1677-09-22 and 2262-04-11"
 # An ISO 8601 value starts with a four-digit year followed by '-', by MMDD, or by nothing.
 _ISO_START = re.compile(r"[+-]?\d{4}(?:-|\d{4}|$)")
+# The common case, read without looking at each distinct value: ISO dates, perhaps with a time,
+# no zone (a column of millions of distinct timestamps costs one vectorised match).
+_PLAIN_ISO = r"\s*\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?\s*"
 # A zone suffix after a time: 'Z', 'UTC', 'GMT', '+01:00', '+0100' or '+01'.
 _TZ = re.compile(
     r"^(?P<body>.*\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp][Mm])?)\s*"
@@ -496,6 +499,10 @@ def parse_timestamps(
         )
         return pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]", name=raw.name), None
     numeric = pd.api.types.is_numeric_dtype(raw)
+    if fmt == "auto" and not numeric:
+        plain = _plain_iso(raw)
+        if plain is not None:
+            return plain, f"{column}: ISO 8601 dates"
     col = _distinct(raw, column, numeric)
     k = len(col.texts)
     nothing = np.full(k, np.datetime64("NaT", "ns"))
@@ -529,6 +536,29 @@ def parse_timestamps(
     if chosen.fmt != ISO:
         fix += f" (the other rows read as {_name(chosen.fmt)})"
     return _finish(col, problems, chosen.values, bad, fix, required), _note(col, chosen, zone)
+
+
+def _plain_iso(raw: pd.Series) -> pd.Series | None:
+    """The column read as ISO dates when every value is a plain one (none missing, no zone);
+    else None, and the general path decides."""
+    if not len(raw) or raw.isna().any():
+        return None
+    try:
+        text = raw.astype("string")
+    except (TypeError, ValueError):
+        return None
+    if not text.str.fullmatch(_PLAIN_ISO).all():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(text.str.strip(), format="ISO8601", errors="coerce")
+    if parsed.isna().any():  # 2024-02-30
+        return None
+    years = parsed.dt.year
+    if years.min() < 1678 or years.max() > 2261:  # near or outside the datetime64[ns] range
+        return None
+    values = parsed.to_numpy(dtype="datetime64[ns]")
+    return pd.Series(values, index=raw.index, name=raw.name)
 
 
 def _explicit(

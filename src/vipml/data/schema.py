@@ -55,6 +55,7 @@ __all__ = [
     "TRANSACTION_REQUIRED",
     "TRANSACTION_OPTIONAL",
     "TRANSACTION_COLUMNS",
+    "STAND_IN_COLUMNS",
     "READ_NOTES",
     "transaction_attributes",
     "align_ids",
@@ -73,7 +74,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TRANSACTION_REQUIRED = ("customer_id", "timestamp", "revenue")
-TRANSACTION_OPTIONAL = (
+#: Optional columns kept in a validated frame.
+_KEPT_OPTIONAL = (
     "order_id",
     "cost",
     "list_price",
@@ -81,23 +83,14 @@ TRANSACTION_OPTIONAL = (
     "category",
     "is_return",
     "product_id",
-    "unit_price",
-    "profit",
-    "discount",
 )
+#: Optional columns that stand in for a missing one (revenue, cost, list price) and are then
+#: dropped: revenue = quantity x unit_price, cost = revenue - profit, list_price = revenue /
+#: (1 - discount).
+STAND_IN_COLUMNS = ("unit_price", "profit", "discount")
+TRANSACTION_OPTIONAL = _KEPT_OPTIONAL + STAND_IN_COLUMNS
 #: Columns of a validated transaction frame other than customer attributes.
-TRANSACTION_COLUMNS = (
-    "customer_id",
-    "timestamp",
-    "revenue",
-    "order_id",
-    "cost",
-    "list_price",
-    "quantity",
-    "category",
-    "is_return",
-    "product_id",
-)
+TRANSACTION_COLUMNS = TRANSACTION_REQUIRED + _KEPT_OPTIONAL
 #: ``attrs`` key under which a reader leaves notes on how it read a file (encoding, separator).
 READ_NOTES = "vipml_read_notes"
 EVENT_REQUIRED = ("customer_id", "timestamp", "kind")

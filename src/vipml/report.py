@@ -61,6 +61,7 @@ from vipml.segments import (
     assign_segments,
     describe_vip_rule,
     marketer_lists,
+    profile_attributes_used,
     segment_summary,
     treatment_rules_table,
     value_concentration,
@@ -367,6 +368,15 @@ def _backtest_section(backtest: Mapping[str, Any] | Figure | pd.DataFrame, curre
     return "".join(parts)
 
 
+def _profile_lead(profile: pd.DataFrame) -> str:
+    """'shares by country and first category, and ' for the attributes the profile compares."""
+    names = [html.escape(a.replace("_", " ")) for a in profile_attributes_used(profile)]
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"shares by {listed}, and "
+
+
 def report_html(
     scores: pd.DataFrame,
     config: Config | Mapping[str, Any] | None = None,
@@ -469,8 +479,9 @@ def report_html(
         ),
         "<h3>Tiers</h3>" + _html_table(tier_rows, cur, kinds={"from": "money"}),
         "<h2>VIP profile</h2><p>Who the VIPs and predicted VIPs are, against everyone else: "
-        "shares by acquisition channel, region and first category bought, and the means of the "
-        "value signals. An index above 1 means over-represented (or more of it).</p>",
+        + _profile_lead(profile)
+        + "the means of the value signals. An index above 1 means over-represented (or more "
+        "of it).</p>",
         _img(vip_profile_figure(profile), "VIP profile"),
         _html_table(_profile_display(profile), cur, headers=_PROFILE_HEADERS),
         "<h2>Treatments</h2><p>The first configured rule that matches a customer gives the "

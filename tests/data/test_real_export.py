@@ -136,6 +136,7 @@ def test_validate_to_lists_with_a_config_file_only(workdir, raw):
     profile = pd.read_excel(lists / "vip_list.xlsx", sheet_name=None)
     sheet = next(v for k, v in profile.items() if "profile" in k.lower())
     assert "Country" in set(sheet.iloc[:, 1].astype(str))
+    assert "shares by Country" in (lists / "report.html").read_text()
 
 
 def test_leading_zero_ids_survive_from_csv_to_the_vip_list(workdir):

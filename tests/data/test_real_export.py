@@ -7,6 +7,7 @@ customer ids; and the same data exported as a UK CSV (day-first dates, zero-padd
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -101,15 +102,20 @@ def test_uk_csv_reads_day_first_and_matches_the_parquet(workdir):
     assert "day-first" in result.output
 
 
-def test_validate_to_lists_with_a_config_file_only(workdir, raw):
-    cfg = str(workdir / "retail.yaml")
-    model, scores, lists = workdir / "model", workdir / "scores.parquet", workdir / "lists"
+@pytest.fixture(scope="module")
+def model(workdir):
+    out = workdir / "model"
     trained = runner.invoke(
         app,
-        ["train", "--transactions", str(FIXTURE), "--model-out", str(model), "--config", cfg,
-         "--cutoff", "2010-09-09", "--no-tracking"],
+        ["train", "--transactions", str(FIXTURE), "--model-out", str(out), "--config",
+         str(workdir / "retail.yaml"), "--cutoff", "2010-09-09", "--no-tracking"],
     )
     assert trained.exit_code == 0, trained.output
+    return out
+
+
+def test_validate_to_lists_with_a_config_file_only(workdir, raw, model):
+    scores, lists = workdir / "scores.parquet", workdir / "lists"
     # no --config: the model's mapping and input policies read the raw file again
     scored = runner.invoke(
         app,
@@ -120,6 +126,10 @@ def test_validate_to_lists_with_a_config_file_only(workdir, raw):
     assert "config: the model's (trained with the mapping Customer ID -> customer_id" in (
         " ".join(scored.output.split())
     )
+    manifest = json.loads((model / "manifest.json").read_text())
+    assert manifest["config"]["columns"]["transactions"]["Price"] == "unit_price"
+    assert manifest["config"]["input"]["rows_without_customer"] == "drop"
+    assert manifest["config"]["input"]["customer_attributes"] == ["Country"]
     table = pd.read_parquet(scores)
     known = set(raw["Customer ID"].dropna().astype(int))
     assert set(table["customer_id"]) <= known
@@ -155,3 +165,16 @@ def test_leading_zero_ids_survive_from_csv_to_the_vip_list(workdir):
     assert ids.str.match(r"^000\d{5}$").all()
     listed = pd.read_csv(lists / "vip_list.csv", dtype={"customer_id": str})["customer_id"]
     assert len(listed) and listed.str.match(r"^000\d{5}$").all()
+
+
+def test_a_config_that_reads_the_data_differently_from_the_model_is_named(workdir, model):
+    other = workdir / "other.yaml"
+    other.write_text(CONFIG.replace("duplicate_rows: drop", "duplicate_rows: keep"))
+    scored = runner.invoke(
+        app,
+        ["score", "--model", str(model), "--transactions", str(FIXTURE), "--out",
+         str(workdir / "other.parquet"), "--config", str(other), "--cutoff", "2010-09-09"],
+    )
+    assert scored.exit_code == 0, scored.output
+    assert ("other.yaml differs from the model's `input` in input.duplicate_rows ('drop' in "
+            "the model, 'keep' here)") in " ".join(scored.output.split())

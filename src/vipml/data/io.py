@@ -161,7 +161,12 @@ def _read_table(
             text_columns=text_columns,
             columns=columns,
         )
-        return read.frame, list(read.notes)
+        notes = list(read.notes)
+        if not any(n.startswith("encoding:") for n in notes):
+            notes.insert(0, f"encoding: {read.encoding}")
+        if not any(n.startswith("separator:") for n in notes):
+            notes.insert(1, f"separator: {read.separator!r}")
+        return read.frame, notes
     raise SchemaError(
         [f"{path.name}: unknown file type '{path.suffix}': use .csv or .parquet"], table=path.name
     )

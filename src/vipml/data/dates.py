@@ -541,17 +541,21 @@ def parse_timestamps(
 def _plain_iso(raw: pd.Series) -> pd.Series | None:
     """The column read as ISO dates when every value is a plain one (none missing, no zone);
     else None, and the general path decides."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if not len(raw) or raw.isna().any():
         return None
-    try:
-        text = raw.astype("string")
-    except (TypeError, ValueError):
+    try:  # Arrow's regular expressions run in C, Python's once per value
+        text = pa.array(raw.to_numpy(dtype=object), type=pa.string())
+    except (pa.ArrowException, TypeError, ValueError):
         return None
-    if not text.str.fullmatch(_PLAIN_ISO).all():
+    if not pc.all(pc.match_substring_regex(text, f"^{_PLAIN_ISO}$")).as_py():
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(text.str.strip(), format="ISO8601", errors="coerce")
+        stripped = pd.Series(pc.utf8_trim_whitespace(text).to_numpy(zero_copy_only=False))
+        parsed = pd.to_datetime(stripped, format="ISO8601", errors="coerce")
     if parsed.isna().any():  # 2024-02-30
         return None
     years = parsed.dt.year

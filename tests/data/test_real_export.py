@@ -178,3 +178,13 @@ def test_a_config_that_reads_the_data_differently_from_the_model_is_named(workdi
     assert scored.exit_code == 0, scored.output
     assert ("other.yaml differs from the model's `input` in input.duplicate_rows ('drop' in "
             "the model, 'keep' here)") in " ".join(scored.output.split())
+
+
+def test_btyd_reads_the_raw_export_with_the_config(workdir):
+    result = runner.invoke(
+        app,
+        ["btyd", "--transactions", str(FIXTURE), "--config", str(workdir / "retail.yaml"),
+         "--cutoff", "2010-08-31"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "bgnbd" in result.output.lower() or "BG/NBD" in result.output

@@ -104,6 +104,28 @@ def _shape(text: str) -> str:
     return _SPACES.sub(" ", _LETTERS.sub("a", _DIGITS.sub("9", text)))
 
 
+def _shapes(texts: np.ndarray) -> np.ndarray:
+    """:func:`_shape` of many values at once (Arrow's regular expressions run in C)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(texts, type=pa.string())
+    for pattern, repl in ((r"\d+", "9"), (r"\pL+", "a"), (r"\s+", " ")):
+        arr = pc.replace_substring_regex(arr, pattern=pattern, replacement=repl)
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _zone_candidates(texts: np.ndarray) -> np.ndarray:
+    """Positions of the values that end in a zone suffix (:data:`_TZ`), found in C."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(texts):
+        return np.zeros(0, dtype=np.intp)
+    hits = pc.match_substring_regex(pa.array(texts, type=pa.string()), pattern=_TZ.pattern)
+    return np.flatnonzero(hits.to_numpy(zero_copy_only=False))
+
+
 _SAMPLE_DATE = datetime(2009, 12, 31, 17, 28, 5)
 _BY_SHAPE: dict[str, list[str]] = {}
 for _f in CANDIDATE_FORMATS:
@@ -262,13 +284,12 @@ def _drop_zones(col: _Column, problems: list[str], strip: bool = True) -> str | 
     that reads the zone itself) the values are left as they are: only mixed zones are reported.
     """
     zones = np.full(len(col.texts), "no zone", dtype=object)
-    for i, text in enumerate(col.texts):
-        if text[-1:].isdigit() or text[-1:] in "ZTC":
-            match = _TZ.match(text)
-            if match:
-                if strip:
-                    col.texts[i] = match["body"].rstrip()
-                zones[i] = _zone_name(match["tz"])
+    for i in _zone_candidates(col.texts):
+        match = _TZ.match(col.texts[i])
+        if match:
+            if strip:
+                col.texts[i] = match["body"].rstrip()
+            zones[i] = _zone_name(match["tz"])
     if not (zones != "no zone").any():
         return None
     row_zones = pd.Series(np.append(zones, None)[col.codes], index=col.raw.index)
@@ -308,7 +329,7 @@ def _candidate_fits(texts: np.ndarray, todo: np.ndarray) -> list[_Fit]:
     """
     k = len(texts)
     fits: dict[str, _Fit] = {}
-    shapes = np.array([_shape(t) for t in texts[todo]], dtype=object)
+    shapes = _shapes(texts[todo])
     shape_codes, shape_names = pd.factorize(shapes)
     for s, name in enumerate(shape_names):
         formats = _BY_SHAPE.get(name)

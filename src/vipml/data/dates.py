@@ -567,17 +567,19 @@ def _plain_iso(raw: pd.Series) -> pd.Series | None:
 
     if not len(raw) or raw.isna().any():
         return None
-    try:  # Arrow's regular expressions run in C, Python's once per value
-        text = pa.array(raw.to_numpy(dtype=object), type=pa.string())
-    except (pa.ArrowException, TypeError, ValueError):
+    try:  # Arrow's regular expressions and ISO parser run in C, Python's once per value
+        text = pa.array(raw) if pd.api.types.is_string_dtype(raw) else None
+        if text is None or not pa.types.is_string(text.type) and not pa.types.is_large_string(
+            text.type
+        ):
+            text = pa.array(raw.to_numpy(dtype=object), type=pa.string())
+        if not pc.all(pc.match_substring_regex(text, f"^{_PLAIN_ISO}$")).as_py():
+            return None
+        stamps = pc.cast(pc.utf8_trim_whitespace(text), pa.timestamp("ns"))
+    except (pa.ArrowException, TypeError, ValueError):  # 2024-02-30, or out of range
         return None
-    if not pc.all(pc.match_substring_regex(text, f"^{_PLAIN_ISO}$")).as_py():
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        stripped = pd.Series(pc.utf8_trim_whitespace(text).to_numpy(zero_copy_only=False))
-        parsed = pd.to_datetime(stripped, format="ISO8601", errors="coerce")
-    if parsed.isna().any():  # 2024-02-30
+    parsed = pd.Series(stamps.to_numpy(zero_copy_only=False), index=raw.index)
+    if parsed.isna().any():
         return None
     years = parsed.dt.year
     if years.min() < 1678 or years.max() > 2261:  # near or outside the datetime64[ns] range

@@ -28,25 +28,14 @@ import json
 import os
 import platform
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from bench_features import best_of  # the script's own folder is on sys.path
 
 from vipml.data.io import read_transactions
 from vipml.data.simulate import simulate
-
-
-def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    """Smallest wall time of ``repeat`` calls, and the last result."""
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def write_files(customers: int, seed: int, folder: Path) -> dict[str, Path]:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import vipml
-from vipml.bundle import BundleWarning, VipModel, data_fingerprint, load_model
+from vipml.bundle import BundleWarning, VipModel, data_fingerprint, load_model, seal_manifest
 from vipml.config import config_from_dict
 from vipml.data.datasets import load_cdnow
 from vipml.errors import ModelFormatError
@@ -79,9 +83,10 @@ def test_bundle_is_plain_data(saved, model, tx):
 
 
 def _edit_manifest(path, **changes):
+    """A manifest as another vipml would write it (sealed, so only the change is tested)."""
     manifest = json.loads((path / "manifest.json").read_text())
     manifest.update(changes)
-    (path / "manifest.json").write_text(json.dumps(manifest))
+    (path / "manifest.json").write_text(json.dumps(seal_manifest(manifest)))
 
 
 def test_other_vipml_version_fails_clearly_or_warns(saved, tx):
@@ -120,8 +125,93 @@ def test_damaged_or_missing_parts(saved, tmp_path):
     with pytest.raises(ModelFormatError, match=r"churn\.lgb\.txt \(churn trees\) is missing"):
         load_model(broken)
     (broken / "btyd.json").write_text("{not json")
-    with pytest.raises(ModelFormatError, match=r"btyd\.json is not valid JSON"):
+    with pytest.raises(ModelFormatError, match=r"btyd\.json: 9 bytes, the manifest says "):
         load_model(broken)
+
+
+BUNDLE_FILES = ["btyd.json", "future_vip.json", "churn.json", "future_vip.lgb.txt",
+                "churn.lgb.txt"]
+
+
+@pytest.mark.parametrize("name", BUNDLE_FILES)
+def test_a_truncated_file_is_refused_by_name_even_when_not_strict(saved, tmp_path, name):
+    bundle = tmp_path / "b"
+    shutil.copytree(saved, bundle)
+    data = (bundle / name).read_bytes()
+    (bundle / name).write_bytes(data[: len(data) // 3])
+    message = (
+        rf"{re.escape(name)}: {len(data) // 3:,} bytes, the manifest says {len(data):,}: the "
+        r"bundle is damaged; retrain or restore it"
+    )
+    for strict in (True, False):
+        with pytest.raises(ModelFormatError, match=message):
+            load_model(bundle, strict=strict)
+
+
+def _flip_a_number(text: str) -> str:
+    """The same length, one digit changed (an edit a size check alone would miss)."""
+    match = re.search(r"[1-8]", text[len(text) // 2 :])
+    at = len(text) // 2 + match.start()
+    return text[:at] + str(int(text[at]) + 1) + text[at + 1 :]
+
+
+@pytest.mark.parametrize("name", BUNDLE_FILES)
+def test_an_edited_file_is_refused_or_loaded_with_a_warning(saved, tmp_path, name):
+    bundle = tmp_path / "b"
+    shutil.copytree(saved, bundle)
+    (bundle / name).write_text(_flip_a_number((bundle / name).read_text()))
+    with pytest.raises(ModelFormatError, match=(
+        rf"{re.escape(name)}: its content differs from the manifest's checksum .*edited or "
+        r"damaged; retrain or restore the bundle; load_model\(path, strict=False\) loads it"
+    )):
+        load_model(bundle)
+    with pytest.warns(BundleWarning, match=rf"{re.escape(name)}: its content differs"):
+        try:
+            load_model(bundle, strict=False)
+        except ModelFormatError:  # the edit itself broke the file (e.g. a tree's structure)
+            pass
+
+
+def test_an_edited_manifest_is_refused(saved, tmp_path):
+    bundle = tmp_path / "b"
+    shutil.copytree(saved, bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["metrics"] = {"future_vip": {"roc_auc": 0.99}}
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match=r"manifest\.json differs from its own checksum"):
+        load_model(bundle)
+    with pytest.warns(BundleWarning, match="manifest.json differs from its own checksum"):
+        load_model(bundle, strict=False)
+    (bundle / "manifest.json").write_text(json.dumps(manifest)[:200])
+    with pytest.raises(ModelFormatError, match=r"manifest\.json is not valid JSON"):
+        load_model(bundle)
+
+
+def test_a_bundle_without_checksums_loads_with_a_warning(saved, tmp_path):
+    bundle = tmp_path / "b"
+    shutil.copytree(saved, bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    del manifest["checksums"], manifest["manifest_sha256"]
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.warns(BundleWarning, match=r"has no checksums \(written by an older vipml\)"):
+        load_model(bundle)
+
+
+def test_a_truncated_tree_file_never_reaches_lightgbm(saved, tmp_path):
+    """LightGBM crashed Python (exit 139) on a truncated model file: scoring now exits 1."""
+    bundle = tmp_path / "b"
+    shutil.copytree(saved, bundle)
+    trees = bundle / "future_vip.lgb.txt"
+    trees.write_bytes(trees.read_bytes()[:10_000])
+    proc = subprocess.run(
+        [sys.executable, "-m", "vipml", "score", "--model", str(bundle), "--transactions",
+         "cdnow-sample", "--out", str(tmp_path / "s.parquet")],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"},
+    )
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "future_vip.lgb.txt: 10,000 bytes, the manifest says" in proc.stderr
+    assert "Model format error" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "s.parquet").exists()
 
 
 def test_save_replaces_a_bundle_atomically(model, saved):

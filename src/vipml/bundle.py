@@ -15,9 +15,14 @@ A bundle is data, not code: loading it never runs anything it contains. The fold
 ==========================  ==================================================================
 
 :meth:`VipModel.save` writes the folder atomically (a temporary folder renamed into place).
-:func:`load_model` checks the manifest: a bundle from another vipml major.minor version, or
-whose feature list differs from what this vipml builds, raises :class:`ModelFormatError`
-saying what differs and how to fix it (``strict=False`` loads it anyway, with a warning).
+The manifest records the size and sha256 of every other file, and its own sha256 (over its
+content without that key). :func:`load_model` verifies them before any file is parsed: a file
+whose size differs (truncated, cut off) is always refused by name; a file or manifest edited in
+place is refused unless ``strict=False``, which loads it with a warning; a bundle from an older
+vipml without checksums loads with a warning. It then checks the manifest: a bundle from
+another vipml major.minor version, or whose feature list differs from what this vipml builds,
+raises :class:`ModelFormatError` saying what differs and how to fix it (``strict=False`` loads
+it anyway, with a warning).
 
 Examples
 --------
@@ -30,6 +35,7 @@ vipml.errors.ModelFormatError: ... is not a vipml model bundle (no manifest.json
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import platform
@@ -53,6 +59,7 @@ __all__ = [
     "VipModel",
     "BundleWarning",
     "load_model",
+    "seal_manifest",
     "library_versions",
     "data_fingerprint",
 ]
@@ -203,6 +210,10 @@ class VipModel:
             for target, clf in self.classifiers.items():
                 _write_json(tmp / f"{target}.json", clf.to_dict())
                 (tmp / f"{target}.lgb.txt").write_text(clf.booster_text(), encoding="utf-8")
+            manifest["checksums"] = {
+                name: _checksum((tmp / name).read_bytes()) for name in manifest["files"].values()
+            }
+            manifest = seal_manifest(manifest)
             _write_json(tmp / "manifest.json", manifest)
         self.manifest = manifest
         log.info("saved model bundle to %s", path)
@@ -226,6 +237,91 @@ def _default(value: Any) -> Any:
 
 def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(_jsonable(data), indent=2, allow_nan=False), encoding="utf-8")
+
+
+_SEAL = "manifest_sha256"
+
+
+def _checksum(data: bytes) -> dict[str, Any]:
+    return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != _SEAL}
+    text = json.dumps(_jsonable(body), sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def seal_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with its own sha256 (over its content without that key) under
+    ``manifest_sha256``: an edit of the manifest is then found when the bundle is loaded.
+
+    >>> sealed = seal_manifest({"format": "vipml-model", "cutoff": "2024-06-30"})
+    >>> len(sealed["manifest_sha256"]), sealed == seal_manifest(sealed)
+    (64, True)
+    """
+    return {**manifest, _SEAL: _manifest_digest(manifest)}
+
+
+def _verify_manifest(manifest: dict[str, Any], path: Path, strict: bool) -> None:
+    if _SEAL not in manifest or "checksums" not in manifest:
+        warnings.warn(
+            f"model bundle {path} has no checksums (written by an older vipml): its files "
+            "cannot be verified before they are read; retrain to get a verified bundle",
+            BundleWarning,
+            stacklevel=3,
+        )
+        return
+    if manifest[_SEAL] != _manifest_digest(manifest):
+        _mismatch(
+            f"model bundle {path}: manifest.json differs from its own checksum: it was edited "
+            "or damaged; retrain or restore the bundle",
+            strict,
+        )
+
+
+def _verified_bytes(
+    path: Path, what: str, manifest: dict[str, Any], strict: bool
+) -> bytes:
+    """A bundle file's bytes, checked against the manifest's size and sha256 before anything
+    parses them. A size that differs is always refused (a truncated file can crash LightGBM);
+    other content that differs is refused unless ``strict=False``."""
+    if not path.is_file():
+        raise ModelFormatError(f"model bundle {path.parent}: {path.name} ({what}) is missing")
+    data = path.read_bytes()
+    expected = (manifest.get("checksums") or {}).get(path.name)
+    if expected is None:
+        if "checksums" in manifest:
+            raise ModelFormatError(
+                f"model bundle {path.parent}: {path.name} has no checksum in the manifest: the "
+                "bundle is damaged; retrain or restore it"
+            )
+        return data
+    found = _checksum(data)
+    if found["bytes"] != expected.get("bytes"):
+        raise ModelFormatError(
+            f"model bundle {path.parent}: {path.name}: {found['bytes']:,} bytes, the manifest "
+            f"says {expected.get('bytes', 0):,}: the bundle is damaged; retrain or restore it"
+        )
+    if found["sha256"] != expected.get("sha256"):
+        _mismatch(
+            f"model bundle {path.parent}: {path.name}: its content differs from the manifest's "
+            f"checksum (sha256 {found['sha256'][:12]}…, the manifest says "
+            f"{str(expected.get('sha256'))[:12]}…): it was edited or damaged; retrain or "
+            "restore the bundle",
+            strict,
+        )
+    return data
+
+
+def _parse_json(data: bytes, path: Path) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ModelFormatError(
+            f"model bundle {path.parent}: {path.name} is not valid JSON ({exc}): the bundle is "
+            "damaged, save it again"
+        ) from None
 
 
 def _read_json(path: Path, what: str) -> Any:
@@ -273,6 +369,7 @@ def load_model(path: str | Path, strict: bool = True) -> VipModel:
     manifest = _read_json(path / "manifest.json", "manifest")
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise ModelFormatError(f"{path}/manifest.json is not a vipml model manifest")
+    _verify_manifest(manifest, path, strict)
     if manifest.get("format_version") != BUNDLE_FORMAT_VERSION:
         raise ModelFormatError(
             f"model bundle {path}: format_version {manifest.get('format_version')!r} is not "
@@ -312,16 +409,27 @@ def load_model(path: str | Path, strict: bool = True) -> VipModel:
             f"model bundle {path}: its config is not valid here: {exc}"
         ) from None
     files = manifest.get("files", {})
-    btyd = LifetimeValueModel.from_dict(_read_json(path / files.get("btyd", "btyd.json"), "BTYD"))
+
+    def read(name: str, what: str) -> tuple[bytes, Path]:
+        file = path / Path(str(name)).name  # a name, never a path out of the bundle
+        return _verified_bytes(file, what, manifest, strict), file
+
+    data, file = read(files.get("btyd", "btyd.json"), "BTYD")
+    btyd = LifetimeValueModel.from_dict(_parse_json(data, file))
     classifiers = {}
     for target in manifest.get("targets", TARGETS):
-        params = _read_json(path / files.get(target, f"{target}.json"), f"{target} classifier")
-        trees_path = path / files.get(f"{target}_trees", f"{target}.lgb.txt")
-        if not trees_path.exists():
+        data, file = read(files.get(target, f"{target}.json"), f"{target} classifier")
+        params = _parse_json(data, file)
+        trees, trees_file = read(files.get(f"{target}_trees", f"{target}.lgb.txt"),
+                                 f"{target} trees")
+        try:
+            text = trees.decode("utf-8")
+        except UnicodeDecodeError:
             raise ModelFormatError(
-                f"model bundle {path}: {trees_path.name} ({target} trees) is missing"
-            )
-        clf = VipClassifier.from_dict(params, trees_path.read_text(encoding="utf-8"))
+                f"model bundle {path}: {trees_file.name} is not text: the bundle is damaged; "
+                "retrain or restore it"
+            ) from None
+        clf = VipClassifier.from_dict(params, text)
         if clf.feature_names_ != names:
             raise ModelFormatError(
                 f"model bundle {path}: the {target} classifier's features differ from the "

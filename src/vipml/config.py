@@ -555,6 +555,8 @@ def _check(cfg: Config) -> Config:
         raise ConfigError("vip.tiers: list tiers from the highest bound to the lowest")
     _check_vip_segments(cfg)
     _check_input(cfg.input)
+    parse_duration(cfg.labels.horizon, "labels.horizon")
+    parse_duration(cfg.training.cutoff_step, "training.cutoff_step")
     return cfg
 
 
@@ -693,15 +695,28 @@ def flatten_config(cfg: Config) -> dict[str, Any]:
 _DURATION_UNITS = {"D": 1.0, "W": 7.0, "M": 30.4375, "Y": 365.25}
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_duration(value: str | int | pd.Timedelta, name: str = "horizon") -> pd.Timedelta:
     """Parse a duration such as ``'26W'``, ``'90D'``, ``'6M'`` (30.4375 days each) or ``'1Y'``.
 
-    A bare number means days. Months and years are rounded to whole days.
+    Text needs its unit: ``'26'`` is an error (26 days or 26 weeks?). A Python integer means
+    days. Months and years are rounded to whole days.
 
     Examples
     --------
     >>> parse_duration("26W").days, parse_duration("6M").days, parse_duration(30).days
     (182, 183, 30)
+    >>> parse_duration("26", "--horizon")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.ConfigError: --horizon: '26' has no unit: write 26D (days), 26W (weeks), ...
     >>> parse_duration("2 fortnights")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -710,6 +725,11 @@ def parse_duration(value: str | int | pd.Timedelta, name: str = "horizon") -> pd
     if isinstance(value, pd.Timedelta):
         return value
     text = str(value).strip().upper()
+    if isinstance(value, str) and _is_number(text):
+        raise ConfigError(
+            f"{name}: {value!r} has no unit: write {text}D (days), {text}W (weeks), {text}M "
+            f"(months) or {text}Y (years)"
+        )
     unit = text[-1:] if text[-1:].isalpha() else "D"
     number = text[:-1] if text[-1:].isalpha() else text
     try:

@@ -573,6 +573,10 @@ def _fit(
     return model, scored
 
 
+#: Days a training cutoff may lie after the last transaction (a quiet weekend or holiday at the
+#: end of an export) with a warning; beyond, it is an error.
+_QUIET_DAYS = 7
+
 _LABELS = ("future_vip", "churn", "future_value", "future_purchases", "churn_eligible")
 
 
@@ -604,6 +608,20 @@ def train(
         With validation metrics (latest window) of the models and the baselines in
         ``metrics``; save it with :meth:`VipModel.save`.
     """
+    _check_transactions(transactions)
+    last = _day(transactions["timestamp"].max())
+    gap = (_day(cutoff) - last).days
+    if gap > 0:
+        message = (
+            f"the cutoff {_day(cutoff):%Y-%m-%d} is after the last transaction "
+            f"({last:%Y-%m-%d}, {gap:,} day{'s' if gap != 1 else ''} earlier): the latest label "
+            "window reads days without data as days without purchases"
+        )
+        if gap > _QUIET_DAYS:
+            raise VipmlError(
+                f"{message}; train at or before {last:%Y-%m-%d}, or give the newer data"
+            )
+        warnings.warn(f"{message} (a quiet end of the data?)", UserWarning, stacklevel=2)
     model, _ = _fit(transactions, cutoff, horizon, events, customers, config, progress)
     return model
 
@@ -745,7 +763,8 @@ def score(
     tx = _up_to(transactions, cutoff)
     if tx.empty:
         raise VipmlError(
-            f"no transaction on or before the cutoff {cutoff:%Y-%m-%d}: nothing to score"
+            f"no transaction on or before the cutoff {cutoff:%Y-%m-%d} (the data start on "
+            f"{transactions['timestamp'].min():%Y-%m-%d}): nothing to score"
         )
     attrs = None
     if model.attributes:

@@ -158,3 +158,40 @@ def test_score_with_the_spark_engine_equals_pandas(bundle, workdir, monkeypatch)
         diff = pandas_rows[column].to_numpy() - spark_rows[column].to_numpy()
         assert abs(diff).max() <= 1e-9
     assert (pandas_rows["segment"].to_numpy() == spark_rows["segment"].to_numpy()).all()
+
+
+def test_a_horizon_without_unit_is_refused(workdir):
+    result = runner.invoke(
+        app, ["train", "--transactions", "cdnow-sample", "--model-out", str(workdir / "x"),
+              "--horizon", "26", "--no-tracking"],
+    )
+    assert result.exit_code == 1
+    assert "--horizon: '26' has no unit: write 26D (days), 26W (weeks)" in " ".join(
+        result.output.split()
+    )
+
+
+def test_cutoffs_after_the_data(bundle, workdir):
+    late = runner.invoke(
+        app, ["train", "--transactions", "cdnow-sample", "--model-out", str(workdir / "late"),
+              "--cutoff", "1998-07-22", "--config", str(workdir / "fast.yaml"), "--no-tracking"],
+    )
+    assert late.exit_code == 1
+    assert ("the cutoff 1998-07-22 is after the last transaction (1998-06-30, 22 days earlier)"
+            in " ".join(late.output.split()))
+    out, _ = bundle
+    scored = runner.invoke(
+        app, ["score", "--model", str(out), "--transactions", "cdnow-sample", "--cutoff",
+              "1998-07-22", "--out", str(workdir / "late.parquet")],
+    )
+    assert scored.exit_code == 0, scored.output
+    assert ("warning: scoring at 1998-07-22, 22 days after the last transaction (1998-06-30)"
+            in " ".join(scored.output.split()))
+    early = runner.invoke(
+        app, ["score", "--model", str(out), "--transactions", "cdnow-sample", "--cutoff",
+              "1996-01-01", "--out", str(workdir / "early.parquet")],
+    )
+    assert early.exit_code == 1
+    assert "no transaction on or before the cutoff 1996-01-01 (the data start on 1997-01-01)" in (
+        " ".join(early.output.split())
+    )

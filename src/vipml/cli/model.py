@@ -105,6 +105,20 @@ def _cutoff(value: str | None, tx: pd.DataFrame, what: str = "") -> pd.Timestamp
     return cutoff
 
 
+def _warn_if_after_the_data(when: pd.Timestamp, tx: pd.DataFrame) -> None:
+    """Say so when the scoring date lies after the last transaction: the days between read as
+    days without purchases."""
+    last = tx["timestamp"].max().normalize()
+    if when > last:
+        console.print(
+            f"[yellow]warning:[/] scoring at {when:%Y-%m-%d}, {(when - last).days:,} days after "
+            f"the last transaction ({last:%Y-%m-%d}): the days between count as days without "
+            "purchases, so customers look more lapsed than they may be; score at the data's "
+            "last date or give the newer data",
+            soft_wrap=True,
+        )
+
+
 def _horizon(value: str | None, cfg: Config) -> str:
     horizon = value or cfg.labels.horizon
     try:
@@ -391,6 +405,7 @@ def score(
         source = transactions
         tx = _timestamps_only(transactions, cfg)
     when = _cutoff(cutoff, tx)
+    _warn_if_after_the_data(when, tx)
     with _progress("scoring") as progress:
         done = score_to_file(
             bundle, source, when, out, chunks=n_chunks, workers=workers, events=ev,

@@ -33,6 +33,12 @@ from typing import Any, Literal, get_args, get_origin
 import pandas as pd
 import yaml
 
+from vipml.contract import (
+    EVENT_OPTIONAL,
+    EVENT_REQUIRED,
+    TRANSACTION_OPTIONAL,
+    TRANSACTION_REQUIRED,
+)
 from vipml.errors import ConfigError
 
 __all__ = [
@@ -491,7 +497,15 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         (item,) = get_args(hint)[:1]
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
-        return tuple(_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value))
+        items, problems = [], []
+        for i, v in enumerate(value):
+            try:
+                items.append(_convert(v, item, f"{where}[{i}]"))
+            except ConfigError as exc:
+                problems += _problems_of(exc)
+        if problems:
+            raise _config_error(problems)
+        return tuple(items)
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
@@ -513,22 +527,73 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
+def _config_error(problems: list[str]) -> ConfigError:
+    """One ConfigError listing every problem (``problems`` kept on it for the caller)."""
+    if len(problems) == 1:
+        error = ConfigError(problems[0])
+    else:
+        error = ConfigError(
+            f"{len(problems)} problems in the config:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+    error.problems = list(problems)  # type: ignore[attr-defined]
+    return error
+
+
+def _problems_of(error: ConfigError) -> list[str]:
+    return list(getattr(error, "problems", [str(error)]))
+
+
 def _build(cls: type, data: dict[str, Any], where: str = "") -> Any:
+    """Build a config dataclass; every unknown key and wrong value is found, then reported in
+    one :class:`ConfigError`."""
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(data) - set(names))
-    if unknown:
-        prefix = f"{where}." if where else ""
-        valid = ", ".join(names)
-        raise ConfigError(
-            f"unknown key {prefix}{unknown[0]!s}: valid keys{' of ' + where if where else ''} "
-            f"are {valid}"
-        )
-    kwargs = {k: _convert(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
+    prefix = f"{where}." if where else ""
+    problems = [
+        f"unknown key {prefix}{key!s}: valid keys{' of ' + where if where else ''} are "
+        f"{', '.join(names)}"
+        for key in sorted(set(data) - set(names), key=str)
+    ]
+    kwargs = {}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        try:
+            kwargs[key] = _convert(value, hints[key], f"{prefix}{key}")
+        except ConfigError as exc:
+            problems += _problems_of(exc)
+    if problems:
+        raise _config_error(problems)
     try:
         return cls(**kwargs)
     except TypeError as exc:  # a required field (e.g. a tier's name) is missing
         raise ConfigError(f"{where or 'config'}: {exc}") from None
+
+
+def _mapping_problems(data: dict[str, Any]) -> list[str]:
+    """Mapping targets (in the plain config data) that are not columns of the contract nor a
+    listed customer attribute."""
+    columns = data.get("columns") if isinstance(data.get("columns"), dict) else {}
+    policy = data.get("input") if isinstance(data.get("input"), dict) else {}
+    attributes = policy.get("customer_attributes") or []
+    valid = {
+        "transactions": (
+            *TRANSACTION_REQUIRED,
+            *TRANSACTION_OPTIONAL,
+            *(str(a) for a in attributes if isinstance(attributes, list | tuple)),
+        ),
+        "events": (*EVENT_REQUIRED, *EVENT_OPTIONAL),
+    }
+    problems = []
+    for table, names in valid.items():
+        mapping = columns.get(table) or {}
+        for theirs, ours in mapping.items() if isinstance(mapping, dict) else ():
+            if str(ours) not in names:
+                problems.append(
+                    f"columns.{table}: {str(theirs)!r} is mapped to {str(ours)!r}, which is not "
+                    f"a column of the contract: use one of {', '.join(names)}"
+                )
+    return problems
 
 
 def _check(cfg: Config) -> Config:
@@ -629,7 +694,15 @@ def _check_vip_segments(cfg: Config) -> None:
 
 def config_from_dict(data: dict[str, Any] | None) -> Config:
     """Build a validated :class:`Config` from nested plain data (missing keys take defaults)."""
-    return _check(_build(Config, dict(data or {})))
+    data = dict(data or {})
+    problems = _mapping_problems(data)
+    try:
+        cfg = _build(Config, data)
+    except ConfigError as exc:
+        raise _config_error(_problems_of(exc) + problems) from None
+    if problems:
+        raise _config_error(problems)
+    return _check(cfg)
 
 
 def load_config(path: str | Path | None = None) -> Config:

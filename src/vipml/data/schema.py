@@ -47,6 +47,17 @@ import numpy as np
 import pandas as pd
 
 from vipml.config import InputConfig
+from vipml.contract import (
+    CUSTOMER_DATES,
+    CUSTOMER_REQUIRED,
+    EVENT_KINDS,
+    EVENT_OPTIONAL,
+    EVENT_REQUIRED,
+    STAND_IN_COLUMNS,
+    TRANSACTION_COLUMNS,
+    TRANSACTION_OPTIONAL,
+    TRANSACTION_REQUIRED,
+)
 from vipml.data.dates import parse_timestamps
 from vipml.data.problems import describe_rows as _describe
 from vipml.errors import SchemaError
@@ -73,31 +84,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TRANSACTION_REQUIRED = ("customer_id", "timestamp", "revenue")
-#: Optional columns kept in a validated frame.
-_KEPT_OPTIONAL = (
-    "order_id",
-    "cost",
-    "list_price",
-    "quantity",
-    "category",
-    "is_return",
-    "product_id",
-)
-#: Optional columns that stand in for a missing one (revenue, cost, list price) and are then
-#: dropped: revenue = quantity x unit_price, cost = revenue - profit, list_price = revenue /
-#: (1 - discount).
-STAND_IN_COLUMNS = ("unit_price", "profit", "discount")
-TRANSACTION_OPTIONAL = _KEPT_OPTIONAL + STAND_IN_COLUMNS
-#: Columns of a validated transaction frame other than customer attributes.
-TRANSACTION_COLUMNS = TRANSACTION_REQUIRED + _KEPT_OPTIONAL
 #: ``attrs`` key under which a reader leaves notes on how it read a file (encoding, separator).
 READ_NOTES = "vipml_read_notes"
-EVENT_REQUIRED = ("customer_id", "timestamp", "kind")
-EVENT_OPTIONAL = ("cost",)
-EVENT_KINDS = ("support_ticket", "referral", "review", "ugc")
-CUSTOMER_REQUIRED = ("customer_id",)
-CUSTOMER_DATES = ("signup_date",)
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0", ""}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -195,3 +196,15 @@ def test_cutoffs_after_the_data(bundle, workdir):
     assert "no transaction on or before the cutoff 1996-01-01 (the data start on 1997-01-01)" in (
         " ".join(early.output.split())
     )
+
+
+def test_an_unattended_train_log_is_complete(bundle):
+    """Without a terminal: the metric table whole (no 80-column cut) and one timestamped line
+    per step with its duration."""
+    _, output = bundle
+    assert "…" not in output
+    for cell in ("ROC AUC", "prec@10%", "btyd_1_minus_p_alive", "btyd_expected_value", "Brier"):
+        assert cell in output
+    steps = re.findall(r"^\d{2}:\d{2}:\d{2} training: (.+): \d+\.\d s$", output, re.MULTILINE)
+    assert steps[0] == "features and BTYD at 1997-12-30"
+    assert "training the future_vip model" in steps and "training the churn model" in steps

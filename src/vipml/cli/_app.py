@@ -32,8 +32,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Without a terminal (cron, CI, a job runner) nothing is cut at 80 columns: tables print whole.
+_LOG_WIDTH = 240
+console = Console(highlight=False, width=None if sys.stdout.isatty() else _LOG_WIDTH)
+err_console = Console(
+    stderr=True, highlight=False, width=None if sys.stderr.isatty() else _LOG_WIDTH
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -22,10 +22,40 @@ _TX_HELP = (
 
 
 @contextlib.contextmanager
+def _step_log(description: str) -> Iterator[Any]:
+    """Without a terminal (cron, CI, a job runner): one timestamped line per finished step, with
+    its duration, so a log shows where the time went and where a run stopped."""
+    import time
+
+    current: list[Any] = []  # [step, start]
+
+    def finish() -> None:
+        if current:
+            step, start = current
+            stamp = pd.Timestamp.now().strftime("%H:%M:%S")
+            console.print(
+                f"{stamp} {description}: {step}: {time.perf_counter() - start:.1f} s",
+                markup=False, soft_wrap=True,
+            )
+
+    def update(step: str, done: int, total: int) -> None:
+        if current and current[0] == step:
+            return
+        finish()
+        current[:] = [step, time.perf_counter()]
+
+    try:
+        yield update
+    finally:
+        finish()
+
+
+@contextlib.contextmanager
 def _progress(description: str) -> Iterator[Any]:
     """A rich progress bar on a terminal; nothing otherwise. Yields the pipeline callback."""
     if not is_terminal():
-        yield None
+        with _step_log(description) as update:
+            yield update
         return
     from rich.progress import (
         BarColumn,
@@ -65,11 +95,14 @@ def _read_transactions(transactions: str, cfg: Config) -> pd.DataFrame:
     print what was read and how (formats detected, rows dropped)."""
     from vipml.cli.data import print_notes
     from vipml.data.io import raw_transactions
-    from vipml.data.schema import check_transactions
+    from vipml.data.schema import ValidationReport, check_transactions, is_validated
 
     with console.status("reading the data") if is_terminal() else contextlib.nullcontext():
         raw = raw_transactions(transactions, cfg.columns.transactions, cfg.input)
-        report = check_transactions(raw, cfg.columns.transactions, policy=cfg.input)
+        if is_validated(raw):  # a bundled data set, validated as it was loaded
+            report = ValidationReport("transactions", raw)
+        else:
+            report = check_transactions(raw, cfg.columns.transactions, policy=cfg.input)
         tx = report.raise_if_problems()
     console.print(
         f"transactions: {len(tx):,} rows, {tx['customer_id'].nunique():,} customers, "

@@ -345,10 +345,10 @@ def model_frame(
     return frame[model_feature_names(names)]
 
 
-def _attribute_names(transactions: pd.DataFrame, customers: pd.DataFrame | None) -> list[str]:
-    """The attribute features: the customers table's, then the row attributes it lacks, then
-    ``first_category`` when there are categories."""
-    names = list(_attributes(customers).columns)
+def _attribute_features(transactions: pd.DataFrame, customers_table: pd.DataFrame) -> list[str]:
+    """The attribute features: the customers table's (:func:`_attributes`), then the row
+    attributes it lacks, then ``first_category`` when there are categories."""
+    names = list(customers_table.columns)
     names += [n for n in row_attribute_names(transactions) if n not in names]
     if "category" in transactions and "first_category" not in names:
         names.append("first_category")
@@ -379,7 +379,7 @@ def training_frame(
     cutoffs = training_cutoffs(tx, cutoff, horizon_td, config)
     purchase_model = purchase_model or _choose_purchase_model(tx, cutoff, horizon_td, config)
     customers_table = _attributes(customers)
-    attribute_names = _attribute_names(tx, customers)
+    attribute_names = _attribute_features(tx, customers_table)
     in_sample = _training_sample(tx, config)
     frames = []
     for i, c in enumerate(cutoffs):

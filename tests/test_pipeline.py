@@ -12,6 +12,7 @@ from vipml.data.datasets import load_cdnow
 from vipml.data.simulate import simulate
 from vipml.errors import VipmlError
 from vipml.labels import known_customers
+from vipml.model_inputs import MissingInputError
 from vipml.modeling.backtest import BASELINES, MODEL_NAME
 from vipml.modeling.classifier import roc_auc
 from vipml.modeling.reasons import phrase
@@ -135,9 +136,13 @@ def test_customer_attributes_and_simulated_truth():
     assert auc > 0.8
     assert auc > roc_auc(top, out["spend_12m"])
     assert spearmanr(out["p_future_vip"], future)[0] > 0.3
-    # without the customers table the attributes score as 'unknown', with a warning
-    with pytest.warns(UserWarning, match="acquisition_channel, region, which are not given"):
-        bare = score(model, sim.transactions, end, sim.events)
+    # without the customers table scoring is refused by name; allowed, the attributes score
+    # as 'unknown', with a warning
+    with pytest.raises(MissingInputError, match="customers table columns acquisition_channel, "
+                       "region .*--allow-missing acquisition_channel,region"):
+        score(model, sim.transactions, end, sim.events)
+    with pytest.warns(UserWarning, match="scoring without 2 input.*acquisition_channel .'unknown"):
+        bare = score(model, sim.transactions, end, sim.events, allow_missing=["customers"])
     assert (bare["acquisition_channel"] == "unknown").all()
 
 

@@ -17,6 +17,7 @@ from vipml.config import config_from_dict  # noqa: E402
 from vipml.data.datasets import load_cdnow, simulate  # noqa: E402
 from vipml.errors import SchemaError  # noqa: E402
 from vipml.features import build_features, profitable_lines  # noqa: E402
+from vipml.model_inputs import MissingInputError  # noqa: E402
 from vipml.pipeline import score, train  # noqa: E402
 
 CUTOFF = pd.Timestamp("1997-09-30")
@@ -110,6 +111,14 @@ def test_scores_with_events_attributes_and_lines_equal_pandas(spark, sim):
         num_buckets=3,
     )
     assert_same(collect(got), expected.set_index("customer_id").sort_index())
+    # the model's inputs are checked on the driver, before any bucket is scored
+    lacking = vs.to_spark(spark, sim.events[sim.events["kind"] != "ugc"])
+    with pytest.raises(MissingInputError, match="events of kind ugc"):
+        vs.score(model, vs.to_spark(spark, sim.transactions), cutoff, events=lacking,
+                 customers=vs.to_spark(spark, sim.customers))
+    with pytest.raises(MissingInputError, match="customers table columns acquisition_channel"):
+        vs.score(model, vs.to_spark(spark, sim.transactions), cutoff,
+                 events=vs.to_spark(spark, sim.events))
 
 
 def test_score_path_writes_the_scores_atomically(spark, cdnow, cdnow_model, tmp_path):

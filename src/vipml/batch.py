@@ -29,7 +29,7 @@ import os
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from vipml.config import Config, config_to_dict
 from vipml.data.io import BUNDLED_DATASETS, read_transactions
 from vipml.data.schema import align_ids, check_transactions
 from vipml.errors import ConfigError, SchemaError, VipmlError
+from vipml.model_inputs import GivenInputs, check_inputs
 
 __all__ = [
     "SCORES_CONFIG",
@@ -135,6 +136,7 @@ class _Plan:
 
     bounds: np.ndarray
     lines: list[str] | None
+    columns: set[str]  # the validated log's columns (to check the model's inputs)
     whole: pd.DataFrame | None = None  # the validated log, when it is read whole anyway
 
 
@@ -164,22 +166,27 @@ class _Job:
     keep: bool = False  # keep the scored table in memory (the only chunk)
 
 
-def _survey(run: _Run, piece: tuple[str, list[int]]) -> tuple[np.ndarray, pd.Series | None]:
-    """First pass over some row groups of one Parquet file: distinct ids and line totals."""
+def _survey(
+    run: _Run, piece: tuple[str, list[int]]
+) -> tuple[np.ndarray, pd.Series | None, set[str]]:
+    """First pass over some row groups of one Parquet file: distinct ids, line totals and the
+    validated columns."""
     import pyarrow.parquet as pq
 
     from vipml.features import line_totals
 
     file, groups = piece
-    ids, totals = [], []
+    ids, totals, columns = [], [], set()
     for batch in pq.ParquetFile(file).iter_batches(_BATCH_ROWS, row_groups=groups):
         tx = _validated(batch.to_pandas(), run.config)
+        columns.update(map(str, tx.columns))
         ids.append(np.unique(tx["customer_id"].to_numpy()))
         if "category" in tx:  # line totals are sums over rows: additive over batches
             totals.append(line_totals(tx, run.cutoff, run.config))
     return (
         np.unique(np.concatenate(ids)) if ids else np.array([]),
         pd.concat(totals).groupby(level=0).sum() if totals else None,
+        columns,
     )
 
 
@@ -211,13 +218,14 @@ def _plan(
             lines = rank_lines(
                 line_totals(tx, run.cutoff, config), config.features.top_lines_share
             )
-        return _Plan(bounds, lines, tx)
+        return _Plan(bounds, lines, set(map(str, tx.columns)), tx)
     import pyarrow.dataset as ds
 
     _check_id_column(ds.dataset(path, format="parquet"), path, config)
-    ids, totals = [], []
-    for found, total in pool.map(_survey, _pieces(path, pool.workers)):
+    ids, totals, columns = [], [], set()
+    for found, total, names in pool.map(_survey, _pieces(path, pool.workers)):
         ids.append(found)
+        columns |= names
         if total is not None:
             totals.append(total)
     if not any(len(i) for i in ids):
@@ -226,7 +234,7 @@ def _plan(
     if totals:
         combined = pd.concat(totals).groupby(level=0).sum()
         lines = rank_lines(combined, config.features.top_lines_share)
-    return _Plan(chunk_bounds(np.concatenate(ids), chunks), lines)
+    return _Plan(chunk_bounds(np.concatenate(ids), chunks), lines, columns)
 
 
 def _check_id_column(dataset: Any, path: Path, config: Config) -> str:
@@ -288,7 +296,7 @@ def _score_chunk(run: _Run, job: _Job) -> tuple[Path | pd.DataFrame, pd.DataFram
         return None
     scored = score(
         run.model, tx, run.cutoff, events=job.events, customers=job.customers,
-        profitable_lines=job.lines, explain=False,
+        profitable_lines=job.lines, explain=False, verify_inputs=False,
     )
     values = scored[_VALUE_COLUMNS]
     if job.keep and not run.in_worker:  # one chunk: no need for a temporary file
@@ -490,6 +498,7 @@ def score_to_file(
     customers: pd.DataFrame | None = None,
     config: Config | None = None,
     reasons: str | None = None,
+    allow_missing: Sequence[str] | None = None,
     progress: Progress | None = None,
 ) -> BatchResult:
     """Score, segment and explain every customer chunk by chunk; write one table atomically.
@@ -514,6 +523,10 @@ def score_to_file(
     reasons
         Whose reasons are written: ``'listed'`` (every segment but ``regular``: the customers
         marketers see), ``'all'`` or ``'none'``; default ``config.scoring.reasons``.
+    allow_missing
+        Inputs the model was trained with that may be missing (default
+        ``config.scoring.allow_missing``): checked once for the whole data before any chunk
+        is scored (:mod:`vipml.model_inputs`).
 
     Returns
     -------
@@ -541,6 +554,11 @@ def score_to_file(
         ids = plan.whole["customer_id"] if plan.whole is not None else pd.Series(plan.bounds)
         if len(ids):  # customers and events join the transactions' ids (text or integers)
             events, customers = align_ids(events, ids), align_ids(customers, ids)
+        allowed = config.scoring.allow_missing if allow_missing is None else allow_missing
+        given = GivenInputs.of(plan.columns, events, customers)
+        check_inputs(model.needed_inputs, given, allowed).report(
+            model.config.columns.transactions, stacklevel=3
+        )
         n = len(plan.bounds) + 1
         steps = 2 * n
         parts, values = [], []

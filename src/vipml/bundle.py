@@ -4,7 +4,9 @@ A bundle is data, not code: loading it never runs anything it contains. The fold
 
 ==========================  ==================================================================
 ``manifest.json``           what the model is: format, vipml and library versions, cutoff,
-                            horizon, feature names, customer attributes, config, training-data
+                            horizon, feature names, customer attributes, the optional inputs
+                            it was trained with (:class:`~vipml.model_inputs.ModelInputs`:
+                            scoring without one is refused), config, training-data
                             fingerprint, training cutoffs, metrics, and the files below
 ``btyd.json``               the lifetime-value model (BG/NBD or another purchase model, and
                             Gamma-Gamma): :meth:`LifetimeValueModel.to_dict`
@@ -50,6 +52,7 @@ import pandas as pd
 from vipml.config import Config, config_from_dict, config_to_dict
 from vipml.data.io import atomic_path
 from vipml.errors import ConfigError, ModelFormatError
+from vipml.model_inputs import ModelInputs
 from vipml.modeling.btyd import LifetimeValueModel
 from vipml.modeling.classifier import VipClassifier, model_feature_names
 
@@ -144,6 +147,9 @@ class VipModel:
         :func:`data_fingerprint` of the training transactions (up to the cutoff).
     training
         Training cutoffs, rows and positive rates per target.
+    inputs
+        The optional inputs it was trained with (:class:`vipml.model_inputs.ModelInputs`);
+        scoring checks them.
     manifest
         The manifest read from disk (loaded models only).
     """
@@ -158,6 +164,7 @@ class VipModel:
     attributes: list[str] = field(default_factory=list)
     data_fingerprint: str = ""
     training: dict[str, Any] = field(default_factory=dict)
+    inputs: ModelInputs | None = None
     manifest: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
@@ -165,6 +172,11 @@ class VipModel:
             f"VipModel(cutoff={pd.Timestamp(self.cutoff):%Y-%m-%d}, horizon={self.horizon!r}, "
             f"features={len(self.feature_names)}, targets={list(self.classifiers)})"
         )
+
+    @property
+    def needed_inputs(self) -> ModelInputs:
+        """:attr:`inputs`, or for a model without that record its attributes alone."""
+        return self.inputs or ModelInputs.of_attributes(self.attributes)
 
     @property
     def future_vip(self) -> VipClassifier:
@@ -193,6 +205,7 @@ class VipModel:
             "targets": list(self.classifiers),
             "feature_names": list(self.feature_names),
             "attributes": list(self.attributes),
+            "inputs": None if self.inputs is None else self.inputs.to_dict(),
             "data_fingerprint": self.data_fingerprint,
             "training": _jsonable(self.training),
             "metrics": _jsonable(self.metrics),
@@ -218,6 +231,18 @@ class VipModel:
         self.manifest = manifest
         log.info("saved model bundle to %s", path)
         return path
+
+
+def _inputs(data: Any, path: Path) -> ModelInputs | None:
+    """The manifest's record of the model's inputs (None in a bundle from before it)."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ModelFormatError(
+            f"model bundle {path}: its manifest's inputs are not a mapping: the bundle is "
+            "damaged; retrain or restore it"
+        )
+    return ModelInputs.from_dict(data)
 
 
 def _jsonable(value: Any) -> Any:
@@ -447,5 +472,6 @@ def load_model(path: str | Path, strict: bool = True) -> VipModel:
         attributes=attributes,
         data_fingerprint=str(manifest.get("data_fingerprint", "")),
         training=dict(manifest.get("training") or {}),
+        inputs=_inputs(manifest.get("inputs"), path),
         manifest=manifest,
     )

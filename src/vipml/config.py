@@ -442,6 +442,11 @@ class ScoringConfig:
     """Whose reasons ``vipml score`` writes: the customers on a list (every segment but
     ``regular``, the ones marketers see), everyone, or nobody. Each explained customer costs a
     TreeSHAP pass per model; the probabilities are computed for everyone either way."""
+    allow_missing: tuple[str, ...] = ()
+    """Inputs the model was trained with that may be missing when scoring (a transaction
+    column, an event kind, a customer attribute; ``events`` or ``customers`` for all of that
+    table's): they are filled with defaults, with a warning. Any other missing input is an
+    error (:mod:`vipml.model_inputs`)."""
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -62,7 +62,8 @@ from vipml.features import (
 )
 from vipml.features.attributes import row_attributes
 from vipml.features.rfm import BTYD_COLUMNS
-from vipml.labels import make_labels
+from vipml.labels import IncompleteHorizonWarning, make_labels
+from vipml.model_inputs import GivenInputs, ModelInputs, check_inputs, restrict_to_model
 from vipml.modeling.backtest import (
     BASELINES,
     TARGETS,
@@ -526,6 +527,11 @@ def _fit(
     valid, train_rows = frame.loc[latest & held_out], frame.loc[~latest & ~held_out]
     names = [c for c in frame.columns if c not in ("cutoff", *_LABELS)]
     attributes = names[len(model_feature_names()):]
+    from_table = [a for a in attributes if customers is not None and a in customers.columns]
+    inputs = ModelInputs.of_training(
+        tx, events, customers, from_table,
+        [a for a in attributes if a not in from_table and a != "first_category"],
+    )
 
     classifiers: dict[str, VipClassifier] = {}
     training: dict[str, Any] = {
@@ -563,6 +569,7 @@ def _fit(
         attributes=attributes,
         data_fingerprint=data_fingerprint(tx),
         training=training,
+        inputs=inputs,
     )
     # validation metrics of the models and the baselines (on the latest window)
     scored = _predict(model, valid[names], explain=False)
@@ -621,7 +628,9 @@ def train(
             raise VipmlError(
                 f"{message}; train at or before {last:%Y-%m-%d}, or give the newer data"
             )
-        warnings.warn(f"{message} (a quiet end of the data?)", UserWarning, stacklevel=2)
+        warnings.warn(
+            f"{message} (a quiet end of the data?)", IncompleteHorizonWarning, stacklevel=2
+        )
     model, _ = _fit(transactions, cutoff, horizon, events, customers, config, progress)
     return model
 
@@ -725,6 +734,8 @@ def score(
     *,
     profitable_lines: Sequence[str] | None = None,
     explain: bool = True,
+    allow_missing: Iterable[str] = (),
+    verify_inputs: bool = True,
 ) -> pd.DataFrame:
     """Score every customer seen up to ``cutoff``: predictions for ``(cutoff, cutoff + horizon]``.
 
@@ -737,14 +748,23 @@ def score(
     cutoff
         The scoring date; None takes the last date in the data (logged).
     events, customers
-        As in :func:`train` (attributes the model was trained with are read from
-        ``customers``; without it they are ``'unknown'``).
+        As in :func:`train`. The model's inputs are checked first
+        (:mod:`vipml.model_inputs`): an optional column, event kind or customer attribute it
+        was trained with and not given here raises
+        :class:`~vipml.model_inputs.MissingInputError`; inputs it never saw are left out, with
+        a warning.
     profitable_lines
         The most profitable product lines, when the customers are scored in chunks (see
         :func:`vipml.features.build_features`); by default ranked from ``transactions``.
     explain
         Write each customer's reasons (the default). ``False`` leaves the reason columns empty
         and skips the TreeSHAP pass; :func:`explain` fills them later for chosen rows.
+    allow_missing
+        Names of inputs that may be missing (or ``'events'``, ``'customers'`` for all of that
+        table's): they are filled as :data:`vipml.model_inputs.FILLS` says, with a warning.
+    verify_inputs
+        Check the inputs (the default); False when the caller checked the whole data already
+        (a chunk or a Spark partition is scored).
 
     Returns
     -------
@@ -756,6 +776,13 @@ def score(
     """
     _check_transactions(transactions)
     events, customers = _aligned(transactions, events, customers)
+    needed = model.needed_inputs
+    if verify_inputs:
+        given = GivenInputs.of(transactions.columns, events, customers)
+        check_inputs(needed, given, allow_missing).report(
+            model.config.columns.transactions, stacklevel=3
+        )
+    transactions, events = restrict_to_model(needed, transactions, events)
     if cutoff is None:
         cutoff = _day(transactions["timestamp"].max())
         log.info("scoring at the last date in the data: %s", f"{cutoff:%Y-%m-%d}")
@@ -769,18 +796,6 @@ def score(
     attrs = None
     if model.attributes:
         table = _attributes(customers)
-        missing = [
-            a
-            for a in model.attributes
-            if a not in table.columns and a not in tx.columns and a != "first_category"
-        ]
-        if missing:
-            warnings.warn(
-                f"the model uses the customer attributes {', '.join(missing)}, which are not "
-                "given: they are scored as 'unknown' (pass the customers table)",
-                UserWarning,
-                stacklevel=2,
-            )
         attrs = _customer_attributes_at(tx, table, cutoff, model.attributes)
     frame = model_frame(
         tx, cutoff, model.horizon, model.btyd, events, attrs, model.config,

@@ -34,7 +34,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -549,6 +549,38 @@ def _last_day(transactions: SparkDataFrame) -> pd.Timestamp:
     return pd.Timestamp(last).normalize()
 
 
+def _check_inputs(
+    model: Any,
+    transactions: SparkDataFrame,
+    events: SparkDataFrame | None,
+    customers: SparkDataFrame | None,
+    config: Config | None,
+    allow_missing: Sequence[str] | None,
+) -> None:
+    """The model's inputs against the Spark tables, once on the driver (the event kinds are
+    one small distinct query). Columns outside the contract and the declared customer
+    attributes are not read by scoring, so they are not inputs."""
+    from vipml.contract import TRANSACTION_COLUMNS
+    from vipml.model_inputs import GivenInputs, check_inputs
+
+    declared = {*TRANSACTION_COLUMNS, *(config or model.config).input.customer_attributes}
+    kinds = None
+    if events is not None:
+        with quiet_pyspark():
+            rows = events.select("kind").distinct().collect()
+        kinds = {str(r["kind"]) for r in rows if r["kind"] is not None}
+    given = GivenInputs(
+        columns={c for c in transactions.columns if c in declared},
+        event_kinds=kinds,
+        customer_columns=None if customers is None else set(customers.columns),
+    )
+    if allow_missing is None:
+        allow_missing = (config or model.config).scoring.allow_missing
+    check_inputs(model.needed_inputs, given, allow_missing).report(
+        model.config.columns.transactions, stacklevel=4
+    )
+
+
 def score(
     model: Any,
     transactions: SparkDataFrame,
@@ -560,6 +592,7 @@ def score(
     config: Config | None = None,
     num_buckets: int | None = None,
     reasons: str | None = None,
+    allow_missing: Sequence[str] | None = None,
 ) -> SparkDataFrame:
     """:func:`vipml.pipeline.score` on Spark DataFrames, one bucket of customers at a time.
 
@@ -589,6 +622,10 @@ def score(
     num_buckets
         Number of customer buckets (default ``spark.sql.shuffle.partitions``): each bucket is
         one pandas frame scored in one worker, so size it to a few million rows per bucket.
+    allow_missing
+        Inputs the model was trained with that may be missing (default the config's
+        ``scoring.allow_missing``); the inputs are checked once, on the driver
+        (:mod:`vipml.model_inputs`).
 
     Returns
     -------
@@ -609,6 +646,7 @@ def score(
     _require_columns(transactions, ["customer_id", "timestamp", "revenue"], "transactions")
     shipped = ShippedBundle.from_model(model)
     loaded = shipped.load()
+    _check_inputs(loaded, transactions, events, customers, config, allow_missing)
     cutoff = _last_day(transactions) if cutoff is None else pd.Timestamp(cutoff).normalize()
     lines = profitable_lines(transactions, cutoff, loaded.config)
     extra = {"profitable_lines": lines}
@@ -626,7 +664,7 @@ def score(
             warnings.simplefilter("ignore")
             scores = pandas_score(
                 shipped.load(), tx, cutoff, events=events, customers=customers,
-                explain=not segment, **extra,
+                explain=not segment, verify_inputs=False, **extra,
             )
         return _to_plain(scores)
 
@@ -815,6 +853,7 @@ def score_path(
     spark: SparkSession | None = None,
     master: str = "local[2]",
     num_buckets: int | None = None,
+    allow_missing: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Score files with Spark and write the scores: what ``vipml score --engine spark`` runs.
 
@@ -849,7 +888,7 @@ def score_path(
     cutoff = _last_day(tx) if cutoff is None else pd.Timestamp(cutoff).normalize()
     scores = score(
         shipped, tx, cutoff, ev, cust, segment=segment, config=config, num_buckets=num_buckets,
-        reasons=reasons,
+        reasons=reasons, allow_missing=allow_missing,
     )
 
     from urllib.parse import urlparse

@@ -329,6 +329,11 @@ def _timestamps_only(transactions: str, cfg: Config) -> pd.DataFrame:
     return pd.DataFrame({"timestamp": parsed})
 
 
+def _names(values: list[str]) -> list[str]:
+    """Names given as repeated options and/or separated by commas."""
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
 @command("score")
 def score(
     model: Annotated[
@@ -349,7 +354,20 @@ def score(
     ] = None,
     events: Annotated[Path | None, typer.Option(help="Optional events table.")] = None,
     customers: Annotated[
-        Path | None, typer.Option(help="Customers table (needed when the model uses attributes).")
+        Path | None,
+        typer.Option(help="Customers table (required when the model was trained with one)."),
+    ] = None,
+    allow_missing: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-missing",
+            metavar="NAME",
+            help="Score although an input the model was trained with is missing: a transaction "
+            "column (cost, category, ...), an event kind, a customer attribute, or `events` / "
+            "`customers` for all of that table's. It is filled with a default (the warning says "
+            "which) and the scores shift. Repeat it or separate names with commas "
+            "[default: scoring.allow_missing]. Without it a missing input is an error.",
+        ),
     ] = None,
     config: Annotated[
         Path | None,
@@ -410,6 +428,7 @@ def score(
         console.print(f"model {model}: bundle downloaded to {bundle_dir}")
     bundle = load_model(bundle_dir)
     cfg = _scoring_config(config, bundle.config)
+    allowed = _names(allow_missing) if allow_missing else None
     if engine == "spark":
         try:
             from vipml.spark import score_path
@@ -418,7 +437,7 @@ def score(
         with console.status("scoring with Spark") if is_terminal() else contextlib.nullcontext():
             done = score_path(
                 bundle, transactions, out, cutoff=parse_date(cutoff), events=events,
-                customers=customers, config=cfg, reasons=reasons,
+                customers=customers, config=cfg, reasons=reasons, allow_missing=allowed,
             )
         console.print(
             f"scored {done['customers']:,} customers at {pd.Timestamp(done['cutoff']):%Y-%m-%d} "
@@ -442,7 +461,8 @@ def score(
     with _progress("scoring") as progress:
         done = score_to_file(
             bundle, source, when, out, chunks=n_chunks, workers=workers, events=ev,
-            customers=cu, config=cfg, reasons=reasons, progress=progress,
+            customers=cu, config=cfg, reasons=reasons, allow_missing=allowed,
+            progress=progress,
         )
     end = when + parse_duration(bundle.horizon)
     console.print(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -131,7 +133,11 @@ def test_score_path_writes_the_scores_atomically(spark, cdnow, cdnow_model, tmp_
     (out / "stale.txt").write_text("old")
     info = vs.score_path(model, data, out, spark=spark, num_buckets=2)
     assert info == {"out": str(out), "cutoff": "1998-06-30", "customers": 2_357}
-    assert not list(tmp_path.glob("scores.parquet.tmp-*")) and not (out / "stale.txt").exists()
+    # nothing beside the output but the output; no copy of the bundle left in the temp folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.parquet", "tx.parquet"]
+    assert not (out / "stale.txt").exists()
+    for purpose in ("bundle", "ship"):
+        assert not list(Path(tempfile.gettempdir()).glob(f"vipml-{purpose}-{os.getpid()}-*"))
     # the rows `vipml score` writes: scored, then segmented with population thresholds
     score_to_file(model, sample, "1998-06-30", tmp_path / "pandas.parquet")
     expected = pd.read_parquet(tmp_path / "pandas.parquet")

@@ -25,9 +25,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
-import tempfile
+import sys
+import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from vipml.data.io import BUNDLED_DATASETS, read_transactions
 from vipml.data.schema import align_ids, check_transactions
 from vipml.errors import ConfigError, SchemaError, VipmlError
 from vipml.model_inputs import GivenInputs, check_inputs
+from vipml.tempfiles import scratch
 
 __all__ = [
     "SCORES_CONFIG",
@@ -348,8 +351,39 @@ def _finish_chunk(
 _WORKER: dict[str, _Run] = {}
 
 
-def _start_worker(run: _Run, threads: int) -> None:
+def watch_parent(parent: int, interval: float = 0.5) -> None:
+    """End this (worker) process as soon as its parent dies, so that no worker outlives a
+    killed run: on Linux the kernel sends SIGKILL when the parent exits (``PR_SET_PDEATHSIG``);
+    everywhere a daemon thread checks every ``interval`` seconds that the parent is still
+    ``parent`` (the process id of the run that started this one)."""
+    import threading
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the signal was set
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="vipml-watch-parent", daemon=True).start()
+
+
+def _start_worker(run: _Run, threads: int, parent: int) -> None:
     from joblib.externals.loky import process_executor
+
+    watch_parent(parent)
+    # a chunk's warnings (e.g. "clv_profit: 492 of 5,000 customers ...") speak of one chunk
+    # and would repeat per chunk in raw Python format: one pass over everyone reports them
+    warnings.simplefilter("ignore")
 
     # loky restarts a worker whose memory grew by 300 MB since its first task, taking it
     # for a leak; a worker holds a chunk of gigabytes by design, and a restart costs seconds
@@ -429,7 +463,7 @@ def _start_executor(run: _Run, workers: int) -> Any:
     executor = ProcessPoolExecutor(
         workers,
         initializer=_start_worker,
-        initargs=(run, threads),
+        initargs=(run, threads, os.getpid()),
         env={name: str(threads) for name in limits},
     )
     for _ in range(workers):  # start every worker now: they load while the log is read
@@ -543,64 +577,64 @@ def score_to_file(
     n_workers = default_workers(
         chunks, config.scoring.workers if workers is None else workers
     )
-    workdir = Path(tempfile.mkdtemp(prefix="vipml-score-"))
-    run = _Run(
-        model, config, pd.Timestamp(cutoff), reasons, workdir, path=_parquet_source(source)
-    )
-    pool = _Pool(run, n_workers)
-    finished = False
-    try:
-        plan = _plan(source, chunks, run, pool)
-        ids = plan.whole["customer_id"] if plan.whole is not None else pd.Series(plan.bounds)
-        if len(ids):  # customers and events join the transactions' ids (text or integers)
-            events, customers = align_ids(events, ids), align_ids(customers, ids)
-        allowed = config.scoring.allow_missing if allow_missing is None else allow_missing
-        given = GivenInputs.of(plan.columns, events, customers)
-        check_inputs(model.needed_inputs, given, allowed).report(
-            model.config.columns.transactions, stacklevel=3
+    with scratch("score") as workdir:
+        run = _Run(
+            model, config, pd.Timestamp(cutoff), reasons, workdir, path=_parquet_source(source)
         )
-        n = len(plan.bounds) + 1
-        steps = 2 * n
-        parts, values = [], []
-        for i, done in enumerate(pool.map(_score_chunk, _jobs(plan, events, customers))):
-            if done is not None:
-                parts.append(done[0])
-                values.append(done[1])
-            if progress:
-                progress("scoring", i + 1, steps)
-        plan.whole = None
-        if not values:
-            raise VipmlError(
-                f"no transaction on or before the cutoff {run.cutoff:%Y-%m-%d}: nothing to score"
+        pool = _Pool(run, n_workers)
+        finished = False
+        try:
+            plan = _plan(source, chunks, run, pool)
+            ids = plan.whole["customer_id"] if plan.whole is not None else pd.Series(plan.bounds)
+            if len(ids):  # customers and events join the transactions' ids (text or integers)
+                events, customers = align_ids(events, ids), align_ids(customers, ids)
+            allowed = config.scoring.allow_missing if allow_missing is None else allow_missing
+            given = GivenInputs.of(plan.columns, events, customers)
+            check_inputs(model.needed_inputs, given, allowed).report(
+                model.config.columns.transactions, stacklevel=3
             )
-        population = pd.concat(values, ignore_index=True)
-        del values
-        thresholds = segment_thresholds(population, config, as_of=run.cutoff)
-        summary = BatchResult(
-            out=Path(out), cutoff=run.cutoff, customers=len(population), chunks=n,
-            mean_p_future_vip=0.0, mean_p_churn=0.0, workers=n_workers,
-        )
-        del population
-        totals = {"p_future_vip": 0.0, "p_churn": 0.0}
-        counts: dict[str, int] = {}
-        with table_writer(out) as write:
-            for i, (table, stats) in enumerate(pool.map(_finish_chunk, parts, thresholds)):
-                write(_load(table))
-                summary.explained += stats["explained"]
-                for col in totals:
-                    totals[col] += stats[col]
-                for name, count in stats["segments"].items():
-                    counts[name] = counts.get(name, 0) + count
+            n = len(plan.bounds) + 1
+            steps = 2 * n
+            parts, values = [], []
+            for i, done in enumerate(pool.map(_score_chunk, _jobs(plan, events, customers))):
+                if done is not None:
+                    parts.append(done[0])
+                    values.append(done[1])
                 if progress:
-                    progress("segments and reasons", n + i + 1, steps)
-        summary.mean_p_future_vip = totals["p_future_vip"] / max(summary.customers, 1)
-        summary.mean_p_churn = totals["p_churn"] / max(summary.customers, 1)
-        summary.segments = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
-        finished = True
-        return summary
-    finally:
-        pool.close(kill=not finished)
-        shutil.rmtree(workdir, ignore_errors=True)
+                    progress("scoring", i + 1, steps)
+            plan.whole = None
+            if not values:
+                raise VipmlError(
+                    f"no transaction on or before the cutoff {run.cutoff:%Y-%m-%d}: nothing to "
+                    "score"
+                )
+            population = pd.concat(values, ignore_index=True)
+            del values
+            thresholds = segment_thresholds(population, config, as_of=run.cutoff)
+            summary = BatchResult(
+                out=Path(out), cutoff=run.cutoff, customers=len(population), chunks=n,
+                mean_p_future_vip=0.0, mean_p_churn=0.0, workers=n_workers,
+            )
+            del population
+            totals = {"p_future_vip": 0.0, "p_churn": 0.0}
+            counts: dict[str, int] = {}
+            with table_writer(out) as write:
+                for i, (table, stats) in enumerate(pool.map(_finish_chunk, parts, thresholds)):
+                    write(_load(table))
+                    summary.explained += stats["explained"]
+                    for col in totals:
+                        totals[col] += stats[col]
+                    for name, count in stats["segments"].items():
+                        counts[name] = counts.get(name, 0) + count
+                    if progress:
+                        progress("segments and reasons", n + i + 1, steps)
+            summary.mean_p_future_vip = totals["p_future_vip"] / max(summary.customers, 1)
+            summary.mean_p_churn = totals["p_churn"] / max(summary.customers, 1)
+            summary.segments = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+            finished = True
+            return summary
+        finally:
+            pool.close(kill=not finished)
 
 
 def _load(table: Path | pd.DataFrame) -> Any:

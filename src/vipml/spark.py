@@ -30,6 +30,7 @@ Needs a JVM, so not run as a doctest (``tests/test_spark.py`` runs it)::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -501,7 +502,7 @@ class ShippedBundle:
         """From a loaded model (saved to a temporary folder), a bundle folder or a model URI
         (``models:/vipml@champion``, resolved on the driver with
         :func:`vipml.tracking.resolve_model_uri`)."""
-        import tempfile
+        from vipml.tempfiles import scratch
 
         if isinstance(model, ShippedBundle):
             return model
@@ -511,7 +512,7 @@ class ShippedBundle:
             if is_model_uri(model):
                 return cls.from_folder(resolve_model_uri(model))
             return cls.from_folder(model)
-        with tempfile.TemporaryDirectory(prefix="vipml-ship-") as tmp:
+        with scratch("ship") as tmp:
             target = os.path.join(tmp, "bundle")
             model.save(target)
             return cls.from_folder(target)
@@ -520,17 +521,15 @@ class ShippedBundle:
         """The model, loaded once per process from a private copy of the files."""
         model = _LOADED.get(self.digest)
         if model is None:
-            import tempfile
-            from pathlib import Path
-
             from vipml import load_model
+            from vipml.tempfiles import scratch
 
-            root = Path(tempfile.mkdtemp(prefix="vipml-bundle-")) / self.digest[:16]
-            for name, data in self.files.items():
-                path = root / name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
-            model = _LOADED[self.digest] = load_model(root)
+            with scratch("bundle") as root:  # the files are read whole, then removed
+                for name, data in self.files.items():
+                    path = root / name
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(data)
+                model = _LOADED[self.digest] = load_model(root)
         return model
 
 
@@ -872,8 +871,9 @@ def score_path(
         ``out`` (the path), ``cutoff`` (the date scored), ``customers`` (rows written).
     """
     import shutil
-    import uuid
     from pathlib import Path
+
+    from vipml.tempfiles import staging
 
     shipped = ShippedBundle.from_model(model)
     loaded = shipped.load()
@@ -895,23 +895,22 @@ def score_path(
 
     target = str(out)
     local = urlparse(target).scheme in ("", "file")
-    staging = f"{target.rstrip('/')}.tmp-{uuid.uuid4().hex[:8]}" if local else target
-    writer = scores.write.mode("overwrite")
-    with quiet_pyspark():
-        if target.lower().rstrip("/").endswith(".csv"):
-            writer.option("header", True).csv(staging)
-        else:
-            writer.parquet(staging)
-        written = (
-            session.read.parquet(staging).count()
-            if not target.lower().endswith(".csv")
-            else session.read.option("header", True).csv(staging).count()
-        )
-    if local:
-        final = Path(target.removeprefix("file://"))
-        if final.exists():
-            shutil.rmtree(final) if final.is_dir() else final.unlink()
-        Path(staging.removeprefix("file://")).rename(final)
+    with staging(target.removeprefix("file://")) if local else contextlib.nullcontext() as tmp:
+        where = str(tmp) if local else target
+        writer = scores.write.mode("overwrite")
+        csv = target.lower().rstrip("/").endswith(".csv")
+        with quiet_pyspark():
+            if csv:
+                writer.option("header", True).csv(where)
+                written = session.read.option("header", True).csv(where).count()
+            else:
+                writer.parquet(where)
+                written = session.read.parquet(where).count()
+        if local:
+            final = Path(target.removeprefix("file://"))
+            if final.exists():
+                shutil.rmtree(final) if final.is_dir() else final.unlink()
+            Path(where).rename(final)
     return {"out": target, "cutoff": f"{cutoff:%Y-%m-%d}", "customers": int(written)}
 
 

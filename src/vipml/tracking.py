@@ -56,8 +56,6 @@ import json
 import logging
 import math
 import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -75,6 +73,7 @@ from mlflow.tracking import MlflowClient
 import vipml
 from vipml.bundle import data_fingerprint
 from vipml.errors import ModelFormatError, TrackingError, VipmlError
+from vipml.tempfiles import scratch, scratch_until_exit
 
 __all__ = [
     "DEFAULT_EXPERIMENT",
@@ -792,7 +791,7 @@ class TrackedRun:
             "input": "transactions: customer_id, timestamp, revenue (+ optional columns)",
             "params": "cutoff (YYYY-MM-DD; default: the last timestamp in the input)",
         }
-        with tempfile.TemporaryDirectory(prefix="vipml-pyfunc-") as tmp:
+        with scratch("pyfunc") as tmp:
             code = Path(tmp) / "vipml_model.py"
             code.write_text(_MODEL_CODE)
             with self._guard("logging the pyfunc model"), _global_tracking_uri(self.tracking_uri):
@@ -1277,10 +1276,7 @@ def resolve_model_uri(
     uri = str(model)
     store = check_tracking_reachable(tracking_uri)
     if dst is None:
-        dst = tempfile.mkdtemp(prefix="vipml-model-")
-        import atexit
-
-        atexit.register(shutil.rmtree, dst, ignore_errors=True)
+        dst = str(scratch_until_exit("model"))
     try:
         # MLflow resolves models:/ URIs with the global registry URI, whatever is passed.
         with warnings.catch_warnings(), _global_tracking_uri(store):

@@ -208,3 +208,26 @@ def test_an_unattended_train_log_is_complete(bundle):
     steps = re.findall(r"^\d{2}:\d{2}:\d{2} training: (.+): \d+\.\d s$", output, re.MULTILINE)
     assert steps[0] == "features and BTYD at 1997-12-30"
     assert "training the future_vip model" in steps and "training the churn model" in steps
+
+
+def test_every_command_takes_quiet_and_verbose(workdir):
+    """--quiet silences stdout (warnings and errors still go to stderr); --verbose adds
+    vipml's log. Run as a real process, as a cron job would."""
+    import subprocess
+    import sys
+
+    for name in app.registered_commands:
+        result = runner.invoke(app, [name.name, "--help"])
+        assert "--quiet" in result.output and "--verbose" in result.output, name.name
+    out = workdir / "quiet-model"
+    base = [sys.executable, "-m", "vipml", "train", "--transactions", "cdnow-sample",
+            "--model-out", str(out), "--config", str(workdir / "fast.yaml"), "--no-tracking"]
+    quiet = subprocess.run([*base, "--quiet"], capture_output=True, text=True)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == "" and (out / "manifest.json").exists()
+    verbose = subprocess.run([*base, "--verbose"], capture_output=True, text=True)
+    assert verbose.returncode == 0, verbose.stderr
+    assert "INFO vipml.bundle: saved model bundle to" in verbose.stderr
+    assert "ROC AUC" in verbose.stdout
+    both = subprocess.run([*base, "-q", "-v"], capture_output=True, text=True)
+    assert both.returncode == 1 and "contradict" in both.stderr

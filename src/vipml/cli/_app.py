@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import inspect
 import logging
+import signal
 import sys
+import threading
+import typing
 import warnings
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 import pandas as pd
 import typer
@@ -48,14 +53,72 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+_QUIET = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="Print nothing but warnings and errors (the files are written).",
+    ),
+]
+_VERBOSE = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v",
+        help="Also print vipml's log (what each step read and chose) and the warnings of the "
+        "libraries underneath.",
+    ),
+]
+_VERBOSITY = {"quiet": _QUIET, "verbose": _VERBOSE}
+
+
+class Stopped(Exception):
+    """The process was asked to stop (SIGTERM, e.g. a job scheduler's timeout)."""
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _verbosity(quiet: bool, verbose: bool) -> Iterator[None]:
+    """``--quiet``: stdout silent; ``--verbose``: vipml's INFO log and every warning."""
+    if quiet and verbose:
+        fail("--quiet and --verbose contradict each other: give one")
+    logger = logging.getLogger("vipml")
+    level = logger.level
+    console.quiet = quiet
+    _SHOW["all_warnings"] = verbose
+    if verbose:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        console.quiet = False
+        _SHOW["all_warnings"] = False
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """SIGTERM ends the command like Ctrl-C: cleanup runs, temporary files are removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
-    """Register a CLI command that turns vipml errors into a clean message and exit code 1."""
+    """Register a CLI command that turns vipml errors into a clean message and exit code 1,
+    stops cleanly on Ctrl-C and SIGTERM, and takes ``--quiet`` and ``--verbose``."""
 
     def decorate(func: F) -> F:
         @functools.wraps(func)
-        def wrapper(*a: Any, **kw: Any) -> Any:
+        def wrapper(*a: Any, quiet: bool = False, verbose: bool = False, **kw: Any) -> Any:
             logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _verbosity(quiet, verbose), _stop_on_sigterm():
                 warnings.simplefilter("default")
                 warnings.showwarning = _show_warning
                 try:
@@ -67,15 +130,37 @@ def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:
                         "interrupted: finished outputs are complete; nothing is half-written",
                         130,
                     )
+                except Stopped as stop:
+                    fail(
+                        "stopped (SIGTERM): finished outputs are complete; nothing is "
+                        "half-written",
+                        128 + int(stop.args[0]),
+                    )
 
+        signature = inspect.signature(func, eval_str=True)
+        extra = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=hint)
+            for name, hint in _VERBOSITY.items()
+        ]
+        wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*signature.parameters.values(), *extra]
+        )
+        wrapper.__annotations__ = {
+            **typing.get_type_hints(func, include_extras=True), **_VERBOSITY
+        }
         app.command(*args, **kwargs)(wrapper)
         return func
 
     return decorate
 
 
+_SHOW = {"all_warnings": False}
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    if category.__module__.startswith("vipml"):
+    if category.__module__.startswith("vipml") or (
+        _SHOW["all_warnings"] and not issubclass(category, DeprecationWarning)
+    ):
         err_console.print(f"[yellow]warning:[/] {message}", soft_wrap=True)
     elif not issubclass(category, DeprecationWarning | FutureWarning):
         logging.getLogger("py.warnings").debug("%s: %s", category.__name__, message)

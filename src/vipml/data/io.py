@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ import pandas as pd
 
 from vipml.config import InputConfig
 from vipml.errors import SchemaError
+from vipml.tempfiles import staging
 
 __all__ = [
     "BUNDLED_DATASETS",
@@ -56,7 +56,9 @@ _CSV = (".csv", ".txt", ".csv.gz", ".tsv")
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
-    Works for files and folders (a folder target is replaced as a whole).
+    Works for files and folders (a folder target is replaced as a whole). The temporary path
+    is in this process's staging folder (:func:`vipml.tempfiles.staging`), removed whatever
+    happens; what a killed run left there is removed by the next write into that folder.
 
     Examples
     --------
@@ -64,27 +66,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
     >>> with atomic_path(target) as tmp:
     ...     _ = tmp.write_text("done")
-    >>> target.read_text()
-    'done'
+    >>> target.read_text(), [p.name for p in target.parent.iterdir()]
+    ('done', ['x.txt'])
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()
-    try:
+    with staging(path) as tmp:
         yield tmp
         if path.is_dir() and tmp.is_dir():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            old = tmp.with_name(f"{tmp.name}.old")
             path.rename(old)
             tmp.rename(path)
             _remove(old)
         else:
             os.replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
 
 
 def _remove(path: Path) -> None:

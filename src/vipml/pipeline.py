@@ -829,17 +829,29 @@ def backtest(
 
     The model never sees a row after the cutoff; the outcomes come from the full
     ``transactions``. Baselines are scored on the same customers (:mod:`vipml.modeling.backtest`).
+    The data must cover the judged window: a window that ends up to 7 days after the data
+    (a quiet end of an export) is judged with a warning; beyond, the cutoff is refused.
     """
     config = config or Config()
     progress = progress or _noop
     _check_transactions(transactions)
     cutoff = _day(cutoff)
     horizon_td = parse_duration(horizon)
-    if transactions["timestamp"].max() < cutoff + pd.Timedelta(days=1):
+    last = _day(transactions["timestamp"].max())
+    if last < cutoff + pd.Timedelta(days=1):
         raise VipmlError(
-            f"the data end on {transactions['timestamp'].max():%Y-%m-%d}, on or before the "
+            f"the data end on {last:%Y-%m-%d}, on or before the "
             f"backtest cutoff {cutoff:%Y-%m-%d}: there is nothing to judge the predictions on; "
             "choose an earlier cutoff"
+        )
+    short = (cutoff + horizon_td - last).days
+    if short > _QUIET_DAYS:
+        raise VipmlError(
+            f"the data end on {last:%Y-%m-%d}, {short:,} days before the end of the judged "
+            f"window ({cutoff:%Y-%m-%d}, {cutoff + horizon_td:%Y-%m-%d}]: the predictions "
+            "cannot be judged on a full window (customers would look churned for lack of "
+            f"data); choose a cutoff on or before {last - horizon_td:%Y-%m-%d}, or a shorter "
+            "horizon"
         )
     past = _up_to(transactions, cutoff)
     past_events = None if events is None else events.loc[

@@ -188,6 +188,14 @@ def test_cutoffs_after_the_data(bundle, workdir):
     assert scored.exit_code == 0, scored.output
     assert ("warning: scoring at 1998-07-22, 22 days after the last transaction (1998-06-30)"
             in " ".join(scored.output.split()))
+    judged = runner.invoke(
+        app, ["backtest", "--transactions", "cdnow-sample", "--cutoff", "1998-03-01",
+              "--config", str(workdir / "fast.yaml"), "--no-tracking"],
+    )
+    assert judged.exit_code == 1
+    assert ("the data end on 1998-06-30, 61 days before the end of the judged window "
+            "(1998-03-01, 1998-08-30]" in " ".join(judged.output.split()))
+    assert "choose a cutoff on or before 1997-12-30" in " ".join(judged.output.split())
     early = runner.invoke(
         app, ["score", "--model", str(out), "--transactions", "cdnow-sample", "--cutoff",
               "1996-01-01", "--out", str(workdir / "early.parquet")],

@@ -74,11 +74,11 @@ def test_the_model_records_what_it_was_trained_with(full_model, bare_model, tmp_
 @pytest.mark.parametrize(
     ("drop", "pattern"),
     [
-        ("category", "transaction column category .map them under columns.transactions"),
-        ("cost", "transaction column cost "),
-        ("referral", "events of kind referral .give them in the events table, --events"),
-        ("customers", "customers table columns acquisition_channel, region "),
-        ("region", "customers table column region "),
+        ("category", "transaction column category: map it under columns.transactions"),
+        ("cost", "transaction column cost: map it"),
+        ("referral", "events of kind referral: give it in the events table, --events"),
+        ("customers", "customers table columns acquisition_channel, region: give them in"),
+        ("region", "customers table column region: give it in"),
     ],
 )
 def test_scoring_without_a_trained_input_is_refused_by_name(full_model, sim, drop, pattern):

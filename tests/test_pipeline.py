@@ -139,7 +139,7 @@ def test_customer_attributes_and_simulated_truth():
     # without the customers table scoring is refused by name; allowed, the attributes score
     # as 'unknown', with a warning
     with pytest.raises(MissingInputError, match="customers table columns acquisition_channel, "
-                       "region .*--allow-missing acquisition_channel,region"):
+                       "region: .*--allow-missing acquisition_channel,region"):
         score(model, sim.transactions, end, sim.events)
     with pytest.warns(UserWarning, match="scoring without 2 input.*acquisition_channel .'unknown"):
         bare = score(model, sim.transactions, end, sim.events, allow_missing=["customers"])

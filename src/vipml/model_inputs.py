@@ -109,13 +109,15 @@ class Input:
                 return f"{self.name} (mapped from '{raw[0]}')"
         return self.name
 
-    def how_to_give(self) -> str:
-        """How a user passes this input."""
+    def how_to_give(self, several: bool = False) -> str:
+        """How a user passes this input (``several``: said of a group of them)."""
+        them = "them" if several else "it"
         return {
-            "column": "map them under columns.transactions in the config",
-            "event kind": "give them in the events table, --events",
-            "customers attribute": "give them in the customers table, --customers",
-            "row attribute": "keep them in the transactions, named in input.customer_attributes",
+            "column": f"map {them} under columns.transactions in the config",
+            "event kind": f"give {them} in the events table, --events",
+            "customers attribute": f"give {them} in the customers table, --customers",
+            "row attribute": f"keep {them} in the transactions, named in "
+            "input.customer_attributes",
         }[self.kind]
 
     def fill(self) -> str:
@@ -249,7 +251,8 @@ class InputCheck:
             names = ",".join(m.name for m in self.missing)
             raise MissingInputError(
                 f"the model was trained with inputs not given here: "
-                f"{describe(self.missing, mapping, how=True)}. To score without them anyway "
+                f"{describe(self.missing, mapping, how=True)}. To score without "
+                f"{'them' if len(self.missing) > 1 else 'it'} anyway "
                 f"(filled with defaults: the scores shift), pass --allow-missing {names} "
                 "(config scoring.allow_missing; allow_missing= in Python)",
                 self.missing,
@@ -294,7 +297,7 @@ def describe(items: Sequence[Input], mapping: Mapping[str, str] | None = None,
     for kind, group in groups.items():
         noun = _NOUNS[kind][len(group) > 1]
         text = f"{noun} {', '.join(i.label(mapping) for i in group)}"
-        parts.append(f"{text} ({group[0].how_to_give()})" if how else text)
+        parts.append(f"{text}: {group[0].how_to_give(len(group) > 1)}" if how else text)
     return "; ".join(parts)
 
 

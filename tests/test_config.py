@@ -39,7 +39,7 @@ def test_problems_inside_lists_are_all_found():
                                          {"segment": "vip", "treatment": "y", "when": 3,
                                           "colour": "red"}]})
     assert err.value.problems == [
-        "treatments[0].segment: 'vips' is not one of 'any', 'at_risk_vip', 'vip', "
+        "treatments[0].segment: 'vips' is not one of 'any', 'at_risk_vip', 'lapsed_vip', 'vip', "
         "'predicted_vip', 'near_vip', 'dormant_high_potential', 'regular'",
         "unknown key treatments[1].colour: valid keys of treatments[1] are segment, treatment, "
         "when, offers_discount",

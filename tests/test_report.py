@@ -32,6 +32,7 @@ SHEETS = [
     "Predicted VIPs",
     "Near-VIPs",
     "At-risk VIPs",
+    "Lapsed VIPs",
     "Dormant high-potential",
     "VIP profile",
     "Treatment rules",
@@ -131,12 +132,12 @@ def test_xlsx_has_the_expected_sheets_and_formats(written):
     assert [order[t] for t in tiers] == sorted(order[t] for t in tiers)
     segments = {row[[c.value for c in vips[1]].index("Segment")].value
                 for row in vips.iter_rows(min_row=2)}
-    assert segments == {"VIP", "At-risk VIP"}
+    assert segments == {"VIP", "At-risk VIP", "Lapsed VIP"}
     profile = book["VIP profile"]
     values = {(r[1].value, r[2].value) for r in profile.iter_rows(min_row=2)}
     assert ("acquisition_channel", "referral") in values
     summary = {r[0].value: r[1].value for r in book["Summary"].iter_rows(min_row=2)}
-    assert summary["Customers scored"] == "3,000"
+    assert summary["Customers scored"] == 3000
     assert summary["VIP rule"].startswith("VIP = the top 10%")
 
 

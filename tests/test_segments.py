@@ -108,9 +108,16 @@ def test_every_at_risk_vip_is_a_vip_now(segmented):
     assert len(at_risk) > 0
     assert at_risk["vip_now"].all()
     assert (at_risk["p_churn"] >= config.segments.at_risk_min_p_churn).all()
-    # and every VIP with a high churn risk is on the at-risk list
+    assert (at_risk["p_alive"] >= config.segments.lapsed_max_p_alive).all()
+    # every VIP with a high churn risk still alive enough to save is on the at-risk list;
+    # below the P(alive) floor a VIP is lapsed
+    alive = out["p_alive"] >= config.segments.lapsed_max_p_alive
     risky = out["vip_now"] & (out["p_churn"] >= config.segments.at_risk_min_p_churn)
-    assert (out.loc[risky, "segment"] == "at_risk_vip").all()
+    assert (out.loc[risky & alive, "segment"] == "at_risk_vip").all()
+    assert (out.loc[out["vip_now"] & ~alive, "segment"] == "lapsed_vip").all()
+    lapsed = out[out["segment"] == "lapsed_vip"]
+    assert len(lapsed) > 0 and lapsed["treatment"].str.startswith("Win-back").all()
+    assert not lapsed["treatment"].str.contains("surprise gift|favourite line").any()
 
 
 def test_every_near_vip_has_a_positive_gap_and_is_not_a_vip(segmented):
@@ -187,16 +194,28 @@ def test_segment_definitions(segmented):
     out, config = segmented
     seg = config.segments
     assert set(out["segment"]) <= set(SEGMENTS)
-    assert (out["segment"].isin(["vip", "at_risk_vip"]) == out["vip_now"]).all()
+    assert (out["segment"].isin(["vip", "at_risk_vip", "lapsed_vip"]) == out["vip_now"]).all()
+    # predicted VIPs by capacity: at most the top share of non-VIPs (ties aside), each at
+    # least the lift over the non-VIPs' base rate
     predicted = out[out["segment"] == "predicted_vip"]
-    assert (predicted["p_future_vip"] >= seg.predicted_vip_min_p).all()
+    others = out[~out["vip_now"]]
+    base = others["p_future_vip"].mean()
+    assert out.attrs["predicted_vip_base_rate"] == pytest.approx(base)
+    assert len(predicted) > 0
+    assert (predicted["p_future_vip"] >= seg.predicted_vip_min_lift * base).all()
+    assert (predicted["p_future_vip"] >= out.attrs["predicted_vip_min_p"]).all()
+    ranked = others["p_future_vip"].sort_values(ascending=False)
+    capacity = int(np.ceil(seg.predicted_vip_top_pct * len(others)))
+    assert (predicted["p_future_vip"] >= ranked.iloc[capacity - 1]).all()
+    assert (ranked.iloc[: len(predicted)] >= out.attrs["predicted_vip_min_p"]).all()
+    assert len(predicted) <= capacity + (ranked == ranked.iloc[capacity - 1]).sum()
     dormant = out[out["segment"] == "dormant_high_potential"]
     assert len(dormant) > 0
     assert (dormant["days_since_last"] >= seg.dormant_days).all()
     assert (dormant["clv"] >= out["clv"].quantile(seg.dormant_min_clv_quantile)).all()
     regular = out[out["segment"] == "regular"]
     assert not regular["vip_now"].any()
-    assert (regular["p_future_vip"] < seg.predicted_vip_min_p).all()
+    assert (regular["p_future_vip"] < out.attrs["predicted_vip_min_p"]).all()
     # the table is ordered by segment priority
     rank = out["segment"].map({s: i for i, s in enumerate(SEGMENTS)})
     assert rank.is_monotonic_increasing

@@ -59,7 +59,7 @@ __all__ = [
 
 Progress = Callable[[str, int, int], None]
 
-_VALUE_COLUMNS = ["customer_id", "spend_12m", "profit_12m", "clv", "clv_profit"]
+_VALUE_COLUMNS = ["customer_id", "spend_12m", "profit_12m", "clv", "clv_profit", "p_future_vip"]
 _BATCH_ROWS = 1_000_000
 
 #: ``attrs`` key of a scores table holding the config it was scored with (``vipml lists``

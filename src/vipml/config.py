@@ -244,17 +244,28 @@ class VipConfig:
 class SegmentsConfig:
     """Thresholds of the marketer lists (one segment per customer, first match wins).
 
-    ``at_risk_vip``: VIP now and ``p_churn >= at_risk_min_p_churn``; ``vip``: every other VIP;
-    ``predicted_vip``: not VIP, ``p_future_vip >= predicted_vip_min_p``; ``near_vip``: not VIP,
-    value short of the VIP threshold by at most ``near_vip_gap_pct`` of it;
+    ``at_risk_vip``: VIP now, ``p_churn >= at_risk_min_p_churn`` and still alive enough to save
+    (``p_alive >= lapsed_max_p_alive``); ``lapsed_vip``: VIP now with ``p_alive`` below that
+    floor (win back, no gifts); ``vip``: every other VIP; ``predicted_vip``: not VIP, among
+    the top ``predicted_vip_top_pct`` of non-VIPs by ``p_future_vip`` and at least
+    ``predicted_vip_min_lift`` times their mean ``p_future_vip`` (the base rate); ``near_vip``:
+    not VIP, value short of the VIP threshold by at most ``near_vip_gap_pct`` of it;
     ``dormant_high_potential``: not VIP, no purchase for ``dormant_days`` and CLV at or above
     the ``dormant_min_clv_quantile`` quantile of all customers; ``regular``: everyone else.
     """
 
-    predicted_vip_min_p: float = 0.3
+    predicted_vip_top_pct: float = 0.02
+    """Capacity of the predicted-VIP list: this share of the non-VIP customers, the most
+    likely first (ties at the boundary are all in)."""
+    predicted_vip_min_lift: float = 2.0
+    """A predicted VIP's ``p_future_vip`` is at least this many times the non-VIPs' mean."""
+    predicted_vip_min_p: float = 0.0
+    """An absolute floor on ``p_future_vip`` for the predicted-VIP list (0: none)."""
     near_vip_gap_pct: float = 0.25
     """Near-VIP: value within this share below the VIP threshold."""
     at_risk_min_p_churn: float = 0.5
+    lapsed_max_p_alive: float = 0.2
+    """A VIP whose ``p_alive`` is below this is lapsed (``lapsed_vip``), not at risk."""
     dormant_days: int = 180
     dormant_min_clv_quantile: float = 0.8
     full_price_min_share: float = 0.8
@@ -263,7 +274,8 @@ class SegmentsConfig:
 
 
 SegmentName = Literal[
-    "any", "at_risk_vip", "vip", "predicted_vip", "near_vip", "dormant_high_potential", "regular"
+    "any", "at_risk_vip", "lapsed_vip", "vip", "predicted_vip", "near_vip",
+    "dormant_high_potential", "regular",
 ]
 
 
@@ -304,6 +316,17 @@ DEFAULT_TREATMENTS: tuple[TreatmentRule, ...] = (
         "surprise gift",
     ),
     TreatmentRule(
+        "lapsed_vip",
+        "Win-back: a personal 'we miss you' message from their account manager with what is "
+        "new in their favourite line (no gifts before they come back)",
+        "n_categories > 0",
+    ),
+    TreatmentRule(
+        "lapsed_vip",
+        "Win-back: a personal 'we miss you' message from their account manager with what is "
+        "new (no gifts before they come back)",
+    ),
+    TreatmentRule(
         "any",
         "Service, not incentives: proactive support, fit and product advice, hassle-free returns",
         _HEAVY_COST,
@@ -337,6 +360,12 @@ DEFAULT_TREATMENTS: tuple[TreatmentRule, ...] = (
     TreatmentRule(
         "dormant_high_potential",
         "Win-back: a time-limited discount on their favourite product line",
+        "discount_share >= 0.5 and n_categories > 0",
+        offers_discount=True,
+    ),
+    TreatmentRule(
+        "dormant_high_potential",
+        "Win-back: a time-limited discount on their next order",
         "discount_share >= 0.5",
         offers_discount=True,
     ),
@@ -344,6 +373,11 @@ DEFAULT_TREATMENTS: tuple[TreatmentRule, ...] = (
         "dormant_high_potential",
         "Win-back: a 'we miss you' note with new arrivals in their favourite line and a free "
         "add-on service",
+        "n_categories > 0",
+    ),
+    TreatmentRule(
+        "dormant_high_potential",
+        "Win-back: a 'we miss you' note with new arrivals and a free add-on service",
     ),
 )
 """The default treatment rules; a ``treatments:`` list in the YAML file replaces them all."""
@@ -606,7 +640,7 @@ def _check(cfg: Config) -> Config:
     for name, value in [
         ("vip.top_pct", cfg.vip.top_pct),
         ("labels.vip_top_pct", cfg.labels.vip_top_pct),
-        ("segments.predicted_vip_min_p", cfg.segments.predicted_vip_min_p),
+        ("segments.predicted_vip_top_pct", cfg.segments.predicted_vip_top_pct),
         ("segments.at_risk_min_p_churn", cfg.segments.at_risk_min_p_churn),
         ("features.default_margin_rate", cfg.features.default_margin_rate),
     ]:
@@ -617,6 +651,17 @@ def _check(cfg: Config) -> Config:
         raise ConfigError(
             f"training.max_customers: {limit} is too few to learn from: use 1000 or more, or "
             "null for every customer"
+        )
+    for name, value in [
+        ("segments.predicted_vip_min_p", cfg.segments.predicted_vip_min_p),
+        ("segments.lapsed_max_p_alive", cfg.segments.lapsed_max_p_alive),
+    ]:
+        if not 0 <= value <= 1:
+            raise ConfigError(f"{name}: {value} must be in [0, 1]")
+    if cfg.segments.predicted_vip_min_lift < 0:
+        raise ConfigError(
+            f"segments.predicted_vip_min_lift: {cfg.segments.predicted_vip_min_lift} must be 0 "
+            "or more"
         )
     if not cfg.vip.tiers:
         raise ConfigError("vip.tiers: give at least one tier")

@@ -816,6 +816,39 @@ def score(
     return out
 
 
+def predicted_vip_list_check(
+    predictions: pd.DataFrame, config: Config, cutoff: pd.Timestamp
+) -> dict[str, float]:
+    """How the predicted-VIP list of a backtest did: the share of its customers who became
+    VIPs in the horizon (``precision``), against the same number of non-VIPs with the highest
+    12-month spend (``spend_12m_precision``) and all non-VIPs (``base_rate``).
+
+    ``predictions``: the backtest's scores joined with the outcomes (``future_vip``), indexed
+    by ``customer_id``. The list is the one ``vipml score`` writes at the cutoff
+    (:func:`vipml.segments.assign_segments` with ``config``).
+    """
+    from vipml.segments import assign_segments
+
+    segmented = assign_segments(
+        predictions.reset_index(), config, as_of=cutoff, order="input"
+    )
+    became = predictions["future_vip"].fillna(False).to_numpy(dtype=bool)
+    others = ~segmented["vip_now"].to_numpy(dtype=bool)
+    listed = (segmented["segment"] == "predicted_vip").to_numpy()
+    n = int(listed.sum())
+    spend = segmented["spend_12m"].to_numpy(dtype=np.float64)
+    top_spend = np.flatnonzero(others)[np.argsort(-spend[others], kind="stable")[:n]]
+    return {
+        "customers": n,
+        "non_vips": int(others.sum()),
+        "min_p_future_vip": float(segmented.attrs["predicted_vip_min_p"]),
+        "base_rate_p_future_vip": float(segmented.attrs["predicted_vip_base_rate"]),
+        "precision": float(became[listed].mean()) if n else float("nan"),
+        "spend_12m_precision": float(became[top_spend].mean()) if n else float("nan"),
+        "base_rate": float(became[others].mean()) if others.any() else float("nan"),
+    }
+
+
 def backtest(
     transactions: pd.DataFrame,
     cutoff: str | pd.Timestamp,
@@ -874,6 +907,7 @@ def backtest(
         "validation": model.metrics,
         "data_fingerprint": model.data_fingerprint,
         "features": len(model.feature_names),
+        "predicted_vip_list": predicted_vip_list_check(predictions, config, cutoff),
     }
     result = BacktestResult(
         table=table,

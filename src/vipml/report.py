@@ -8,7 +8,10 @@ segmented here when they are not yet) and writes, each atomically:
   read back by the next fixed-mode run);
 * ``vip_list.xlsx``: a summary sheet, one sheet per list (VIPs by tier, predicted VIPs,
   near-VIPs, at-risk VIPs, dormant high-potential), the VIP profile and the treatment rules,
-  with readable headers, currency / percent / count formats and a frozen header row;
+  with readable headers, numbers as numbers in currency / percent / count formats, and a
+  frozen header row with an autofilter on every sheet;
+* in both, text a spreadsheet would read as a formula (a customer id ``=HYPERLINK(...)``)
+  stays text (:mod:`vipml.data.cells`);
 * ``report.html``: one file, plots embedded as data URIs (value concentration with the top
   10% / 1% shares against the rule of thumb, segment sizes, the VIP profile, and the backtest
   lift chart and calibration curve when given), tables, and a preview of each list.
@@ -43,7 +46,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from vipml.config import Config
-from vipml.data.io import write_excel, write_table, write_text
+from vipml.data.io import ROW_FORMATS, write_excel, write_table, write_text
+from vipml.modeling.backtest import MODEL_NAME
 from vipml.plots import figure_to_data_uri
 from vipml.plots.value import (
     RULE_OF_THUMB,
@@ -68,7 +72,9 @@ from vipml.segments import (
     vip_profile,
 )
 
-__all__ = ["HEADERS", "OUTPUT_FILES", "write_lists", "report_html", "spreadsheet_sheets"]
+__all__ = [
+    "HEADERS", "OUTPUT_FILES", "SIGNAL_NAMES", "write_lists", "report_html", "spreadsheet_sheets"
+]
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +149,93 @@ def _number_formats(currency: str) -> dict[str, str]:
     formats[HEADERS["days_since_last"]] = "#,##0"
     formats[HEADERS["expected_purchases"]] = "0.00"
     formats[HEADERS["customer_id"]] = "General"
-    for key in ("vip", "predicted_vip", "everyone_else", "vip_index", "predicted_vip_index"):
-        formats[_PROFILE_HEADERS[key]] = "#,##0.000"
+    for key in ("vip", "predicted_vip", "everyone_else"):  # per row: see _profile_sheet
+        formats[_PROFILE_HEADERS[key]] = "#,##0.00"
+    for key in ("vip_index", "predicted_vip_index"):
+        formats[_PROFILE_HEADERS[key]] = _INDEX_FORMAT
     formats["Order"] = "0"
     return formats
+
+
+#: Readable names of the value signals of :func:`vipml.segments.vip_profile`.
+SIGNAL_NAMES = {
+    **{c: HEADERS[c] for c in ("spend_12m", "profit_12m", "orders_12m", "days_since_last",
+                               "clv", "clv_profit", "p_alive", "p_churn")},
+    "customers": "Customers",
+    "aov_mean": "Average order value",
+    "full_price_share": "Share of spend at full price",
+    "discount_share": "Share of spend on discount",
+    "top_lines_share": "Share of spend in the most profitable lines",
+    "n_products": "Different products bought",
+    "return_rate_orders": "Share of orders with a return",
+    "support_tickets": "Support tickets",
+    "referrals": "Customers referred",
+    "trend_3m": "Order rate, last 3 months vs last 12 months",
+}
+_MONEY_SIGNALS = ("spend_12m", "profit_12m", "aov_mean", "clv", "clv_profit")
+_SHARE_SIGNALS = (
+    "p_alive", "p_churn", "full_price_share", "discount_share", "top_lines_share",
+    "return_rate_orders",
+)
+_RATE_SIGNALS = ("trend_3m",)
+_COUNT_FORMAT = "#,##0"
+_MEAN_COUNT_FORMAT = "#,##0.0"
+_PERCENT_FORMAT = "0.0%"
+_INDEX_FORMAT = "0.00"
+_RATIO_FORMAT = '0.0"x"'
+
+
+def _signal_name(signal: str) -> str:
+    """A value signal's readable name.
+
+    >>> _signal_name("spend_12m"), _signal_name("loyalty_points")
+    ('Spend, last 12 months', 'Loyalty points')
+    """
+    return SIGNAL_NAMES.get(signal, signal.replace("_", " ").capitalize())
+
+
+def _signal_format(signal: str, currency: str) -> str:
+    """The number format of a value signal's group means."""
+    if signal in _MONEY_SIGNALS:
+        return _excel_money(currency)
+    if signal in _SHARE_SIGNALS:
+        return _PERCENT_FORMAT
+    if signal in _RATE_SIGNALS:
+        return _INDEX_FORMAT
+    return _MEAN_COUNT_FORMAT
+
+
+def _profile_sheet(profile: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The VIP profile sheet: counts as integers, shares as percentages, each signal's means
+    in its own format (``attrs[ROW_FORMATS]``), signals by their readable names.
+
+    >>> profile = pd.DataFrame({
+    ...     "kind": ["count", "signal"], "attribute": ["customers", "spend_12m"],
+    ...     "value": ["all", ""], "statistic": ["count", "mean"], "vip": [12.0, 950.5],
+    ...     "predicted_vip": [3.0, 400.0], "everyone_else": [85.0, 80.0],
+    ...     "vip_index": [float("nan"), 11.9], "predicted_vip_index": [float("nan"), 5.0]})
+    >>> sheet = _profile_sheet(profile, "$")
+    >>> sheet["VIPs now"].tolist(), sheet["Attribute"].tolist()
+    ([12, 950.5], ['Customers', 'Spend, last 12 months'])
+    >>> sheet.attrs[ROW_FORMATS]["VIPs now"]
+    ['#,##0', '"$"#,##0.00']
+    """
+    groups = ["vip", "predicted_vip", "everyone_else"]
+    out = profile.astype({g: object for g in groups})
+    counts = (profile["statistic"] == "count").to_numpy()
+    for g in groups:
+        out.loc[counts, g] = [int(round(v)) for v in profile.loc[counts, g]]
+    formats = [
+        _COUNT_FORMAT if stat == "count"
+        else _PERCENT_FORMAT if stat == "share"
+        else _signal_format(str(attr), currency)
+        for stat, attr in zip(profile["statistic"], profile["attribute"], strict=True)
+    ]
+    named = (profile["kind"] != "attribute").to_numpy()
+    out.loc[named, "attribute"] = [_signal_name(str(a)) for a in profile.loc[named, "attribute"]]
+    out = out.rename(columns=_PROFILE_HEADERS)
+    out.attrs[ROW_FORMATS] = {_PROFILE_HEADERS[g]: formats for g in groups}
+    return out
 
 
 def _readable(table: pd.DataFrame) -> pd.DataFrame:
@@ -174,37 +263,80 @@ def _ensure_segments(
 def _summary(
     scores: pd.DataFrame, cfg: Config, concentration: Mapping[str, float]
 ) -> pd.DataFrame:
-    """The summary sheet: the rules in force and the headline numbers, as readable text."""
-    cur = cfg.vip.currency
+    """The summary sheet: the rules in force and the headline numbers.
+
+    Values are what they are: counts integers, amounts and shares numbers, the date a date,
+    rules text; each row's number format is in ``attrs[ROW_FORMATS]``.
+
+    >>> scores = pd.DataFrame({"segment": ["vip", "regular", "regular"]})
+    >>> scores.attrs.update(as_of="2024-12-31", vip_threshold=400.0, vip_rule="VIP = ...")
+    >>> concentration = {"top10_share": 0.5, "top1_share": 0.2,
+    ...                  "top10_order_value_ratio": 3.1, "top1_order_value_ratio": 5.4}
+    >>> table = _summary(scores, as_config(None), concentration)
+    >>> formats = table.attrs[ROW_FORMATS]["Value"]
+    >>> for item, value, fmt in list(zip(table["Item"], table["Value"], formats))[:4]:
+    ...     print(f"{item}: {value!r} {fmt}")
+    Scores as of: datetime.date(2024, 12, 31) yyyy-mm-dd
+    Customers scored: 3 #,##0
+    VIP rule: 'VIP = ...' None
+    VIP threshold at this run: 400.0 "$"#,##0.00
+    """
+    money = _excel_money(cfg.vip.currency)
     threshold = scores.attrs.get("vip_threshold")
-    rows: list[tuple[str, str]] = [
-        ("Scores as of", str(scores.attrs.get("as_of") or "not given")),
-        ("Customers scored", f"{len(scores):,}"),
-        ("VIP rule", str(scores.attrs.get("vip_rule") or describe_vip_rule(cfg, threshold))),
+    rows: list[tuple[str, Any, str | None]] = [
+        ("Scores as of", *_summary_date(scores.attrs.get("as_of"))),
+        ("Customers scored", len(scores), _COUNT_FORMAT),
+        ("VIP rule", str(scores.attrs.get("vip_rule") or describe_vip_rule(cfg, threshold)), None),
     ]
     if threshold is not None:
-        rows.append(("VIP threshold at this run", f"{cur}{threshold:,.2f}"))
+        rows.append(("VIP threshold at this run", float(threshold), money))
     for name, bound in (scores.attrs.get("tier_bounds") or {}).items():
-        rows.append((f"Tier {name} from", f"{cur}{bound:,.2f}"))
+        rows.append((f"Tier {name} from", float(bound), money))
     for seg in SEGMENTS:
         count = int((scores["segment"] == seg).sum())
-        rows.append((f"{SEGMENT_LABELS[seg]} customers", f"{count:,}"))
+        rows.append((f"{SEGMENT_LABELS[seg]} customers", count, _COUNT_FORMAT))
     rows += [
         (
             "Top 10% of customers: share of 12-month spend",
-            f"{concentration['top10_share']:.1%}",
+            float(concentration["top10_share"]),
+            _PERCENT_FORMAT,
         ),
-        ("Top 1% of customers: share of 12-month spend", f"{concentration['top1_share']:.1%}"),
+        (
+            "Top 1% of customers: share of 12-month spend",
+            float(concentration["top1_share"]),
+            _PERCENT_FORMAT,
+        ),
         (
             "Top 10%: spend per order vs the rest (rule of thumb ~3x)",
-            f"{concentration['top10_order_value_ratio']:.1f}x",
+            float(concentration["top10_order_value_ratio"]),
+            _RATIO_FORMAT,
         ),
         (
             "Top 1%: spend per order vs the rest (rule of thumb ~5x)",
-            f"{concentration['top1_order_value_ratio']:.1f}x",
+            float(concentration["top1_order_value_ratio"]),
+            _RATIO_FORMAT,
         ),
     ]
-    return pd.DataFrame(rows, columns=["Item", "Value"])
+    table = pd.DataFrame(
+        {"Item": [r[0] for r in rows], "Value": pd.Series([r[1] for r in rows], dtype=object)}
+    )
+    table.attrs[ROW_FORMATS] = {"Value": [r[2] for r in rows]}
+    return table
+
+
+def _summary_date(value: Any) -> tuple[Any, str | None]:
+    """The "Scores as of" value and format: a date when it reads as one, else the text.
+
+    >>> _summary_date("2024-12-31"), _summary_date(None)
+    ((datetime.date(2024, 12, 31), 'yyyy-mm-dd'), ('not given', None))
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "not given", None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return str(value), None
+    return ("not given", None) if pd.isna(stamp) else (stamp.date(), "yyyy-mm-dd")
 
 
 def spreadsheet_sheets(
@@ -222,7 +354,7 @@ def spreadsheet_sheets(
     ...     "expected_purchases": [3.0, 0.1], "clv": [600.0, 2.0], "clv_profit": [200.0, 0.6],
     ...     "p_future_vip": [0.8, 0.0], "p_churn": [0.2, 0.9], "reasons": ["", ""]})
     >>> list(spreadsheet_sheets(scores))  # doctest: +NORMALIZE_WHITESPACE
-    ['Summary', 'VIPs by tier', 'Predicted VIPs', 'Near-VIPs', 'At-risk VIPs',
+    ['Summary', 'VIPs by tier', 'Predicted VIPs', 'Near-VIPs', 'At-risk VIPs', 'Lapsed VIPs',
      'Dormant high-potential', 'VIP profile', 'Treatment rules']
     """
     cfg = as_config(config)
@@ -232,7 +364,7 @@ def spreadsheet_sheets(
     sheets = {_SUMMARY_SHEET: _summary(scores, cfg, value_concentration(scores))}
     for key, name in LISTS.items():
         sheets[name] = _readable(lists[key])
-    sheets[_PROFILE_SHEET] = profile.rename(columns=_PROFILE_HEADERS)
+    sheets[_PROFILE_SHEET] = _profile_sheet(profile, cfg.vip.currency)
     rules = treatment_rules_table(cfg)
     rules["segment"] = rules["segment"].map({**SEGMENT_LABELS, "any": "Any"})
     rules["offers_discount"] = np.where(rules["offers_discount"].to_numpy(bool), "yes", "no")
@@ -273,6 +405,8 @@ def _cell(value: Any, kind: str, currency: str) -> tuple[str, bool]:
         return "" if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d"), False
     if isinstance(value, bool | np.bool_):
         return ("yes" if value else "no"), False
+    if kind == "id":  # as written: no thousands separators, never re-formatted
+        return str(value), False
     if isinstance(value, int | np.integer):
         return f"{value:,}", True
     if isinstance(value, float | np.floating):
@@ -294,7 +428,11 @@ def _html_table(
 ) -> str:
     kinds = dict(kinds or {})
     for col in table.columns:
-        kinds.setdefault(col, "money" if col in _MONEY else "percent" if col in _PERCENT else "")
+        kinds.setdefault(
+            col,
+            "id" if col == "customer_id"
+            else "money" if col in _MONEY else "percent" if col in _PERCENT else "",
+        )
     head = "".join(f"<th>{html.escape(str((headers or {}).get(c, c)))}</th>" for c in table.columns)
     rows = []
     for record in table.itertuples(index=False, name=None):
@@ -336,6 +474,22 @@ def _img_uri(uri: str, caption: str) -> str:
     return f'<figure><img src="{uri}" alt="{alt}">{caption_html}</figure>'
 
 
+_TARGET_LABELS = {"future_vip": "future VIP", "churn": "churn"}
+_BASELINE_LABELS = {
+    "spend_12m": "rule: 12-month spend",
+    "btyd_expected_value": "BTYD expected value",
+    "days_since_last": "rule: days since last purchase",
+    "btyd_1_minus_p_alive": "BTYD 1 - P(alive)",
+    "btyd_p_no_purchase": "BTYD P(no purchase)",
+}
+_BACKTEST_METRICS = {
+    "roc_auc": "ROC AUC",
+    "average_precision": "average precision",
+    "precision_top_decile": "precision, top 10%",
+    "lift_top_decile": "lift, top 10%",
+}
+
+
 def _backtest_section(backtest: Mapping[str, Any] | Figure | pd.DataFrame, currency: str) -> str:
     """Figures (lift chart, calibration curve, ...), tables and metrics of a backtest."""
     if isinstance(backtest, Figure | pd.DataFrame):
@@ -352,7 +506,9 @@ def _backtest_section(backtest: Mapping[str, Any] | Figure | pd.DataFrame, curre
 
     for name, item in backtest.items():
         label = str(name).replace("_", " ")
-        if isinstance(item, Figure):
+        if isinstance(item, Mapping) and {"metrics", "beats_baselines"} <= set(item):
+            parts.insert(0, _backtest_summary(item, currency))
+        elif isinstance(item, Figure):
             parts.append(_img(item, label))
         elif isinstance(item, bytes) and item.startswith(_PNG_MAGIC):
             uri = "data:image/png;base64," + base64.b64encode(item).decode("ascii")
@@ -366,6 +522,83 @@ def _backtest_section(backtest: Mapping[str, Any] | Figure | pd.DataFrame, curre
         table["value"] = [v if isinstance(v, int | float) else str(v) for v in table["value"]]
         parts.append("<h3>metrics</h3>" + _html_table(table, currency))
     return "".join(parts)
+
+
+def _signals_present(profile: pd.DataFrame) -> pd.DataFrame:
+    """The profile without the value signals the data do not have (zero or missing for
+    everyone, e.g. the full-price share of a log without list prices)."""
+    groups = [g for g in ("vip", "predicted_vip", "everyone_else") if g in profile]
+    values = profile[groups].apply(pd.to_numeric, errors="coerce").fillna(0.0)
+    empty = (profile["kind"] == "signal").to_numpy() & (values == 0).all(axis=1).to_numpy()
+    return profile.loc[~empty].reset_index(drop=True)
+
+
+def _readable_signals(profile: pd.DataFrame) -> pd.DataFrame:
+    """The profile with the value signals under their readable names (:data:`SIGNAL_NAMES`)."""
+    out = profile.copy()
+    signal = (out["kind"] == "signal").to_numpy()
+    out.loc[signal, "attribute"] = [_signal_name(a) for a in out.loc[signal, "attribute"]]
+    return out
+
+
+def _vip_share(scores: pd.DataFrame, value_col: str) -> float:
+    """The VIPs' (at-risk and lapsed ones included) share of the total value: the sum of the
+    VIP rows' shares in the segments table."""
+    value = scores[value_col].to_numpy(dtype=np.float64)
+    total = value[value > 0].sum()
+    vip = scores["vip_now"].to_numpy(dtype=bool)
+    return float(value[vip & (value > 0)].sum() / total) if total > 0 else 0.0
+
+
+def _predicted_vip_rule(scores: pd.DataFrame, cfg: Config) -> str:
+    """The predicted-VIP rule in force, with its figures at this run."""
+    seg = cfg.segments
+    text = (
+        f"Predicted VIPs: the top {seg.predicted_vip_top_pct:.0%} of non-VIPs by P(future "
+        f"VIP), each at least {seg.predicted_vip_min_lift:g}× the non-VIPs' mean"
+    )
+    base, bar = scores.attrs.get("predicted_vip_base_rate"), scores.attrs.get(
+        "predicted_vip_min_p"
+    )
+    if base is not None and bar is not None and np.isfinite(base) and np.isfinite(bar):
+        text += f" ({base:.1%}): P(future VIP) at least {bar:.1%} at this run"
+    return text + "."
+
+
+def _backtest_summary(summary: Mapping[str, Any], currency: str) -> str:
+    """A backtest's :meth:`~vipml.modeling.backtest.BacktestResult.to_dict` as a small table
+    (the model against each baseline) and the predicted-VIP list's check."""
+    rows = []
+    for target, entry in summary["metrics"].items():
+        scored = [(MODEL_NAME, entry), *(entry.get("baselines") or {}).items()]
+        for name, values in scored:
+            rows.append({
+                "target": _TARGET_LABELS.get(target, target),
+                "score": "vipml model" if name == MODEL_NAME else _BASELINE_LABELS.get(
+                    name, name.replace("_", " ")),
+                **{label: values.get(key) for key, label in _BACKTEST_METRICS.items()},
+            })
+    table = pd.DataFrame(rows)
+    kinds = {label: "ratio" if key == "lift_top_decile" else "percent" if key ==
+             "precision_top_decile" else "" for key, label in _BACKTEST_METRICS.items()}
+    out = [
+        f"<p>Trained with the data up to {html.escape(str(summary.get('cutoff')))}, judged on "
+        f"the {html.escape(str(summary.get('horizon')))} after it.</p>",
+        _html_table(table, currency, kinds=kinds),
+    ]
+    check = (summary.get("info") or {}).get("predicted_vip_list")
+    if check and check.get("customers"):
+        out.append(
+            "<p>"
+            + html.escape(
+                f"The predicted-VIP list at that cutoff held {int(check['customers']):,} of "
+                f"{int(check['non_vips']):,} non-VIPs: {check['precision']:.1%} of them became "
+                f"VIPs, against {check['spend_12m_precision']:.1%} of as many non-VIPs with the "
+                f"highest 12-month spend and {check['base_rate']:.1%} of all non-VIPs."
+            )
+            + "</p>"
+        )
+    return "".join(out)
 
 
 def _profile_lead(profile: pd.DataFrame) -> str:
@@ -397,20 +630,20 @@ def report_html(
     orders_col = "orders_12m"
     conc = value_concentration(scores, value=value_col, orders=orders_col)
     lists = marketer_lists(scores, cfg)
-    profile = vip_profile(scores, attributes)
+    profile = _readable_signals(_signals_present(vip_profile(scores, attributes)))
     summary = segment_summary(scores)
     as_of = scores.attrs.get("as_of")
     rule = scores.attrs.get("vip_rule") or describe_vip_rule(cfg, scores.attrs.get("vip_threshold"))
     esc = html.escape
 
+    vip_share = _vip_share(scores, value_col)
     cards = [("Customers scored", f"{len(scores):,}")]
     cards += [
         (LISTS[key], f"{len(lists[key]):,}")
-        for key in ("vips_by_tier", "at_risk_vips", "predicted_vips", "near_vips")
+        for key in ("vips_by_tier", "at_risk_vips", "lapsed_vips", "predicted_vips",
+                    "near_vips", "dormant_high_potential")
     ]
-    cards.append((LISTS["dormant_high_potential"], f"{len(lists['dormant_high_potential']):,}"))
-    cards.append(("Top 10% share of spend", f"{conc['top10_share']:.0%}"))
-    cards.append(("Top 1% share of spend", f"{conc['top1_share']:.0%}"))
+    cards.append(("VIPs' share of 12-month spend", f"{vip_share:.0%}"))
     card_html = "".join(f'<div class="card">{esc(k)}<b>{esc(v)}</b></div>' for k, v in cards)
 
     rule_rows = pd.DataFrame(
@@ -435,13 +668,10 @@ def report_html(
             "VIPs": [int((scores["tier"] == t).sum()) for t in tiers],
         }
     )
-    treatments = (
-        scores.groupby(["segment", "treatment"], sort=False).size().rename("customers")
-        .reset_index()
-    )
-    treatments["segment"] = pd.Categorical(treatments["segment"], categories=list(SEGMENTS))
-    treatments = treatments.sort_values(["segment", "customers"], ascending=[True, False])
-    treatments["segment"] = treatments["segment"].astype(str).map(SEGMENT_LABELS)
+    treatments = treatment_rules_table(cfg, scores)
+    treatments = treatments.loc[treatments["customers"] > 0]
+    treatments["segment"] = treatments["segment"].map({**SEGMENT_LABELS, "any": "Any segment"})
+    treatments = treatments[["order", "segment", "when", "customers", "example"]]
     preview_cols = [
         "customer_id", "tier", value_col, "clv", "p_future_vip", "p_churn", "gap_to_vip",
         "reasons", "treatment",
@@ -452,9 +682,11 @@ def report_html(
         f" &middot; {len(scores):,} customers &middot; {esc(rule)}</p>",
         f'<div class="cards">{card_html}</div>',
         "<h2>Value concentration</h2>"
-        "<p>How much of the 12-month value the most valuable customers bring, against the "
-        "field's rule of thumb (the top 10% spend about 3&times; more per order than the rest, "
-        "the top 1% about 5&times;).</p>",
+        f"<p>Among the {int(conc['customers']):,} customers who spent in the last 12 months: "
+        "how much of that spend the most valuable bring, against the field's rule of thumb "
+        "(the top 10% spend about 3&times; more per order than the rest, the top 1% about "
+        f"5&times;). VIPs, by the VIP rule, hold {_vip_share(scores, value_col):.1%} of it "
+        "(the segments table below).</p>",
         _img(lorenz_figure(scores, value=value_col, orders=orders_col, currency=cur),
              "Lorenz curve with the top 10% and top 1% shares"),
         _html_table(
@@ -466,8 +698,8 @@ def report_html(
                 "rule of thumb (per order)": "ratio",
             },
         ),
-        "<h2>Segments</h2><p>One segment per customer, first match wins: at-risk VIP, VIP, "
-        "predicted VIP, near-VIP, dormant high-potential, regular.</p>",
+        "<h2>Segments</h2><p>One segment per customer, first match wins: "
+        + esc(", ".join(SEGMENT_LABELS[s] for s in SEGMENTS)) + ".</p>",
         _img(segment_sizes_figure(scores), "Segment sizes and their share of value"),
         _html_table(
             summary.drop(columns="segment"), cur, headers=_SUMMARY_HEADERS,
@@ -477,6 +709,7 @@ def report_html(
                 "mean_p_churn": "percent", "clv": "money",
             },
         ),
+        "<p>" + esc(_predicted_vip_rule(scores, cfg)) + "</p>",
         "<h3>Tiers</h3>" + _html_table(tier_rows, cur, kinds={"from": "money"}),
         "<h2>VIP profile</h2><p>Who the VIPs and predicted VIPs are, against everyone else: "
         + _profile_lead(profile)
@@ -486,9 +719,9 @@ def report_html(
         _html_table(_profile_display(profile), cur, headers=_PROFILE_HEADERS),
         "<h2>Treatments</h2><p>The first configured rule that matches a customer gives the "
         "suggested treatment; a rule that offers a discount never applies to a full-price "
-        "buyer.</p>",
-        _html_table(treatments, cur),
-        "<h3>Rules</h3>" + _html_table(treatment_rules_table(cfg), cur),
+        "buyer. One row per rule that matched someone, with one customer's text as the "
+        "example (all rules are in vip_list.xlsx).</p>",
+        _html_table(treatments, cur, headers={"order": "rule", "example": "example text"}),
     ]
     if backtest is not None:
         sections.append(

@@ -76,6 +76,7 @@ __all__ = [
     "SEGMENTS",
     "SEGMENT_LABELS",
     "LISTS",
+    "CHURN_SEGMENTS",
     "PROFILE_ATTRIBUTES",
     "FALLBACK_TREATMENT",
     "assign_segments",
@@ -140,6 +141,7 @@ _DERIVED = ("vip_now", "tier", "segment", "gap_to_vip", "treatment", *STATUS_COL
 #: Segments in priority order (a customer gets the first that applies).
 SEGMENTS = (
     "at_risk_vip",
+    "lapsed_vip",
     "vip",
     "predicted_vip",
     "near_vip",
@@ -148,6 +150,7 @@ SEGMENTS = (
 )
 SEGMENT_LABELS = {
     "at_risk_vip": "At-risk VIP",
+    "lapsed_vip": "Lapsed VIP",
     "vip": "VIP",
     "predicted_vip": "Predicted VIP",
     "near_vip": "Near-VIP",
@@ -161,8 +164,12 @@ LISTS = {
     "predicted_vips": "Predicted VIPs",
     "near_vips": "Near-VIPs",
     "at_risk_vips": "At-risk VIPs",
+    "lapsed_vips": "Lapsed VIPs",
     "dormant_high_potential": "Dormant high-potential",
 }
+
+#: Segments whose list explains the churn risk (``churn_reasons``), not the VIP chance.
+CHURN_SEGMENTS = ("at_risk_vip", "lapsed_vip")
 
 #: Customer attributes compared in the VIP profile, when present.
 PROFILE_ATTRIBUTES = ("acquisition_channel", "region", "first_category")
@@ -430,9 +437,13 @@ def segment_thresholds(
     """The population statistics of the segments, from the whole customer table.
 
     ``vip_threshold`` (the fixed amount, or the dynamic top-X% boundary), ``tier_bounds``
-    (amounts, highest tier first) and ``clv_bar`` (the dormant high-potential CLV quantile).
-    Only ``customer_id``, the value column (``spend_12m`` or ``profit_12m``) and the CLV column
-    (``clv`` or ``clv_profit``) are read. Compute them once over all customers, then segment
+    (amounts, highest tier first), ``clv_bar`` (the dormant high-potential CLV quantile), and
+    for the predicted-VIP list ``predicted_vip_base_rate`` (the non-VIPs' mean
+    ``p_future_vip``) and ``predicted_vip_min_p`` (the bar: the ``p_future_vip`` of the last
+    customer within ``segments.predicted_vip_top_pct`` of the non-VIPs, and at least
+    ``segments.predicted_vip_min_lift`` times the base rate). Only ``customer_id``, the value
+    column (``spend_12m`` or ``profit_12m``), the CLV column (``clv`` or ``clv_profit``) and
+    ``p_future_vip`` are read. Compute them once over all customers, then segment
     chunks or partitions with ``assign_segments(chunk, config, thresholds=...)``: the rows equal
     those of segmenting the whole table at once.
 
@@ -443,6 +454,11 @@ def segment_thresholds(
     >>> t = segment_thresholds(table)
     >>> t["vip_threshold"], t["tier_bounds"]["gold"], t["clv_bar"]
     (100.0, 100.0, 7.2)
+    >>> table["p_future_vip"] = [0.01] * 7 + [0.05, 0.6, 0.9]
+    >>> t = segment_thresholds(table, {"segments": {"predicted_vip_top_pct": 0.2}})
+    >>> # capacity: 2 of the 9 non-VIPs (0.6 and 0.05); 0.05 is below 2x the base rate
+    >>> round(t["predicted_vip_base_rate"], 4), round(t["predicted_vip_min_p"], 4)
+    (0.08, 0.16)
     """
     cfg = as_config(config)
     value_col, clv_col = _value_columns(cfg.vip)
@@ -460,11 +476,28 @@ def segment_thresholds(
     frame = pd.DataFrame({"customer_id": scores["customer_id"].to_numpy(), value_col: value})
     vip_now = _status(frame, cfg, previous, _as_of(scores, as_of), threshold)[0]
     q = cfg.segments.dormant_min_clv_quantile
-    return {
+    out = {
         "vip_threshold": float(threshold),
         "tier_bounds": _tier_bounds(value, vip_now, vip),
         "clv_bar": float(np.quantile(clv, q)) if len(clv) else 0.0,
     }
+    if "p_future_vip" in scores.columns:
+        p = pd.to_numeric(scores["p_future_vip"], errors="coerce").to_numpy(dtype=np.float64)
+        out.update(_predicted_vip_bar(p[~vip_now], cfg.segments))
+    return out
+
+
+def _predicted_vip_bar(p: np.ndarray, seg: Any) -> dict[str, float]:
+    """The predicted-VIP bar over the non-VIPs' ``p_future_vip`` (see
+    :func:`segment_thresholds`); above every probability when there is nobody to list."""
+    p = p[np.isfinite(p)]
+    if len(p) == 0:
+        return {"predicted_vip_base_rate": 0.0, "predicted_vip_min_p": math.inf}
+    base = float(p.mean())
+    k = math.ceil(seg.predicted_vip_top_pct * len(p) - 1e-9)
+    capacity = float(np.partition(p, len(p) - k)[len(p) - k]) if k > 0 else math.inf
+    bar = max(capacity, seg.predicted_vip_min_lift * base, seg.predicted_vip_min_p)
+    return {"predicted_vip_base_rate": base, "predicted_vip_min_p": float(max(bar, 1e-12))}
 
 
 def assign_segments(
@@ -551,11 +584,14 @@ def assign_segments(
 
     clv = df[clv_col].to_numpy(dtype=np.float64)
     clv_bar = float(thresholds["clv_bar"])
+    predicted_bar = float(thresholds.get("predicted_vip_min_p", math.inf))
     days = df["days_since_last"].to_numpy(dtype=np.float64)
+    alive = df["p_alive"].to_numpy(dtype=np.float64) >= seg.lapsed_max_p_alive
     conditions = [
-        vip_now & (df["p_churn"].to_numpy(dtype=np.float64) >= seg.at_risk_min_p_churn),
+        vip_now & alive & (df["p_churn"].to_numpy(dtype=np.float64) >= seg.at_risk_min_p_churn),
+        vip_now & ~alive,
         vip_now,
-        df["p_future_vip"].to_numpy(dtype=np.float64) >= seg.predicted_vip_min_p,
+        df["p_future_vip"].to_numpy(dtype=np.float64) >= predicted_bar,
         (gap_to_vip > 0) & (gap_to_vip <= seg.near_vip_gap_pct * threshold),
         (days >= seg.dormant_days) & (clv >= clv_bar) & (clv > 0),
     ]
@@ -591,6 +627,8 @@ def assign_segments(
         value_column=value_col,
         clv_column=clv_col,
         clv_bar=clv_bar,
+        predicted_vip_min_p=predicted_bar,
+        predicted_vip_base_rate=float(thresholds.get("predicted_vip_base_rate", math.nan)),
         as_of=None if run_date is None else run_date.strftime("%Y-%m-%d"),
     )
     logger.info(
@@ -679,7 +717,12 @@ def _render(df: pd.DataFrame, template: str, cfg: Config, where: str) -> pd.Seri
 
 
 def _treatments(df: pd.DataFrame, cfg: Config) -> pd.Series:
-    """One treatment per customer: the first configured rule that matches.
+    """One treatment per customer: the first configured rule that matches."""
+    return _matched_rules(df, cfg)[0]
+
+
+def _matched_rules(df: pd.DataFrame, cfg: Config) -> tuple[pd.Series, np.ndarray]:
+    """Each customer's treatment text and the index of the rule that gave it (-1: none).
 
     A rule marked ``offers_discount`` never applies to a full-price buyer
     (``full_price_share >= segments.full_price_min_share``), nor to anyone when the scores carry
@@ -687,6 +730,7 @@ def _treatments(df: pd.DataFrame, cfg: Config) -> pd.Series:
     """
     n = len(df)
     treatment = pd.Series(FALLBACK_TREATMENT, index=df.index, dtype=object)
+    matched = np.full(n, -1, dtype=np.int64)
     open_ = np.ones(n, dtype=bool)
     segment = df["segment"].to_numpy()
     if "full_price_share" in df.columns:
@@ -708,8 +752,9 @@ def _treatments(df: pd.DataFrame, cfg: Config) -> pd.Series:
             fields = {f for _, f, _, _ in string.Formatter().parse(rule.treatment) if f}
             used = [c for c in df.columns if c in fields]  # not the whole wide table
             treatment[mask] = _render(df.loc[mask, used], rule.treatment, cfg, where).to_numpy()
+            matched[mask] = i
             open_ &= ~mask
-    return treatment
+    return treatment, matched
 
 
 # --------------------------------------------------------------------------- lists
@@ -729,10 +774,12 @@ def marketer_lists(
 ) -> dict[str, pd.DataFrame]:
     """The lists a marketer acts on, keyed as :data:`LISTS`.
 
-    ``vips_by_tier``: every VIP now (at-risk ones included), top tier first, then by value;
-    ``predicted_vips``: by ``p_future_vip``; ``near_vips``: smallest gap first;
-    ``at_risk_vips``: by value at stake (``clv``), ``dormant_high_potential``: by ``clv``.
-    Each list has the :data:`SCORE_COLUMNS` first.
+    ``vips_by_tier``: every VIP now (at-risk and lapsed ones included), top tier first, then by
+    value; ``predicted_vips``: by ``p_future_vip``; ``near_vips``: smallest gap first;
+    ``at_risk_vips``: by value at stake (``clv``); ``lapsed_vips``: by 12-month value;
+    ``dormant_high_potential``: by ``clv``. Each list has the :data:`SCORE_COLUMNS` first.
+    On the at-risk and lapsed lists ``reasons`` gives the churn reasons (``churn_reasons``,
+    where the scores have them): why the customer may be lost, not why they may grow.
 
     Examples
     --------
@@ -745,7 +792,7 @@ def marketer_lists(
     ...     "p_churn": [0.7, 0.2, 0.9], "reasons": ["", "", ""]}))
     >>> {name: table["customer_id"].tolist() for name, table in marketer_lists(scores).items()}
     {'vips_by_tier': [1], 'predicted_vips': [2], 'near_vips': [], 'at_risk_vips': [1], \
-'dormant_high_potential': []}
+'lapsed_vips': [], 'dormant_high_potential': []}
     """
     _require_segments(scores)
     cfg = as_config(config)
@@ -760,6 +807,12 @@ def marketer_lists(
         table = scores.loc[mask.to_numpy(dtype=bool), columns]
         return table.sort_values(by, ascending=ascending, kind="stable").reset_index(drop=True)
 
+    def churn_reasons(table: pd.DataFrame) -> pd.DataFrame:
+        if "churn_reasons" in table and len(table):
+            given = table["churn_reasons"].fillna("").astype(str) != ""
+            table["reasons"] = table["churn_reasons"].where(given, table["reasons"])
+        return table
+
     vips = scores.loc[scores["vip_now"].to_numpy(dtype=bool), columns].copy()
     vips["_rank"] = vips["tier"].map(rank).fillna(len(rank))
     vips = vips.sort_values(["_rank", value_col], ascending=[True, False], kind="stable")
@@ -770,7 +823,12 @@ def marketer_lists(
             segment == "predicted_vip", ["p_future_vip", clv_col], [False, False]
         ),
         "near_vips": pick(segment == "near_vip", ["gap_to_vip", clv_col], [True, False]),
-        "at_risk_vips": pick(segment == "at_risk_vip", [clv_col, "p_churn"], [False, False]),
+        "at_risk_vips": churn_reasons(
+            pick(segment == "at_risk_vip", [clv_col, "p_churn"], [False, False])
+        ),
+        "lapsed_vips": churn_reasons(
+            pick(segment == "lapsed_vip", [value_col, clv_col], [False, False])
+        ),
         "dormant_high_potential": pick(
             segment == "dormant_high_potential", [clv_col, "days_since_last"], [False, True]
         ),
@@ -1025,8 +1083,14 @@ def profile_attributes_used(profile: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(profile.loc[profile["kind"] == "attribute", "attribute"]))
 
 
-def treatment_rules_table(config: Config | Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """The treatment rules in force, as a table (for the spreadsheet and the report).
+def treatment_rules_table(
+    config: Config | Mapping[str, Any] | None = None, scores: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The treatment rules in force, one row per rule (for the spreadsheet and the report).
+
+    With ``scores`` (a segmented table), each rule also gets the number of customers it was
+    given to (``customers``) and the text of one of them (``example``: amounts filled in); a
+    last row counts the customers no rule matched, when there are any.
 
     Examples
     --------
@@ -1034,6 +1098,7 @@ def treatment_rules_table(config: Config | Mapping[str, Any] | None = None) -> p
     ['regular', 'Standard newsletter; no special treatment']
     """
     cfg = as_config(config)
+    columns = ["order", "segment", "when", "treatment", "offers_discount"]
     rows = [
         {
             "order": i + 1,
@@ -1044,9 +1109,21 @@ def treatment_rules_table(config: Config | Mapping[str, Any] | None = None) -> p
         }
         for i, r in enumerate(cfg.treatments)
     ]
-    return pd.DataFrame(
-        rows, columns=["order", "segment", "when", "treatment", "offers_discount"]
-    )
+    table = pd.DataFrame(rows, columns=columns)
+    if scores is None:
+        return table
+    _require_segments(scores)
+    texts, matched = _matched_rules(scores, cfg)
+    counts = np.bincount(matched + 1, minlength=len(rows) + 1)
+    first = pd.Series(texts.to_numpy()).groupby(matched).first()
+    table["customers"] = counts[1:]
+    table["example"] = [first.get(i, "") for i in range(len(rows))]
+    if counts[0]:
+        fallback = {"order": len(rows) + 1, "segment": "any", "when": "no rule matched",
+                    "treatment": FALLBACK_TREATMENT, "offers_discount": False,
+                    "customers": counts[0], "example": FALLBACK_TREATMENT}
+        table = pd.concat([table, pd.DataFrame([fallback])], ignore_index=True)
+    return table
 
 
 def as_config(config: Config | Mapping[str, Any] | None) -> Config:

@@ -676,7 +676,9 @@ def score(
     return _segment(scores, config, cutoff, shipped, reasons or config.scoring.reasons)
 
 
-_POPULATION_COLUMNS = ("customer_id", "spend_12m", "profit_12m", "clv", "clv_profit")
+_POPULATION_COLUMNS = (
+    "customer_id", "spend_12m", "profit_12m", "clv", "clv_profit", "p_future_vip"
+)
 
 
 def _segment(

@@ -729,6 +729,9 @@ class TrackedRun:
             self.log_data(seen, cutoff=cutoff, horizon=result.horizon, fingerprint=fingerprint)
         metrics = dict(self.log_metrics(result.metrics()))
         metrics.update(self.log_metrics(result.info.get("validation"), "validation"))
+        metrics.update(
+            self.log_metrics(result.info.get("predicted_vip_list"), "predicted_vip_list")
+        )
         if model is not None:
             metrics.update(self.log_metrics(_btyd_metrics(model.btyd), "btyd"))
         self.set_tags(

@@ -106,9 +106,9 @@ def lists(
     """Assign VIP status, tiers, segments and treatments, and write the marketer's files.
 
     Writes `vip_list.csv` (every listed customer), `vip_list.xlsx` (a summary, one sheet per
-    list: VIPs by tier, predicted VIPs, near-VIPs, at-risk VIPs, dormant high-potential, the
-    VIP profile and the treatment rules) and `report.html` (one self-contained file with the
-    plots) under OUT.
+    list: VIPs by tier, predicted VIPs, near-VIPs, at-risk VIPs, lapsed VIPs, dormant
+    high-potential, the VIP profile and the treatment rules) and `report.html` (one
+    self-contained file with the plots) under OUT.
     """
     table = read_table(scores)
     cfg = _config(config, table, scores)

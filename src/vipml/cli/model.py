@@ -517,6 +517,24 @@ def _mapping_text(mapping: dict[str, str]) -> str:
     return ", ".join(f"{k} -> {v}" for k, v in mapping.items())
 
 
+def _list_check(check: dict[str, Any], cfg: Config) -> str:
+    """The backtest's verdict on the predicted-VIP list, in one sentence."""
+    seg = cfg.segments
+    rule = (
+        f"top {seg.predicted_vip_top_pct:.0%} of non-VIPs by P(future VIP), at least "
+        f"{seg.predicted_vip_min_lift:g}x their mean {check['base_rate_p_future_vip']:.3f}: "
+        f"P >= {check['min_p_future_vip']:.3f}"
+    )
+    if not check["customers"]:
+        return f"predicted-VIP list ({rule}): empty at this cutoff"
+    return (
+        f"predicted-VIP list ({rule}): {check['customers']:,} of {check['non_vips']:,} "
+        f"non-VIPs; {check['precision']:.1%} became VIPs, against "
+        f"{check['spend_12m_precision']:.1%} of as many non-VIPs with the highest 12-month "
+        f"spend and {check['base_rate']:.1%} of all non-VIPs"
+    )
+
+
 @command("backtest")
 def backtest(
     transactions: Annotated[str, typer.Option(help=_TX_HELP)],
@@ -582,6 +600,7 @@ def backtest(
             console.print(
                 f"{target}: LightGBM {verdict} every baseline on ROC AUC and average precision"
             )
+        console.print(_list_check(result.info["predicted_vip_list"], cfg), soft_wrap=True)
         if json_out is not None:
             write_text(result.to_json(), json_out)
             console.print(f"metrics: {json_out}")

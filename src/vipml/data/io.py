@@ -7,7 +7,9 @@ Readers take a CSV file, a Parquet file, or a folder of Parquet files; the names
 every file problem a :class:`~vipml.errors.SchemaError` naming the line and the fix.
 
 Writers (CSV, Parquet, XLSX, text) first write a temporary file beside the target and then
-rename it into place, so an interrupted run never leaves a half-written output.
+rename it into place, so an interrupted run never leaves a half-written output. In the files
+people open (CSV, XLSX) text that a spreadsheet would read as a formula stays text
+(:mod:`vipml.data.cells`); Parquet values are written unchanged.
 
 Examples
 --------
@@ -26,9 +28,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from vipml.config import InputConfig
+from vipml.data.cells import formula_like, keep_as_text, safe_frame
 from vipml.errors import SchemaError
 from vipml.tempfiles import staging
 
@@ -46,10 +50,14 @@ __all__ = [
     "table_writer",
     "write_text",
     "write_excel",
+    "ROW_FORMATS",
 ]
 
 BUNDLED_DATASETS = ("cdnow", "cdnow-sample")
 _CSV = (".csv", ".txt", ".csv.gz", ".tsv")
+#: Line end of the CSV files written (RFC 4180): a text holding a carriage return or a newline
+#: is then quoted, so it can never start a row of its own.
+_CSV_LINE_END = "\r\n"
 
 
 @contextlib.contextmanager
@@ -248,14 +256,25 @@ def read_customers(
 
 
 def write_table(df: pd.DataFrame, path: str | Path, index: bool = False) -> Path:
-    """Write ``df`` atomically as CSV, Parquet or XLSX (chosen by the suffix); return the path."""
+    """Write ``df`` atomically as CSV, Parquet or XLSX (chosen by the suffix); return the path.
+
+    In CSV and XLSX, text a spreadsheet would read as a formula stays text
+    (:mod:`vipml.data.cells`); Parquet gets the values unchanged. CSV lines end in CRLF
+    (RFC 4180), so a text holding a line break is quoted and never starts a row.
+
+    >>> import tempfile, pathlib
+    >>> out = write_table(pd.DataFrame({"id": ["=1+2"], "x": [-2.5]}),
+    ...                   pathlib.Path(tempfile.mkdtemp()) / "t.csv")
+    >>> out.read_text().splitlines()
+    ['id,x', "'=1+2,-2.5"]
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     with atomic_path(path) as tmp:
         if suffix in (".parquet", ".pq"):
             df.to_parquet(tmp, index=index)
         elif _is_csv(path):
-            df.to_csv(tmp, index=index)
+            safe_frame(df).to_csv(tmp, index=index, lineterminator=_CSV_LINE_END)
         elif suffix == ".xlsx":
             _write_xlsx({"data": df}, tmp)
         else:
@@ -299,7 +318,9 @@ def table_writer(path: str | Path) -> Iterator[Callable[[Any], None]]:
                 def write_csv(part: Any) -> None:
                     if not isinstance(part, pd.DataFrame):  # an Arrow table
                         part = part.to_pandas()
-                    part.to_csv(handle, index=False, header=header[0])
+                    safe_frame(part).to_csv(
+                        handle, index=False, header=header[0], lineterminator=_CSV_LINE_END
+                    )
                     header[0] = False
 
                 yield write_csv
@@ -340,6 +361,12 @@ def write_text(text: str | bytes, path: str | Path) -> Path:
     return path
 
 
+#: Key of ``DataFrame.attrs`` for per-row number formats of a sheet written by
+#: :func:`write_excel`: a mapping of column name to one format per row (``None``: the
+#: column's format).
+ROW_FORMATS = "row_formats"
+
+
 def write_excel(
     sheets: Mapping[str, pd.DataFrame],
     path: str | Path,
@@ -347,8 +374,24 @@ def write_excel(
 ) -> Path:
     """Write several sheets to one XLSX file atomically, formatted for people to read.
 
-    Headers are bold and frozen, columns sized to their content, and numbers formatted
-    (``number_formats`` maps a column name to an Excel format such as ``'#,##0.00'``).
+    Every sheet gets a bold, frozen header row with an autofilter, columns sized to their
+    content, numbers as numbers with a format (``number_formats`` maps a column name to an
+    Excel format such as ``'#,##0.00'``; other float columns get ``#,##0.00``, integer ones
+    ``#,##0``), and text that a spreadsheet would read as a formula as a literal string cell
+    (:func:`vipml.data.cells.keep_as_text`). A sheet whose values need a format per row (a
+    summary mixing counts, amounts and shares) carries it in ``df.attrs[ROW_FORMATS]``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, openpyxl
+    >>> summary = pd.DataFrame({"Item": ["Customers", "Share"], "Value": [1200, 0.25]})
+    >>> summary.attrs[ROW_FORMATS] = {"Value": ["#,##0", "0.0%"]}
+    >>> out = write_excel({"Summary": summary}, pathlib.Path(tempfile.mkdtemp()) / "s.xlsx")
+    >>> sheet = openpyxl.load_workbook(out)["Summary"]
+    >>> [(c.value, c.number_format) for c in sheet["B"][1:]]
+    [(1200, '#,##0'), (0.25, '0.0%')]
+    >>> sheet.auto_filter.ref, sheet.freeze_panes
+    ('A1:B3', 'A2')
     """
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -359,30 +402,70 @@ def write_excel(
 def _write_xlsx(
     sheets: Mapping[str, pd.DataFrame], path: Path, number_formats: Mapping[str, str] = {}
 ) -> None:
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         for name, df in sheets.items():
             sheet_name = name[:31]
             df.to_excel(writer, sheet_name=sheet_name, index=False)
             ws = writer.sheets[sheet_name]
-            ws.freeze_panes = "A2"
-            header_fill = PatternFill("solid", fgColor="DDE4EE")
-            for cell in ws[1]:
-                cell.font = Font(bold=True)
-                cell.fill = header_fill
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-            for i, col in enumerate(df.columns, start=1):
-                letter = get_column_letter(i)
-                values = df[col].head(200).astype(str).tolist()
-                width = max([len(str(col))] + [len(str(v)) for v in values]) + 2
-                ws.column_dimensions[letter].width = min(max(width, 8), 60)
-                fmt = number_formats.get(str(col))
-                if fmt is None and pd.api.types.is_float_dtype(df[col]):
-                    fmt = "#,##0.00"
-                elif fmt is None and pd.api.types.is_integer_dtype(df[col]):
-                    fmt = "#,##0"
-                if fmt:
-                    for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                        cell.number_format = fmt
+            _style_header(ws)
+            _keep_text_as_text(ws, df)
+            for i in range(len(df.columns)):
+                _format_column(ws, df, i, number_formats)
+            _format_rows(ws, df, df.attrs.get(ROW_FORMATS) or {})
+
+
+def _style_header(ws: Any) -> None:
+    """A bold, shaded, frozen header row with an autofilter over the sheet."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    header_fill = PatternFill("solid", fgColor="DDE4EE")
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _keep_text_as_text(ws: Any, df: pd.DataFrame) -> None:
+    """Formula-like headers and text values as literal string cells, never formulas."""
+    for cell in ws[1]:
+        keep_as_text(cell)
+    for i in range(len(df.columns)):
+        for row in np.flatnonzero(formula_like(df.iloc[:, i])):
+            keep_as_text(ws.cell(row=int(row) + 2, column=i + 1))
+
+
+def _format_column(
+    ws: Any, df: pd.DataFrame, i: int, number_formats: Mapping[str, str]
+) -> None:
+    """Size column ``i`` (0-based) to its content and give its values their number format."""
+    from openpyxl.utils import get_column_letter
+
+    col, values = df.columns[i], df.iloc[:, i]
+    width = max([len(str(col))] + [len(str(v)) for v in values.head(200).astype(str)]) + 2
+    ws.column_dimensions[get_column_letter(i + 1)].width = min(max(width, 8), 60)
+    fmt = number_formats.get(str(col))
+    if fmt is None and pd.api.types.is_float_dtype(values):
+        fmt = "#,##0.00"
+    elif fmt is None and pd.api.types.is_integer_dtype(values):
+        fmt = "#,##0"
+    if fmt:
+        for (cell,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
+            cell.number_format = fmt
+
+
+def _format_rows(
+    ws: Any, df: pd.DataFrame, row_formats: Mapping[str, Sequence[str | None]]
+) -> None:
+    """Per-row number formats (``df.attrs[ROW_FORMATS]``) over the column formats."""
+    columns = [str(c) for c in df.columns]
+    for col, formats in row_formats.items():
+        if col not in columns:
+            raise SchemaError(
+                [f"row formats name column {col!r}, not in the sheet ({', '.join(columns)})"],
+                table="output",
+            )
+        for row, fmt in enumerate(formats):
+            if fmt:
+                ws.cell(row=row + 2, column=columns.index(col) + 1).number_format = fmt

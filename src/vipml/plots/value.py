@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from vipml.segments import SEGMENT_LABELS, SEGMENTS, value_concentration
 
@@ -40,6 +41,7 @@ _GROUP_LABELS = {
 }
 _SEGMENT_COLORS = {
     "at_risk_vip": "#c0392b",
+    "lapsed_vip": "#7b4a2e",
     "vip": "#b8860b",
     "predicted_vip": "#2a7ab0",
     "near_vip": "#5aa469",
@@ -136,11 +138,11 @@ def segment_sizes_figure(scores: pd.DataFrame) -> Figure:
     pos = np.arange(len(SEGMENTS))[::-1]
     ax.barh(pos, counts.to_numpy(), color=[_SEGMENT_COLORS[s] for s in SEGMENTS])
     ax.set_yticks(pos, labels)
-    ax.set_xscale("symlog", linthresh=10)
     for p, n in zip(pos, counts.to_numpy(), strict=True):
         ax.text(n, p, f" {n:,} ({n / total:.1%})", va="center", fontsize=8)
-    ax.set_xlim(0, max(counts.max(), 1) * 30)
-    ax.set_xlabel("customers (log scale)")
+    ax.set_xlim(0, max(counts.max(), 1) * 1.45)  # linear: sizes compare as they are
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlabel("customers")
     ax.set_title("Segment sizes")
 
     shares = pd.DataFrame(

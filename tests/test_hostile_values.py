@@ -118,3 +118,26 @@ def test_one_treatment_row_per_rule(lists):
     assert rules and len(rules) == len(set(rules))
     frame = pd.read_excel(lists / "vip_list.xlsx", sheet_name="Treatment rules")
     assert frame.iloc[:, 0].is_unique
+
+
+def test_a_formula_like_id_keeps_its_vip_term_through_the_csv(scores_helper, tmp_path):
+    """Fixed mode reads the previous run's vip_list.csv back: an id written behind a "'" is
+    the same customer."""
+    from vipml.config import config_from_dict
+    from vipml.report import write_lists
+    from vipml.segments import assign_segments
+
+    scores = scores_helper.cdnow_scores()
+    scores["customer_id"] = scores["customer_id"].astype(str)
+    top = scores["spend_12m"].idxmax()
+    scores.loc[top, "customer_id"] = "=1+2"
+    cfg = config_from_dict({"vip": {"mode": "fixed", "threshold": 300.0}})
+    first = assign_segments(scores, cfg, as_of="1997-12-31")
+    path = write_lists(first, tmp_path, cfg)["csv"]
+    assert "'=1+2" in pd.read_csv(path, dtype=str)["customer_id"].tolist()
+    # a year later the customer spends nothing, but the fixed term holds the status
+    later = scores.assign(spend_12m=scores["spend_12m"].where(scores.index != top, 0.0))
+    again = assign_segments(later, cfg, previous=pd.read_csv(path, dtype=str),
+                            as_of="1998-03-31")
+    row = again.set_index("customer_id").loc["=1+2"]
+    assert bool(row["vip_now"]) and str(row["vip_since"])[:10] == "1997-12-31"

@@ -288,3 +288,24 @@ def test_quiet_pyspark_silences_only_the_pandas_warning():
             warnings.warn(message, FutureWarning, stacklevel=1)
             warnings.warn("something else", UserWarning, stacklevel=1)
     assert [str(w.message) for w in seen] == ["something else"]
+
+
+def test_score_path_csv_keeps_formula_like_ids_as_text(spark, cdnow_model, tmp_path):
+    model, _ = cdnow_model
+    sample = load_cdnow(sample=True)
+    hostile = {1: '=HYPERLINK("http://x","click")', 2: "+cmd|' /C calc'!A0", 3: "@SUM(1+1)"}
+    sample["customer_id"] = sample["customer_id"].map(lambda c: hostile.get(c, f"c{c}"))
+    out = tmp_path / "scores.csv"
+    info = vs.score_path(model, sample, out, spark=spark, num_buckets=2)
+    assert info["customers"] == 2357
+    import csv
+
+    rows = []
+    for part in sorted(out.glob("part-*.csv")):
+        with open(part, newline="", encoding="utf-8") as handle:
+            rows += list(csv.DictReader(handle))
+    ids = {r["customer_id"] for r in rows}
+    assert {"'" + v for v in hostile.values()} <= ids
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "@", "\t", "\r")), value

@@ -56,6 +56,7 @@ from vipml.plots.value import (
     vip_profile_figure,
 )
 from vipml.segments import (
+    CHURN_SEGMENTS,
     LISTS,
     SCORE_COLUMNS,
     SEGMENT_LABELS,
@@ -749,9 +750,15 @@ def report_html(
 
 
 def _csv_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """Every listed customer; at-risk and lapsed VIPs with their churn reasons."""
     listed = scores[scores["segment"] != "regular"]
     columns = [c for c in (*SCORE_COLUMNS, *STATUS_COLUMNS) if c in listed.columns]
     out = listed[columns].copy()
+    if "churn_reasons" in listed and "reasons" in out:
+        churn = listed["segment"].isin(CHURN_SEGMENTS) & (
+            listed["churn_reasons"].fillna("").astype(str) != ""
+        )
+        out["reasons"] = out["reasons"].where(~churn, listed["churn_reasons"])
     for col in _DATES:
         if col in out:
             out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d").fillna("")

@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from vipml.config import Config, TreatmentRule, VipConfig, config_from_dict, parse_condition
+from vipml.data.cells import original_text
 from vipml.data.schema import align_ids, transaction_attributes
 from vipml.errors import ConfigError, SchemaError, format_examples
 from vipml.features.attributes import row_attributes
@@ -338,7 +339,9 @@ def _previous_status(
             ],
             table="previous",
         )
-    prev = previous.assign(_key=previous["customer_id"].astype(str)).drop_duplicates("_key")
+    # a vip_list.csv holds formula-like ids behind a "'" (vipml.data.cells): read them back
+    key = previous["customer_id"].map(original_text).astype(str)
+    prev = previous.assign(_key=key).drop_duplicates("_key")
     prev = prev.set_index("_key")
     keys = df["customer_id"].astype(str)
     was = prev["vip_now"].map(_truthy).reindex(keys).fillna(False).to_numpy(dtype=bool)

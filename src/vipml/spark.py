@@ -840,6 +840,24 @@ def _read_input(
     return read_table(spark, source, columns)
 
 
+def _safe_csv(frame: SparkDataFrame) -> SparkDataFrame:
+    """Text columns with formula-like values behind a ``'`` (:mod:`vipml.data.cells`)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    from vipml.data.cells import FORMULA_REGEX
+
+    for field in frame.schema.fields:
+        if isinstance(field.dataType, T.StringType):
+            column = F.col(field.name)
+            frame = frame.withColumn(
+                field.name,
+                F.when(column.rlike(FORMULA_REGEX), F.concat(F.lit("'"), column))
+                .otherwise(column),
+            )
+    return frame
+
+
 def score_path(
     model: Any,
     transactions: str | os.PathLike[str] | pd.DataFrame,
@@ -902,9 +920,13 @@ def score_path(
         writer = scores.write.mode("overwrite")
         csv = target.lower().rstrip("/").endswith(".csv")
         with quiet_pyspark():
-            if csv:
-                writer.option("header", True).csv(where)
-                written = session.read.option("header", True).csv(where).count()
+            if csv:  # a file people open: formula-like text kept as text, as vipml score does
+                writer = _safe_csv(scores).write.mode("overwrite")
+                writer.option("header", True).option("quoteAll", True).option(
+                    "escape", '"'  # RFC 4180: a quote in a value is doubled, as spreadsheets read
+                ).csv(where)
+                reader = session.read.option("header", True).option("escape", '"')
+                written = reader.csv(where).count()
             else:
                 writer.parquet(where)
                 written = session.read.parquet(where).count()

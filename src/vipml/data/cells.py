@@ -29,11 +29,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FORMULA_TRIGGERS", "formula_like", "is_formula_like", "keep_as_text", "safe_frame",
-           "safe_text"]
+__all__ = ["FORMULA_REGEX", "FORMULA_TRIGGERS", "formula_like", "is_formula_like", "keep_as_text",
+           "original_text", "safe_frame", "safe_text"]
 
 #: A text cell starting with one of these is read as a formula by spreadsheet programs.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+#: The same rule as a regular expression (Python and Java syntax), for writers that escape in
+#: their own engine (Spark): text matching it is formula-like.
+FORMULA_REGEX = r"^[=+\-@\t\r]"
 
 #: What :func:`safe_text` puts before such a text in a CSV file.
 _CSV_PREFIX = "'"
@@ -46,6 +50,9 @@ def is_formula_like(value: Any) -> bool:
     [True, True, True, True, True, True, False]
     >>> is_formula_like(-2.5), is_formula_like(None)
     (False, False)
+    >>> import re
+    >>> all(bool(re.match(FORMULA_REGEX, t + "x")) for t in FORMULA_TRIGGERS)
+    True
     """
     return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
 
@@ -61,6 +68,20 @@ def safe_text(value: Any) -> Any:
     ('Anna', -2, "'+1")
     """
     return _CSV_PREFIX + value if is_formula_like(value) else value
+
+
+def original_text(value: Any) -> Any:
+    """The value a CSV cell written with :func:`safe_text` stands for: the ``'`` before
+    formula-like text removed (reading a list back, e.g. ``--previous vip_list.csv``).
+
+    >>> original_text("'=1+2"), original_text("'quoted"), original_text(7)
+    ('=1+2', "'quoted", 7)
+    """
+    if isinstance(value, str) and value.startswith(_CSV_PREFIX):
+        rest = value[len(_CSV_PREFIX):]
+        if is_formula_like(rest):
+            return rest
+    return value
 
 
 def _may_hold_text(values: pd.Series | pd.Index) -> bool:

@@ -132,8 +132,8 @@ def test_summary_values_are_numbers_with_formats(book, written):
     assert threshold.number_format == MONEY
     tiers = [cell for item, cell in summary.items() if item.startswith("Tier ")]
     assert tiers and all(isinstance(c.value, float) and c.number_format == MONEY for c in tiers)
-    for item in ("Top 10% of customers: share of 12-month spend",
-                 "Top 1% of customers: share of 12-month spend"):
+    for item in ("Top 10% of the customers who spent: share of 12-month spend",
+                 "Top 1% of the customers who spent: share of 12-month spend"):
         assert 0 < summary[item].value < 1 and summary[item].number_format == "0.0%"
     ratio = summary["Top 10%: spend per order vs the rest (rule of thumb ~3x)"]
     assert ratio.value > 1 and ratio.number_format == '0.0"x"'

@@ -296,14 +296,21 @@ def _summary(
     for seg in SEGMENTS:
         count = int((scores["segment"] == seg).sum())
         rows.append((f"{SEGMENT_LABELS[seg]} customers", count, _COUNT_FORMAT))
+    value_col = scores.attrs.get("value_column", "spend_12m")
+    if value_col in scores and "vip_now" in scores:
+        rows.append((
+            "VIPs (at-risk and lapsed included): share of 12-month spend",
+            _vip_share(scores, value_col),
+            _PERCENT_FORMAT,
+        ))
     rows += [
         (
-            "Top 10% of customers: share of 12-month spend",
+            "Top 10% of the customers who spent: share of 12-month spend",
             float(concentration["top10_share"]),
             _PERCENT_FORMAT,
         ),
         (
-            "Top 1% of customers: share of 12-month spend",
+            "Top 1% of the customers who spent: share of 12-month spend",
             float(concentration["top1_share"]),
             _PERCENT_FORMAT,
         ),
@@ -361,12 +368,12 @@ def spreadsheet_sheets(
     cfg = as_config(config)
     scores = _ensure_segments(scores, cfg)
     lists = marketer_lists(scores, cfg)
-    profile = vip_profile(scores, attributes)
+    profile = _signals_present(vip_profile(scores, attributes))
     sheets = {_SUMMARY_SHEET: _summary(scores, cfg, value_concentration(scores))}
     for key, name in LISTS.items():
         sheets[name] = _readable(lists[key])
     sheets[_PROFILE_SHEET] = _profile_sheet(profile, cfg.vip.currency)
-    rules = treatment_rules_table(cfg)
+    rules = treatment_rules_table(cfg, scores)
     rules["segment"] = rules["segment"].map({**SEGMENT_LABELS, "any": "Any"})
     rules["offers_discount"] = np.where(rules["offers_discount"].to_numpy(bool), "yes", "no")
     sheets[_RULES_SHEET] = rules.rename(
@@ -376,6 +383,8 @@ def spreadsheet_sheets(
             "when": "When",
             "treatment": "Treatment",
             "offers_discount": "Offers a discount",
+            "customers": "Customers",
+            "example": "Example text",
         }
     )
     return sheets
@@ -749,11 +758,19 @@ def report_html(
 # --------------------------------------------------------------------------- files
 
 
+_CSV_DECIMALS = {
+    **{c: 2 for c in _MONEY}, **{c: 4 for c in _PERCENT}, "expected_purchases": 3,
+}
+
+
 def _csv_table(scores: pd.DataFrame) -> pd.DataFrame:
     """Every listed customer; at-risk and lapsed VIPs with their churn reasons."""
     listed = scores[scores["segment"] != "regular"]
     columns = [c for c in (*SCORE_COLUMNS, *STATUS_COLUMNS) if c in listed.columns]
     out = listed[columns].copy()
+    for col, decimals in _CSV_DECIMALS.items():  # amounts to the cent, no float noise
+        if col in out:
+            out[col] = out[col].astype(np.float64).round(decimals)
     if "churn_reasons" in listed and "reasons" in out:
         churn = listed["segment"].isin(CHURN_SEGMENTS) & (
             listed["churn_reasons"].fillna("").astype(str) != ""

@@ -45,6 +45,7 @@ from vipml.data.schema import align_ids, check_transactions
 from vipml.errors import ConfigError, SchemaError, VipmlError
 from vipml.model_inputs import GivenInputs, check_inputs
 from vipml.tempfiles import scratch
+from vipml.units import cpu_count
 
 __all__ = [
     "SCORES_CONFIG",
@@ -472,7 +473,7 @@ def _start_executor(run: _Run, workers: int) -> Any:
 
 
 def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cpu_count()
 
 
 def default_workers(chunks: int, workers: int = 0) -> int:

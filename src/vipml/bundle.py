@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
 import warnings
 from dataclasses import dataclass, field
@@ -59,8 +60,10 @@ from vipml.modeling.classifier import VipClassifier, model_feature_names
 __all__ = [
     "BUNDLE_FORMAT",
     "BUNDLE_FORMAT_VERSION",
+    "MODEL_URI_SCHEMES",
     "VipModel",
     "BundleWarning",
+    "is_model_uri",
     "load_model",
     "seal_manifest",
     "library_versions",
@@ -75,6 +78,20 @@ TARGETS = ("future_vip", "churn")
 _LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "lifetimes")
 
 
+#: MLflow model URIs (resolved by :func:`vipml.tracking.resolve_model_uri`); anything else
+#: naming a model is a bundle folder.
+MODEL_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
+
+
+def is_model_uri(model: str | os.PathLike[str]) -> bool:
+    """True for an MLflow model URI (``models:/``, ``runs:/``, ``mlflow-artifacts:/``).
+
+    >>> is_model_uri("models:/vipml@champion"), is_model_uri("models/vip")
+    (True, False)
+    """
+    return str(model).startswith(MODEL_URI_SCHEMES)
+
+
 class BundleWarning(UserWarning):
     """A bundle was loaded despite a mismatch (``load_model(..., strict=False)``)."""
 
@@ -85,10 +102,11 @@ def _vipml_version() -> str:
     return __version__
 
 
-def library_versions() -> dict[str, str]:
-    """Versions of vipml, Python and the libraries a model depends on."""
+def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of vipml, Python and the libraries a model depends on (and ``extra`` ones):
+    the bundle's manifest and the MLflow run tags (with ``extra=("mlflow",)``) share it."""
     out = {"vipml": _vipml_version(), "python": platform.python_version()}
-    for name in _LIBRARIES:
+    for name in (*_LIBRARIES, *extra):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

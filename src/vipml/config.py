@@ -40,6 +40,7 @@ from vipml.contract import (
     TRANSACTION_REQUIRED,
 )
 from vipml.errors import ConfigError
+from vipml.units import DURATION_DAYS
 
 __all__ = [
     "ColumnsConfig",
@@ -815,7 +816,7 @@ def flatten_config(cfg: Config) -> dict[str, Any]:
     return out
 
 
-_DURATION_UNITS = {"D": 1.0, "W": 7.0, "M": 30.4375, "Y": 365.25}
+_DURATION_UNITS = DURATION_DAYS
 
 
 def _is_number(text: str) -> bool:

@@ -51,6 +51,7 @@ import pandas as pd
 
 from vipml.config import Config, parse_duration
 from vipml.data.schema import require_validated
+from vipml.units import NS_PER_DAY
 
 __all__ = [
     "LABEL_COLUMNS",
@@ -64,7 +65,6 @@ __all__ = [
 ]
 
 LABEL_COLUMNS = ("future_vip", "churn", "future_value", "future_purchases", "churn_eligible")
-_NS_PER_DAY = 86_400 * 10**9
 
 
 class IncompleteHorizonWarning(UserWarning):
@@ -79,7 +79,7 @@ class _Window(NamedTuple):
 
 
 def _day(cutoff: str | pd.Timestamp) -> int:
-    return int(pd.Timestamp(cutoff).normalize().value // _NS_PER_DAY)
+    return int(pd.Timestamp(cutoff).normalize().value // NS_PER_DAY)
 
 
 def _ns(transactions: pd.DataFrame) -> np.ndarray:
@@ -106,7 +106,7 @@ def known_customers(transactions: pd.DataFrame, cutoff: str | pd.Timestamp) -> p
     [1, 2]
     """
     require_validated(transactions)
-    end = (_day(cutoff) + 1) * _NS_PER_DAY
+    end = (_day(cutoff) + 1) * NS_PER_DAY
     ids = transactions["customer_id"].to_numpy()[_ns(transactions) < end]
     return pd.Index(pd.unique(ids), name="customer_id").sort_values()
 
@@ -123,13 +123,13 @@ def _window(
     days = parse_duration(horizon).days
     c = _day(cutoff)
     ns = _ns(transactions)
-    start, end = (c + 1) * _NS_PER_DAY, (c + 1 + days) * _NS_PER_DAY
+    start, end = (c + 1) * NS_PER_DAY, (c + 1 + days) * NS_PER_DAY
     customers = known_customers(transactions, cutoff)
     n = len(customers)
     ids = transactions["customer_id"]
 
     # activity: a purchase in (c - active_days, c]
-    past = np.flatnonzero((ns >= (c + 1 - config.labels.churn_active_days) * _NS_PER_DAY)
+    past = np.flatnonzero((ns >= (c + 1 - config.labels.churn_active_days) * NS_PER_DAY)
                           & (ns < start))
     past = past[~_returns(transactions, past)]
     code = customers.get_indexer(ids.iloc[past])
@@ -152,13 +152,13 @@ def _window(
     purchases = np.bincount(code[~is_return], minlength=n) if n else np.zeros(0, dtype=np.int64)
 
     if warn and len(ns):
-        last = int(ns.max() // _NS_PER_DAY)
+        last = int(ns.max() // NS_PER_DAY)
         missing = c + days - last
         if missing > 0:
             first = pd.Timestamp(cutoff).normalize()
             window = f"({first:%Y-%m-%d}, {first + pd.Timedelta(days=days):%Y-%m-%d}]"
             warnings.warn(
-                f"the data end on {pd.Timestamp(last * _NS_PER_DAY):%Y-%m-%d}, {missing} "
+                f"the data end on {pd.Timestamp(last * NS_PER_DAY):%Y-%m-%d}, {missing} "
                 f"day{'s' if missing != 1 else ''} before the end of the label window "
                 f"{window}: purchases in the missing days count as none",
                 IncompleteHorizonWarning,

@@ -83,6 +83,7 @@ from vipml.modeling.classifier import (
 )
 from vipml.modeling.reasons import join_reasons, top_reasons
 from vipml.segments import INPUT_COLUMNS
+from vipml.units import DAYS_PER_MONTH
 
 __all__ = [
     "Progress",
@@ -107,7 +108,6 @@ Progress = Callable[[str, int, int], None]
 #: The first columns of the scores table (feature columns follow).
 SCORE_COLUMNS = INPUT_COLUMNS + ("reason_1", "reason_2", "reason_3", "churn_reasons")
 
-_DAYS_PER_MONTH = 30.4375
 _MAX_LEVELS = 200
 
 
@@ -293,7 +293,7 @@ def _btyd_outputs(
     with warnings.catch_warnings():  # the CLV call below repeats any warning once
         warnings.simplefilter("ignore", BtydWarning)
         near = btyd.predict(summary, horizon.days / 7.0, **inputs)
-    clv_weeks = config.btyd.clv_months * _DAYS_PER_MONTH / 7.0
+    clv_weeks = config.btyd.clv_months * DAYS_PER_MONTH / 7.0
     far = btyd.predict(summary, clv_weeks, **inputs)
     out = near[["expected_purchases", "p_alive", "p_no_purchase", "expected_spend"]].copy()
     out["expected_value"] = out["expected_purchases"] * out["expected_spend"]

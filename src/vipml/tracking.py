@@ -71,7 +71,8 @@ from mlflow.pyfunc import PythonModel
 from mlflow.tracking import MlflowClient
 
 import vipml
-from vipml.bundle import data_fingerprint
+from vipml.bundle import MODEL_URI_SCHEMES, data_fingerprint, is_model_uri
+from vipml.bundle import library_versions as bundle_library_versions
 from vipml.errors import ModelFormatError, TrackingError, VipmlError
 from vipml.tempfiles import scratch, scratch_until_exit
 
@@ -109,20 +110,10 @@ MODEL_ARTIFACT = "model"
 """Name under which the pyfunc model is logged in a run."""
 BUNDLE_KEY = "bundle"
 """Key of the bundle folder among the pyfunc model's artifacts (``artifacts/bundle``)."""
-MODEL_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
 NO_TRACKING_HINT = "or pass --no-tracking to train and save the bundle locally without MLflow"
 _MAX_PARAM_LENGTH = 6000
-_LIBRARIES = (
-    "mlflow",
-    "pandas",
-    "numpy",
-    "scipy",
-    "scikit-learn",
-    "lightgbm",
-    "lifetimes",
-    "pyarrow",
-    "matplotlib",
-)
+#: Libraries whose versions tag a run besides a bundle's (:func:`library_versions`).
+_RUN_LIBRARIES = ("mlflow", "pyarrow", "matplotlib")
 _LOWER_IS_BETTER = ("brier", "loss", "error", "rmse", "mae", "mape", "deviance")
 _MODEL_CODE = '''"""vipml pyfunc model (MLflow models from code): artifacts/bundle is the model."""
 import mlflow
@@ -316,7 +307,8 @@ def _global_tracking_uri(uri: str) -> Iterator[None]:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of vipml and the libraries its models depend on (run tags).
+    """Versions of vipml, Python, MLflow and the libraries its models depend on (run tags;
+    :func:`vipml.bundle.library_versions` with MLflow).
 
     Examples
     --------
@@ -324,11 +316,7 @@ def library_versions() -> dict[str, str]:
     >>> versions["vipml"] == vipml.__version__ and "mlflow" in versions
     True
     """
-    out = {"vipml": vipml.__version__}
-    for name in _LIBRARIES:
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            out[name] = importlib.metadata.version(name)
-    return out
+    return bundle_library_versions(_RUN_LIBRARIES)
 
 
 def _flat_params(data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
@@ -406,11 +394,6 @@ def metric_direction(metric: str) -> Literal["max", "min"]:
     """
     name = metric.lower()
     return "min" if any(word in name for word in _LOWER_IS_BETTER) else "max"
-
-
-def is_model_uri(model: str | os.PathLike[str]) -> bool:
-    """True for an MLflow model URI (``models:/``, ``runs:/``, ``mlflow-artifacts:/``)."""
-    return str(model).startswith(MODEL_URI_SCHEMES)
 
 
 # ----------------------------------------------------------------------------- runs

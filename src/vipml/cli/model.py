@@ -416,12 +416,12 @@ def score(
     no half-written file, and a rerun gives the identical file.
     """
     from vipml.batch import score_to_file
-    from vipml.bundle import load_model
+    from vipml.bundle import is_model_uri, load_model
 
     if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
         fail(f"--out {out}: use a .parquet or .csv file name")
     bundle_dir: str | Path = model
-    if model.startswith(("models:/", "runs:/", "mlflow-artifacts:/")):
+    if is_model_uri(model):
         from vipml import tracking
 
         bundle_dir = tracking.resolve_model_uri(model)

@@ -86,6 +86,7 @@ import numpy as np
 import pandas as pd
 
 from vipml.errors import ConfigError
+from vipml.units import NS_PER_DAY
 
 __all__ = ["CHANNELS", "REGIONS", "CATEGORIES", "Simulation", "simulate", "save_simulation"]
 
@@ -153,7 +154,6 @@ _HOURLY = np.array(
 )
 _HOUR_CDF = np.concatenate([[0.0], np.cumsum(_HOURLY) / _HOURLY.sum()])
 _HOUR_EDGES = np.arange(25) / 24.0
-_NS_PER_DAY = 86_400 * 10**9
 
 
 @dataclass
@@ -341,7 +341,7 @@ def simulate(
     rng = np.random.default_rng(seed)
     start_ns = start_ts.as_unit("ns").value
     end_ns = end_ts.as_unit("ns").value
-    horizon_end_ns = end_ns + int(horizon_days) * _NS_PER_DAY
+    horizon_end_ns = end_ns + int(horizon_days) * NS_PER_DAY
     horizon_end_d = window_days + horizon_days
 
     # --- customers: birth, channel, region -------------------------------------------------

@@ -27,9 +27,10 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from vipml.units import NS_PER_DAY
+
 log = logging.getLogger(__name__)
 
-NS_PER_DAY = 86_400 * 10**9
 
 
 def cutoff_day(cutoff: str | pd.Timestamp) -> int:

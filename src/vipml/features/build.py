@@ -64,7 +64,7 @@ from vipml.features._prep import (
 )
 from vipml.features.costs import COST_COLUMNS, cost_columns, support_arrays
 from vipml.features.engagement import ENGAGEMENT_COLUMNS, engagement_columns
-from vipml.features.rfm import _UNIT_DAYS, BTYD_COLUMNS, _period_start, btyd_arrays
+from vipml.features.rfm import BTYD_COLUMNS, btyd_arrays, period_start
 from vipml.features.trend import PURCHASE_COLUMNS, check_windows, purchase_columns
 from vipml.features.value import (
     MARGIN_COLUMNS,
@@ -73,6 +73,7 @@ from vipml.features.value import (
     first_category_of,
     value_columns,
 )
+from vipml.units import PERIOD_DAYS
 
 __all__ = [
     "FEATURE_COLUMNS",
@@ -135,9 +136,9 @@ def _btyd_columns(prep: Prepared, config: Config) -> dict[str, np.ndarray]:
     out = btyd_arrays(prep.p_code, prep.p_day, prep.p_revenue, prep.n, prep.cutoff_day, freq, unit)
     no_purchase = np.bincount(prep.p_code, minlength=prep.n) == 0
     if no_purchase.any():
-        end = _period_start(np.array([prep.cutoff_day]), freq)[0]
-        start = _period_start(prep.first_row_day[no_purchase], freq)
-        out["T"][no_purchase] = (end - start) / _UNIT_DAYS[unit]
+        end = period_start(np.array([prep.cutoff_day]), freq)[0]
+        start = period_start(prep.first_row_day[no_purchase], freq)
+        out["T"][no_purchase] = (end - start) / PERIOD_DAYS[unit]
     return out
 
 
@@ -260,7 +261,7 @@ def _holdout_columns(
     b_code, b_revenue = code[buy], revenue[buy]
 
     # repeat-purchase periods, as lifetimes counts them: distinct (customer, period)
-    period = _period_start(ns[rows][buy] // NS_PER_DAY, freq)
+    period = period_start(ns[rows][buy] // NS_PER_DAY, freq)
     periods = np.zeros(n, dtype=np.int64)
     if len(period):
         key = b_code.astype(np.int64) * (int(period.max() - period.min()) + 1) + (
@@ -287,11 +288,11 @@ def _holdout_columns(
     ev = event_codes(events, prep.customers, day_end_ns(end_day), day_end_ns(c))
     _, support = support_arrays(ev, n)
     net_revenue = np.bincount(code, weights=signed, minlength=n)
-    end_period = _period_start(np.array([end_day]), freq)[0]
-    start_period = _period_start(np.array([c]), freq)[0]
+    end_period = period_start(np.array([end_day]), freq)[0]
+    start_period = period_start(np.array([c]), freq)[0]
     return {
         "frequency_holdout": periods.astype(np.float64),
-        "duration_holdout": np.full(n, (end_period - start_period) / _UNIT_DAYS[unit]),
+        "duration_holdout": np.full(n, (end_period - start_period) / PERIOD_DAYS[unit]),
         "monetary_value_holdout": safe_ratio(
             np.bincount(b_code, weights=b_revenue, minlength=n),
             np.bincount(b_code, minlength=n),

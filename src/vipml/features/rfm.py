@@ -32,7 +32,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from vipml.features._prep import NS_PER_DAY, cutoff_day, day_end_ns, group_sort, timestamps_ns
+from vipml.features._prep import cutoff_day, day_end_ns, group_sort, timestamps_ns
+from vipml.units import NS_PER_DAY, PERIOD_DAYS
 
 __all__ = [
     "BTYD_COLUMNS",
@@ -45,7 +46,6 @@ __all__ = [
 
 BTYD_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 Period = Literal["D", "W"]
-_UNIT_DAYS = {"D": 1.0, "W": 7.0}
 
 
 def day_numbers(timestamps: pd.Series | np.ndarray) -> np.ndarray:
@@ -54,7 +54,7 @@ def day_numbers(timestamps: pd.Series | np.ndarray) -> np.ndarray:
     return values.astype("datetime64[D]").astype(np.int64)
 
 
-def _period_start(days: np.ndarray, freq: Period) -> np.ndarray:
+def period_start(days: np.ndarray, freq: Period) -> np.ndarray:
     """First day of each day's period (the day itself, or the Monday of its week)."""
     if freq == "D":
         return days
@@ -81,10 +81,10 @@ def purchases_only(tx: pd.DataFrame, cutoff: str | pd.Timestamp) -> pd.DataFrame
 
 
 def _check_periods(freq: str, time_unit: str | None) -> Period:
-    if freq not in _UNIT_DAYS:
+    if freq not in PERIOD_DAYS:
         raise ValueError(f"freq {freq!r} is not one of 'D', 'W'")
     time_unit = time_unit or freq
-    if time_unit not in _UNIT_DAYS:
+    if time_unit not in PERIOD_DAYS:
         raise ValueError(f"time_unit {time_unit!r} is not one of 'D', 'W'")
     return time_unit  # type: ignore[return-value]
 
@@ -102,7 +102,7 @@ def btyd_arrays(
 
     Customers without a purchase get ``frequency = recency = monetary_value = 0`` and ``T = 0``.
     """
-    period = _period_start(day, freq)
+    period = period_start(day, freq)
     # One entry per (customer, period): runs of equal keys, revenue summed within a run.
     new_run = np.ones(len(code), dtype=bool)
     new_run[1:] = (code[1:] != code[:-1]) | (period[1:] != period[:-1])
@@ -115,7 +115,7 @@ def btyd_arrays(
     has = count > 0
     first_run = np.cumsum(count) - count
     last_run = first_run + count - 1
-    end = int(_period_start(np.array([cutoff_day]), freq)[0])
+    end = int(period_start(np.array([cutoff_day]), freq)[0])
     first = np.full(n, end, dtype=np.int64)
     last = first.copy()
     first[has] = run_period[first_run[has]]
@@ -126,7 +126,7 @@ def btyd_arrays(
     frequency = np.maximum(count - 1, 0).astype(np.float64)
     monetary = np.zeros(n)
     np.divide(repeat_value, frequency, out=monetary, where=frequency > 0)
-    unit = _UNIT_DAYS[time_unit]
+    unit = PERIOD_DAYS[time_unit]
     return {
         "frequency": frequency,
         "recency": (last - first) / unit,

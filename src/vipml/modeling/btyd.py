@@ -70,6 +70,7 @@ from vipml.errors import (
     SchemaError,
     format_examples,
 )
+from vipml.units import DAYS_PER_MONTH, PERIOD_DAYS
 
 __all__ = [
     "PURCHASE_MODELS",
@@ -94,10 +95,8 @@ log = logging.getLogger(__name__)
 
 PurchaseModelName = Literal["bgnbd", "pareto_nbd", "mbgnbd"]
 PURCHASE_MODELS: tuple[str, ...] = ("bgnbd", "pareto_nbd", "mbgnbd")
-DAYS_PER_MONTH = 30.4375
 """Length of the month CLV is discounted by (365.25 / 12 days)."""
 DEFAULT_PENALIZERS: tuple[float, ...] = (0.0, 0.001, 0.01, 0.1)
-_UNIT_DAYS = {"D": 1.0, "W": 7.0}
 _FORMAT_VERSION = 1
 _PARAM_RANGE = (1e-6, 1e6)
 
@@ -1605,7 +1604,7 @@ class LifetimeValueModel:
         )
 
     def _check_settings(self) -> None:
-        if self.time_unit not in _UNIT_DAYS:
+        if self.time_unit not in PERIOD_DAYS:
             raise ConfigError(f"time_unit {self.time_unit!r} is not one of 'W', 'D'")
         if not (self.discount_rate_monthly > -1 and math.isfinite(self.discount_rate_monthly)):
             raise ConfigError(
@@ -1647,13 +1646,13 @@ class LifetimeValueModel:
         horizon = float(horizon_weeks)
         if not (math.isfinite(horizon) and horizon >= 0):
             raise ValueError(f"horizon_weeks={horizon_weeks!r} must be a finite number >= 0")
-        return horizon * 7.0 / _UNIT_DAYS[self.time_unit]
+        return horizon * 7.0 / PERIOD_DAYS[self.time_unit]
 
     def _discounted(
         self, grid: _Grid, horizon: float, alive: np.ndarray | None = None
     ) -> np.ndarray:
         model = self.purchase_model_
-        month = self.days_per_month / _UNIT_DAYS[self.time_unit]
+        month = self.days_per_month / PERIOD_DAYS[self.time_unit]
         months = horizon / month
         n_steps = math.ceil(months - 1e-12) if months > 0 else 0
         total = np.zeros(len(grid))
@@ -1979,7 +1978,7 @@ def fit_report(
             {k: _finite_or_none(v) for k, v in row.items()} for row in holdout.to_dict("records")
         ]
         report["holdout_weeks"] = float(summary["duration_holdout"].max()) * (
-            _UNIT_DAYS[time_unit] / 7.0
+            PERIOD_DAYS[time_unit] / 7.0
         )
         report["best"] = comparison.best
     else:

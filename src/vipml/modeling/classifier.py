@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from vipml.errors import ModelFormatError, NotFittedError, VipmlError
+from vipml.units import DAYS_PER_MONTH, cpu_count
 
 __all__ = [
     "Transform",
@@ -131,7 +132,6 @@ BASE_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
-_DAYS_PER_MONTH = 30.4375
 
 
 def model_feature_names(attributes: Sequence[str] = ()) -> list[str]:
@@ -160,7 +160,7 @@ def derived_columns(features: pd.DataFrame) -> pd.DataFrame:
     dsl = features["days_since_last"].to_numpy(dtype=np.float64)
     gap = features["mean_days_between"].to_numpy(dtype=np.float64)
     tenure = features["tenure_days"].to_numpy(dtype=np.float64)
-    months = np.maximum(tenure, _DAYS_PER_MONTH) / _DAYS_PER_MONTH
+    months = np.maximum(tenure, DAYS_PER_MONTH) / DAYS_PER_MONTH
     return pd.DataFrame(
         {
             "overdue_ratio": dsl / np.maximum(gap, 1.0),
@@ -694,9 +694,8 @@ class VipClassifier:
 
 
 def _cpus() -> int:
-    import os
 
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    return cpu_count()
 
 
 def _level_codes(column: pd.Series, levels: Sequence[str]) -> np.ndarray:

@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from vipml.features.rfm import _period_start, day_numbers, purchases_only
+from vipml.features.rfm import day_numbers, period_start, purchases_only
 from vipml.modeling.btyd import _Grid, _PurchaseModel
+from vipml.units import PERIOD_DAYS
 
 __all__ = [
     "calibration_holdout_table",
@@ -44,7 +45,6 @@ __all__ = [
     "cumulative_purchases_figure",
 ]
 
-_UNIT_DAYS = {"D": 1.0, "W": 7.0}
 _UNIT_NAMES = {"D": "days", "W": "weeks"}
 _ACTUAL, _MODEL = "#333333", "#2a7ab0"
 
@@ -215,7 +215,7 @@ def cumulative_purchases(
     end = pd.Timestamp(end if end is not None else transactions["timestamp"].max()).normalize()
     tx = purchases_only(transactions, end)
     codes, _ = pd.factorize(tx["customer_id"])
-    period = _period_start(day_numbers(tx["timestamp"]), freq)
+    period = period_start(day_numbers(tx["timestamp"]), freq)
     first = np.full(codes.max() + 1 if len(codes) else 0, np.iinfo(np.int64).max)
     np.minimum.at(first, codes, period)
     cutoff_day = int(day_numbers(np.array([cutoff]))[0])
@@ -233,7 +233,7 @@ def cumulative_purchases(
     repeat = cohort[customer] & (offset + start > first[customer])
     actual = np.cumsum(np.bincount(offset[repeat], minlength=days)[:days])
     births = np.bincount(first[cohort] - start, minlength=days)[:days].astype(np.float64)
-    lags = np.arange(days, dtype=np.float64) / _UNIT_DAYS[time_unit]
+    lags = np.arange(days, dtype=np.float64) / PERIOD_DAYS[time_unit]
     expected = model.expected_purchases_new(lags)
     predicted = np.convolve(births, expected)[:days]
     index = pd.date_range(pd.Timestamp(start, unit="D"), periods=days, freq="D", name="date")

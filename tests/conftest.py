@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -21,7 +24,46 @@ def _load_scores_helper() -> ModuleType:
     return sys.modules[name]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The notebooks (run by nbmake) are slow tests too."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def scores_helper() -> ModuleType:
     """Scores tables built from real data (:mod:`_scores`)."""
     return _load_scores_helper()
+
+
+@pytest.fixture(scope="session")
+def migrated_store(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str], tuple[str, Path]]:
+    """``migrated_store(name)``: a fresh SQLite MLflow store (URI, folder) copied from a
+    once-per-session migrated template (migrating a store takes seconds).
+
+    The template is created with the working directory in its own folder, so even MLflow's
+    ``Default`` experiment points there and never into the repository.
+    """
+    from mlflow.tracking import MlflowClient
+
+    template = tmp_path_factory.getbasetemp() / "mlflow-template" / "mlflow.db"
+
+    def make(name: str) -> tuple[str, Path]:
+        if not template.exists():
+            template.parent.mkdir(exist_ok=True)
+            building = template.with_name("building.db")
+            cwd = os.getcwd()
+            os.chdir(template.parent)
+            try:
+                MlflowClient(f"sqlite:///{building}").search_experiments()
+            finally:
+                os.chdir(cwd)
+            os.replace(building, template)
+        folder = tmp_path_factory.mktemp(name)
+        shutil.copy(template, folder / "mlflow.db")
+        return f"sqlite:///{folder / 'mlflow.db'}", folder
+
+    return make

@@ -24,6 +24,8 @@ from vipml import tracking
 from vipml.config import config_from_dict
 from vipml.data.datasets import load_cdnow
 
+pytestmark = pytest.mark.slow
+
 CUTOFF = pd.Timestamp("1997-12-31")
 LIGHT = {
     "training": {"max_cutoffs": 2},

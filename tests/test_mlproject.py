@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,24 +23,6 @@ LIGHT_CONFIG = {
     "training": {"max_cutoffs": 2},
     "lightgbm": {"n_estimators": 60, "early_stopping_rounds": 10},
 }
-
-
-def migrated_store(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[str, Path]:
-    """A fresh SQLite store (URI, folder) copied from a once-per-session migrated template."""
-    template = tmp_path_factory.getbasetemp() / "mlflow-template" / "mlflow.db"
-    if not template.exists():
-        template.parent.mkdir(exist_ok=True)
-        building = template.with_name("building.db")
-        cwd = os.getcwd()
-        os.chdir(template.parent)
-        try:
-            MlflowClient(f"sqlite:///{building}").search_experiments()
-        finally:
-            os.chdir(cwd)
-        os.replace(building, template)
-    folder = tmp_path_factory.mktemp(name)
-    shutil.copy(template, folder / "mlflow.db")
-    return f"sqlite:///{folder / 'mlflow.db'}", folder
 
 
 def test_mlproject_symlink_points_at_the_spec():
@@ -78,8 +59,9 @@ def test_entry_point_commands_use_existing_cli_options(name):
     assert set(passed) <= known, f"{name}: {set(passed) - known} not options of `vipml {name}`"
 
 
-def test_mlflow_run_train_entry_point(tmp_path_factory):
-    uri, folder = migrated_store(tmp_path_factory, "mlproject-store")
+@pytest.mark.slow
+def test_mlflow_run_train_entry_point(migrated_store):
+    uri, folder = migrated_store("mlproject-store")
     client = MlflowClient(uri)
     experiment_id = client.create_experiment(
         "mlproject", artifact_location=(folder / "artifacts").as_uri()

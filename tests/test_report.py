@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
-import sys
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -39,16 +36,6 @@ SHEETS = [
 ]
 
 
-def load_helper():
-    name = "vipml_test_scores"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "_scores.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 class _Tags(HTMLParser):
     """Every start tag with its attributes."""
 
@@ -67,8 +54,8 @@ def _tags(text: str) -> list[tuple[str, dict[str, str | None]]]:
 
 
 @pytest.fixture(scope="module")
-def sim():
-    return load_helper().simulated_scores(3000, seed=2)
+def sim(scores_helper):
+    return scores_helper.simulated_scores(3000, seed=2)
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,6 @@ those features with textbook formulas.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -38,17 +34,6 @@ from vipml.segments import (
     vip_profile,
 )
 
-
-def load_helper():
-    name = "vipml_test_scores"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "_scores.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 FIXED = {"vip": {"mode": "fixed", "threshold": 500.0}}
 AMOUNT_TIERS = {
     "vip": {
@@ -66,13 +51,13 @@ CONFIGS = {"dynamic": None, "fixed": FIXED, "amount_tiers": AMOUNT_TIERS}
 
 
 @pytest.fixture(scope="module")
-def sim():
-    return load_helper().simulated_scores(5000, seed=1)
+def sim(scores_helper):
+    return scores_helper.simulated_scores(5000, seed=1)
 
 
 @pytest.fixture(scope="module")
-def cdnow():
-    return load_helper().cdnow_scores("1997-12-31")
+def cdnow(scores_helper):
+    return scores_helper.cdnow_scores("1997-12-31")
 
 
 @pytest.fixture(scope="module", params=list(CONFIGS))
@@ -462,8 +447,8 @@ def test_vip_profile_finds_where_vips_come_from(sim):
     assert counts["vip"] + counts["predicted_vip"] + counts["everyone_else"] == len(out)
 
 
-def test_customer_attributes_first_category(sim):
-    helper = load_helper()
+def test_customer_attributes_first_category(sim, scores_helper):
+    helper = scores_helper
     from vipml.data.simulate import simulate
 
     small = simulate(300, seed=4)

@@ -24,9 +24,10 @@ from vipml.pipeline import score, train  # noqa: E402
 
 CUTOFF = pd.Timestamp("1997-09-30")
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:.*PySpark does not yet fully support pandas:FutureWarning"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:.*PySpark does not yet fully support pandas:FutureWarning"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib.util
 import re
-import sys
 import zipfile
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -26,21 +23,11 @@ MONEY = '"$"#,##0.00'
 NUMBER_AS_TEXT = re.compile(r"^\s*[$€£]?-?[\d,]+(\.\d+)?\s*[%x×]?\s*$")
 
 
-def load_helper():
-    name = "vipml_test_scores"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "_scores.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
-def written(tmp_path_factory):
+def written(tmp_path_factory, scores_helper):
     """vip_list files of simulated scores in which the two biggest spenders (VIPs) have
     formula-like ids and some customers formula-like attribute values."""
-    scores, attributes = load_helper().simulated_scores(1500, seed=3)
+    scores, attributes = scores_helper.simulated_scores(1500, seed=3)
     scores = scores.assign(customer_id=scores["customer_id"].astype(str))
     attributes = attributes.assign(customer_id=attributes["customer_id"].astype(str))
     top = scores["spend_12m"].nlargest(2).index

@@ -135,6 +135,7 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_a_killed_score_leaves_no_process_and_a_rerun_no_debris(scoring_job):
     root, env, command = scoring_job
     reference = root / "reference" / "scores.parquet"
@@ -168,6 +169,7 @@ def test_a_killed_score_leaves_no_process_and_a_rerun_no_debris(scoring_job):
     assert out.read_bytes() == reference.read_bytes()
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_run_cleanly(scoring_job):
     root, env, command = scoring_job
     out = root / "terminated" / "scores.parquet"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 from pathlib import Path
 
@@ -34,28 +33,6 @@ LIGHT = {
 }
 
 
-def migrated_store(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[str, Path]:
-    """A fresh SQLite store (URI, folder) copied from a once-per-session migrated template.
-
-    The template is created with the working directory in its own folder, so even MLflow's
-    ``Default`` experiment points there and never into the repository.
-    """
-    template = tmp_path_factory.getbasetemp() / "mlflow-template" / "mlflow.db"
-    if not template.exists():
-        template.parent.mkdir(exist_ok=True)
-        building = template.with_name("building.db")
-        cwd = os.getcwd()
-        os.chdir(template.parent)
-        try:
-            MlflowClient(f"sqlite:///{building}").search_experiments()
-        finally:
-            os.chdir(cwd)
-        os.replace(building, template)
-    folder = tmp_path_factory.mktemp(name)
-    shutil.copy(template, folder / "mlflow.db")
-    return f"sqlite:///{folder / 'mlflow.db'}", folder
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -63,8 +40,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    return migrated_store(tmp_path_factory, "tracking-store")
+def store(migrated_store) -> tuple[str, Path]:
+    return migrated_store("tracking-store")
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -17,24 +14,13 @@ from vipml.cli import app
 runner = CliRunner()
 
 
-def load_helper():
-    name = "vipml_test_scores"
-    if name not in sys.modules:
-        path = Path(__file__).parents[1] / "_scores.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(tmp_path_factory, scores_helper):
     folder = tmp_path_factory.mktemp("scores")
     from vipml.data.simulate import simulate
 
     sim = simulate(2000, seed=5)
-    scores = load_helper().scores_from_transactions(
+    scores = scores_helper.scores_from_transactions(
         sim.transactions, pd.Timestamp(sim.params["end"]), sim.events
     )
     parquet = folder / "scores.parquet"

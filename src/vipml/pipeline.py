@@ -68,7 +68,7 @@ from vipml.modeling.backtest import (
     BASELINES,
     TARGETS,
     BacktestResult,
-    _baseline_score,
+    baseline_score,
     evaluate,
     fit_isotonic,
 )
@@ -899,7 +899,7 @@ def backtest(
         rows = _rows(valid, target)
         for name, (column, sign) in BASELINES[target].items():
             maps.setdefault(target, {})[name] = fit_isotonic(
-                _baseline_score(rows, column, sign), rows[target].to_numpy(dtype=bool)
+                baseline_score(rows, column, sign), rows[target].to_numpy(dtype=bool)
             )
     table = evaluate(predictions, maps)
     info = {

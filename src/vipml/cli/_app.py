@@ -1,4 +1,5 @@
-"""The typer app and what every command shares: error handling, dates, progress output."""
+"""The typer app and what every command shares: error handling, dates, progress output,
+--quiet and --verbose, and the MLflow tracking options."""
 
 from __future__ import annotations
 
@@ -18,9 +19,23 @@ import pandas as pd
 import typer
 from rich.console import Console
 
+from vipml.config import Config
 from vipml.errors import VipmlError
 
-__all__ = ["app", "console", "command", "parse_date", "fail"]
+__all__ = [
+    "EXPERIMENT_HELP",
+    "NO_TRACKING_HELP",
+    "app",
+    "command",
+    "console",
+    "fail",
+    "is_terminal",
+    "parse_date",
+    "progress_reporter",
+    "step_log",
+    "tracked_run",
+    "tracking_for",
+]
 
 app = typer.Typer(
     name="vipml",
@@ -180,3 +195,95 @@ def parse_date(value: str | None, name: str = "--cutoff") -> pd.Timestamp | None
 def is_terminal() -> bool:
     """True when stdout is an interactive terminal (progress bars show only then)."""
     return sys.stdout.isatty()
+
+
+@contextlib.contextmanager
+def step_log(description: str) -> Iterator[Any]:
+    """Without a terminal (cron, CI, a job runner): one timestamped line per finished step, with
+    its duration, so a log shows where the time went and where a run stopped."""
+    import time
+
+    current: list[Any] = []  # [step, start]
+
+    def finish() -> None:
+        if current:
+            step, start = current
+            stamp = pd.Timestamp.now().strftime("%H:%M:%S")
+            console.print(
+                f"{stamp} {description}: {step}: {time.perf_counter() - start:.1f} s",
+                markup=False, soft_wrap=True,
+            )
+
+    def update(step: str, done: int, total: int) -> None:
+        if current and current[0] == step:
+            return
+        finish()
+        current[:] = [step, time.perf_counter()]
+
+    try:
+        yield update
+    finally:
+        finish()
+
+
+@contextlib.contextmanager
+def progress_reporter(description: str) -> Iterator[Any]:
+    """A rich progress bar on a terminal; nothing otherwise. Yields the pipeline callback."""
+    if not is_terminal():
+        with step_log(description) as update:
+            yield update
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{description}: {step}", completed=done, total=total)
+
+        yield update
+
+
+EXPERIMENT_HELP = (
+    "MLflow experiment [default: MLFLOW_EXPERIMENT_NAME, else tracking.experiment of the "
+    "config: vipml]. Runs go to MLFLOW_TRACKING_URI, else ./mlflow.db (see them with `mlflow ui`)."
+)
+NO_TRACKING_HELP = "Do not log to MLflow (the model bundle is still written)."
+
+
+def tracking_for(cfg: Config, no_tracking: bool) -> Any:
+    """The tracking module when runs are logged, its store checked first; else None.
+
+    Fails in seconds, before the data are read, with the URI and the way out (--no-tracking).
+    """
+    if no_tracking or not cfg.tracking.enabled:
+        return None
+    from vipml import tracking
+
+    uri = tracking.check_tracking_reachable()
+    console.print(f"MLflow: {uri} (--no-tracking to skip)")
+    return tracking
+
+
+def tracked_run(
+    tracking: Any, experiment: str | None, name: str, cfg: Config, command_name: str
+) -> Any:
+    """An MLflow run around a command (joins the run of `mlflow run`), or nothing."""
+    if tracking is None:
+        return contextlib.nullcontext()
+    return tracking.tracked_run(experiment, run_name=name, config=cfg, command=command_name)

@@ -8,8 +8,15 @@ from typing import Annotated
 
 import typer
 
-from vipml.cli._app import command, console
-from vipml.cli.model import _EXPERIMENT_HELP, _NO_TRACKING_HELP, _progress, _tracked, _tracking
+from vipml.cli._app import (
+    EXPERIMENT_HELP,
+    NO_TRACKING_HELP,
+    command,
+    console,
+    progress_reporter,
+    tracked_run,
+    tracking_for,
+)
 from vipml.config import load_config, parse_duration
 
 
@@ -18,8 +25,8 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for every output.")] = Path("vipml-demo"),
     sample: Annotated[bool, typer.Option(help="Use the 1/10 CDNOW sample (faster).")] = False,
     config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
-    experiment: Annotated[str | None, typer.Option(help=_EXPERIMENT_HELP)] = None,
-    no_tracking: Annotated[bool, typer.Option("--no-tracking", help=_NO_TRACKING_HELP)] = False,
+    experiment: Annotated[str | None, typer.Option(help=EXPERIMENT_HELP)] = None,
+    no_tracking: Annotated[bool, typer.Option("--no-tracking", help=NO_TRACKING_HELP)] = False,
 ) -> None:
     """Run the main job on CDNOW: backtest, train, score, segment, write the marketer lists.
 
@@ -37,7 +44,7 @@ def demo(
 
     started = time.perf_counter()
     cfg = load_config(config)
-    tracking = _tracking(cfg, no_tracking)
+    tracking = tracking_for(cfg, no_tracking)
     tx = load_cdnow(sample=sample)
     horizon = cfg.labels.horizon
     cutoff = tx["timestamp"].max().normalize()
@@ -51,8 +58,8 @@ def demo(
         f"cutoff: {cutoff:%Y-%m-%d} (the last date in the data); horizon {horizon}; backtest "
         f"trained up to {backtest_cutoff:%Y-%m-%d} and judged on the {horizon} after it"
     )
-    with _tracked(tracking, experiment, "demo", cfg, "demo") as run:
-        with _progress("backtest") as progress:
+    with tracked_run(tracking, experiment, "demo", cfg, "demo") as run:
+        with progress_reporter("backtest") as progress:
             result = pipeline.backtest(tx, backtest_cutoff, horizon, config=cfg, progress=progress)
         for target, beats in result.beats_baselines().items():
             verdict = "beats" if beats else "does NOT beat"
@@ -62,7 +69,7 @@ def demo(
             save_figure(fig, out / f"{name.replace(' ', '_')}.png")
         write_text(result.to_json(), out / "backtest.json")
 
-        with _progress("training") as progress:
+        with progress_reporter("training") as progress:
             model = pipeline.train(tx, cutoff, horizon, config=cfg, progress=progress)
         bundle = model.save(out / "model")
         scores = assign_segments(pipeline.score(model, tx, cutoff), cfg, as_of=cutoff)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -11,7 +10,18 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from vipml.cli._app import command, console, fail, is_terminal, parse_date
+from vipml.cli._app import (
+    EXPERIMENT_HELP,
+    NO_TRACKING_HELP,
+    command,
+    console,
+    fail,
+    is_terminal,
+    parse_date,
+    progress_reporter,
+    tracked_run,
+    tracking_for,
+)
 from vipml.config import Config, load_config, parse_duration
 from vipml.errors import ConfigError
 
@@ -19,68 +29,6 @@ _TX_HELP = (
     "Transactions: a CSV or Parquet file, a folder of Parquet files, or `cdnow` / "
     "`cdnow-sample`."
 )
-
-
-@contextlib.contextmanager
-def _step_log(description: str) -> Iterator[Any]:
-    """Without a terminal (cron, CI, a job runner): one timestamped line per finished step, with
-    its duration, so a log shows where the time went and where a run stopped."""
-    import time
-
-    current: list[Any] = []  # [step, start]
-
-    def finish() -> None:
-        if current:
-            step, start = current
-            stamp = pd.Timestamp.now().strftime("%H:%M:%S")
-            console.print(
-                f"{stamp} {description}: {step}: {time.perf_counter() - start:.1f} s",
-                markup=False, soft_wrap=True,
-            )
-
-    def update(step: str, done: int, total: int) -> None:
-        if current and current[0] == step:
-            return
-        finish()
-        current[:] = [step, time.perf_counter()]
-
-    try:
-        yield update
-    finally:
-        finish()
-
-
-@contextlib.contextmanager
-def _progress(description: str) -> Iterator[Any]:
-    """A rich progress bar on a terminal; nothing otherwise. Yields the pipeline callback."""
-    if not is_terminal():
-        with _step_log(description) as update:
-            yield update
-        return
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        SpinnerColumn,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=None)
-
-        def update(step: str, done: int, total: int) -> None:
-            bar.update(task, description=f"{description}: {step}", completed=done, total=total)
-
-        yield update
 
 
 def _read_inputs(
@@ -206,36 +154,6 @@ _CONFIG_HELP = (
     "LightGBM, VIP rules (see `vipml config --show`). The model bundle remembers it."
 )
 
-_EXPERIMENT_HELP = (
-    "MLflow experiment [default: MLFLOW_EXPERIMENT_NAME, else tracking.experiment of the "
-    "config: vipml]. Runs go to MLFLOW_TRACKING_URI, else ./mlflow.db (see them with `mlflow ui`)."
-)
-_NO_TRACKING_HELP = "Do not log to MLflow (the model bundle is still written)."
-
-
-def _tracking(cfg: Config, no_tracking: bool) -> Any:
-    """The tracking module when runs are logged, its store checked first; else None.
-
-    Fails in seconds, before the data are read, with the URI and the way out (--no-tracking).
-    """
-    if no_tracking or not cfg.tracking.enabled:
-        return None
-    from vipml import tracking
-
-    uri = tracking.check_tracking_reachable()
-    console.print(f"MLflow: {uri} (--no-tracking to skip)")
-    return tracking
-
-
-def _tracked(
-    tracking: Any, experiment: str | None, name: str, cfg: Config, command_name: str
-) -> Any:
-    """An MLflow run around a command (joins the run of `mlflow run`), or nothing."""
-    if tracking is None:
-        return contextlib.nullcontext()
-    return tracking.tracked_run(experiment, run_name=name, config=cfg, command=command_name)
-
-
 @command("train")
 def train(
     transactions: Annotated[str, typer.Option(help=_TX_HELP)],
@@ -259,8 +177,8 @@ def train(
         typer.Option(help="Optional customers table: text attributes become model features."),
     ] = None,
     config: Annotated[Path | None, typer.Option(help=_CONFIG_HELP)] = None,
-    experiment: Annotated[str | None, typer.Option(help=_EXPERIMENT_HELP)] = None,
-    no_tracking: Annotated[bool, typer.Option("--no-tracking", help=_NO_TRACKING_HELP)] = False,
+    experiment: Annotated[str | None, typer.Option(help=EXPERIMENT_HELP)] = None,
+    no_tracking: Annotated[bool, typer.Option("--no-tracking", help=NO_TRACKING_HELP)] = False,
 ) -> None:
     """Train the lifetime-value model and the future-VIP and churn classifiers.
 
@@ -274,12 +192,12 @@ def train(
     from vipml.pipeline import train as run_train
 
     cfg = load_config(config)
-    tracking = _tracking(cfg, no_tracking)
+    tracking = tracking_for(cfg, no_tracking)
     tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
     when = _cutoff(cutoff, tx)
     h = _horizon(horizon, cfg)
-    with _tracked(tracking, experiment, f"train {when:%Y-%m-%d}", cfg, "train") as run:
-        with _progress("training") as progress:
+    with tracked_run(tracking, experiment, f"train {when:%Y-%m-%d}", cfg, "train") as run:
+        with progress_reporter("training") as progress:
             model = run_train(tx, when, h, events=ev, customers=cu, config=cfg, progress=progress)
         path = model.save(model_out)
         info = model.training
@@ -458,7 +376,7 @@ def score(
         tx = _timestamps_only(transactions, cfg)
     when = _cutoff(cutoff, tx)
     _warn_if_after_the_data(when, tx)
-    with _progress("scoring") as progress:
+    with progress_reporter("scoring") as progress:
         done = score_to_file(
             bundle, source, when, out, chunks=n_chunks, workers=workers, events=ev,
             customers=cu, config=cfg, reasons=reasons, allow_missing=allowed,
@@ -558,8 +476,8 @@ def backtest(
         Path | None,
         typer.Option(help="Folder for lift_chart.png and calibration_curve.png (and the JSON)."),
     ] = None,
-    experiment: Annotated[str | None, typer.Option(help=_EXPERIMENT_HELP)] = None,
-    no_tracking: Annotated[bool, typer.Option("--no-tracking", help=_NO_TRACKING_HELP)] = False,
+    experiment: Annotated[str | None, typer.Option(help=EXPERIMENT_HELP)] = None,
+    no_tracking: Annotated[bool, typer.Option("--no-tracking", help=NO_TRACKING_HELP)] = False,
 ) -> None:
     """Judge the models out of time against the baselines a marketer would use.
 
@@ -572,7 +490,7 @@ def backtest(
     from vipml.pipeline import backtest as run_backtest
 
     cfg = load_config(config)
-    tracking = _tracking(cfg, no_tracking)
+    tracking = tracking_for(cfg, no_tracking)
     tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
     h = _horizon(horizon, cfg)
     when = parse_date(cutoff)
@@ -582,8 +500,8 @@ def backtest(
             f"cutoff: {when:%Y-%m-%d} (the last date in the data minus the horizon {h}; set "
             "--cutoff to choose another)"
         )
-    with _tracked(tracking, experiment, f"backtest {when:%Y-%m-%d}", cfg, "backtest") as run:
-        with _progress("backtest") as progress:
+    with tracked_run(tracking, experiment, f"backtest {when:%Y-%m-%d}", cfg, "backtest") as run:
+        with progress_reporter("backtest") as progress:
             result = run_backtest(
                 tx, when, h, events=ev, customers=cu, config=cfg, progress=progress
             )

@@ -45,6 +45,7 @@ import pandas as pd
 from vipml.modeling.classifier import average_precision, roc_auc
 
 __all__ = [
+    "baseline_score",
     "METRICS",
     "MODEL_NAME",
     "BASELINES",
@@ -186,7 +187,13 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def _baseline_score(frame: pd.DataFrame, column: str, sign: float) -> np.ndarray:
+def baseline_score(frame: pd.DataFrame, column: str, sign: float) -> np.ndarray:
+    """A baseline's score per row, higher = more likely (:data:`BASELINES` gives ``column``
+    and ``sign``; a missing value ranks last).
+
+    >>> baseline_score(pd.DataFrame({"p_alive": [0.9, 0.2, None]}), "p_alive", -1.0).tolist()
+    [0.09999999999999998, 0.8, -inf]
+    """
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
     values = np.where(np.isfinite(values), values, -np.inf if sign > 0 else np.inf)
     return values if sign > 0 else 1.0 - values
@@ -215,7 +222,7 @@ def evaluate(
              "customers": n, "positives": positives}
         )
         for name, (column, sign) in BASELINES[target].items():
-            score = _baseline_score(frame, column, sign)
+            score = baseline_score(frame, column, sign)
             mapping = (baseline_maps or {}).get(target, {}).get(name)
             prob = apply_isotonic(mapping, score) if mapping else None
             rows.append(

@@ -73,6 +73,8 @@ from vipml.errors import (
 from vipml.units import DAYS_PER_MONTH, PERIOD_DAYS
 
 __all__ = [
+    "HistoryGrid",
+    "PurchaseModel",
     "PURCHASE_MODELS",
     "PurchaseModelName",
     "DAYS_PER_MONTH",
@@ -230,7 +232,7 @@ def _group(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inverse, first
 
 
-class _Grid:
+class HistoryGrid:
     """Distinct histories ``(x, rec, T)`` with weights, and their distinct parts.
 
     Attributes computed on demand hold level indices: ``ix`` maps each history to its distinct
@@ -259,16 +261,16 @@ class _Grid:
             self.w = np.ones(len(x))
         self.cache: dict[str, Any] = {}
 
-    def reweighted(self, w: np.ndarray) -> _Grid:
+    def reweighted(self, w: np.ndarray) -> HistoryGrid:
         """The rows with positive weight in ``w``, with those weights."""
         keep = w > 0
-        out = _Grid(self.x[keep], self.rec[keep], self.T[keep], compress=False)
+        out = HistoryGrid(self.x[keep], self.rec[keep], self.T[keep], compress=False)
         out.n, out.w = int(w.sum()), w[keep]
         return out
 
-    def scaled(self, scale: float) -> _Grid:
+    def scaled(self, scale: float) -> HistoryGrid:
         """The same distinct histories with recency and T multiplied by ``scale``."""
-        out = _Grid(self.x, self.rec * scale, self.T * scale, compress=False)
+        out = HistoryGrid(self.x, self.rec * scale, self.T * scale, compress=False)
         out.n, out.w = self.n, self.w
         return out
 
@@ -630,7 +632,7 @@ def _param_dict(d: Mapping[str, Any], names: Sequence[str], what: str) -> dict[s
 # --------------------------------------------------------------------------------------------
 
 
-class _PurchaseModel:
+class PurchaseModel:
     """Shared machinery of the purchase models (fit, compression, checks, serialisation)."""
 
     name: ClassVar[str]
@@ -652,7 +654,7 @@ class _PurchaseModel:
         return f"<{type(self).__name__} {params}, log_likelihood={self.log_likelihood_:.1f}>"
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, summary: pd.DataFrame) -> _PurchaseModel:
+    def fit(self, summary: pd.DataFrame) -> PurchaseModel:
         """Fit on a BTYD summary (``frequency``, ``recency``, ``T``; time in any one unit).
 
         Learned: ``params_`` (dict, in the summary's time unit), ``log_likelihood_`` (total,
@@ -666,7 +668,7 @@ class _PurchaseModel:
                 f"purchase (penalizers {', '.join(f'{p:g}' for p in self.penalizers)} not "
                 "tried): use a later cutoff or more history"
             )
-        grid = _Grid(x, rec, T, compress=self.compress)
+        grid = HistoryGrid(x, rec, T, compress=self.compress)
         scale = 10.0 / float(T.max())
         scaled = grid.scaled(scale)
         z0 = self._initial(scaled)
@@ -703,10 +705,12 @@ class _PurchaseModel:
         self.max_T_ = float(T.max())
         return self
 
-    def _initial(self, grid: _Grid) -> np.ndarray:
+    def _initial(self, grid: HistoryGrid) -> np.ndarray:
         return np.zeros(len(self.param_names))
 
-    def _objective(self, z: np.ndarray, grid: _Grid, penalizer: float) -> tuple[float, np.ndarray]:
+    def _objective(
+        self, z: np.ndarray, grid: HistoryGrid, penalizer: float
+    ) -> tuple[float, np.ndarray]:
         theta = np.exp(z)
         total = grid.w.sum()
         if self.analytic:
@@ -722,11 +726,11 @@ class _PurchaseModel:
 
         return f(z), _numeric_grad(f, z)
 
-    def _loglik(self, theta: np.ndarray, grid: _Grid) -> np.ndarray:  # pragma: no cover
+    def _loglik(self, theta: np.ndarray, grid: HistoryGrid) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
     def _loglik_grad(
-        self, theta: np.ndarray, grid: _Grid
+        self, theta: np.ndarray, grid: HistoryGrid
     ) -> tuple[float, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
 
@@ -743,17 +747,17 @@ class _PurchaseModel:
 
     def _grid(
         self, summary: pd.DataFrame, t: float | np.ndarray | pd.Series | None = None
-    ) -> tuple[_Grid, float | None]:
+    ) -> tuple[HistoryGrid, float | None]:
         """Distinct histories of the summary (with their horizons when t varies)."""
         self._check_fitted()
         x, rec, T = _history(summary)
         _check_unit(T, getattr(self, "max_T_", None))
         if t is None:
-            return _Grid(x, rec, T), None
+            return HistoryGrid(x, rec, T), None
         times = _times(t, summary)
         if np.ndim(times) == 0:
-            return _Grid(x, rec, T), float(times)
-        return _Grid(x, rec, T, t=np.asarray(times)), None
+            return HistoryGrid(x, rec, T), float(times)
+        return HistoryGrid(x, rec, T, t=np.asarray(times)), None
 
     def _series(self, summary: pd.DataFrame, values: np.ndarray, name: str) -> pd.Series:
         return pd.Series(values, index=summary.index, name=name)
@@ -796,23 +800,23 @@ class _PurchaseModel:
         return _clean(values, "expected_purchases_new")
 
     # Model math on distinct histories; ``t`` None means each row's own horizon (grid.t).
-    def _cond_expected(self, grid: _Grid, t: float | None) -> np.ndarray:
+    def _cond_expected(self, grid: HistoryGrid, t: float | None) -> np.ndarray:
         return self._p_alive(grid) * self._alive_expected(grid, t)
 
     def _p_no_purchase(
-        self, grid: _Grid, t: float | None, alive: np.ndarray | None = None
+        self, grid: HistoryGrid, t: float | None, alive: np.ndarray | None = None
     ) -> np.ndarray:
         alive = self._p_alive(grid) if alive is None else alive
         return (1 - alive) + alive * self._silent(grid, t)
 
-    def _p_alive(self, grid: _Grid) -> np.ndarray:  # pragma: no cover
+    def _p_alive(self, grid: HistoryGrid) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
-    def _alive_expected(self, grid: _Grid, t: float | None) -> np.ndarray:  # pragma: no cover
+    def _alive_expected(self, grid: HistoryGrid, t: float | None) -> np.ndarray:  # pragma: no cover
         """E[repeat purchases in t | alive now]."""
         raise NotImplementedError
 
-    def _silent(self, grid: _Grid, t: float | None) -> np.ndarray:  # pragma: no cover
+    def _silent(self, grid: HistoryGrid, t: float | None) -> np.ndarray:  # pragma: no cover
         """P(no purchase in t | alive now)."""
         raise NotImplementedError
 
@@ -836,7 +840,7 @@ class _PurchaseModel:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> _PurchaseModel:
+    def from_dict(cls, d: Mapping[str, Any]) -> PurchaseModel:
         """Rebuild a fitted model from :meth:`to_dict` output (checked; no code is loaded)."""
         if not isinstance(d, Mapping):
             raise ModelFormatError(f"{cls.label}: expected a mapping, got {type(d).__name__}")
@@ -871,7 +875,7 @@ def _hyp2f1_log(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> n
     return direct
 
 
-class BetaGeoModel(_PurchaseModel):
+class BetaGeoModel(PurchaseModel):
     """BG/NBD (Fader, Hardie & Lee 2005): Poisson purchases while alive, dropout after each.
 
     Parameters ``r, alpha`` (Gamma purchase rates), ``a, b`` (Beta dropout probability).
@@ -909,7 +913,7 @@ class BetaGeoModel(_PurchaseModel):
     time_params = ("alpha",)
     _shift = 0  # MBG/NBD: 1 (dropout also possible at time zero)
 
-    def _terms(self, theta: np.ndarray, grid: _Grid):
+    def _terms(self, theta: np.ndarray, grid: HistoryGrid):
         r, alpha, a, b = theta
         m = self._shift
         ux = grid.ux
@@ -932,11 +936,11 @@ class BetaGeoModel(_PurchaseModel):
         A4 = np.where(mask, np.log(a) - np.log(bx) - rx * la_r, -np.inf)
         return c_x, A3, A4, mask, bx
 
-    def _loglik(self, theta: np.ndarray, grid: _Grid) -> np.ndarray:
+    def _loglik(self, theta: np.ndarray, grid: HistoryGrid) -> np.ndarray:
         c_x, A3, A4, _, _ = self._terms(theta, grid)
         return c_x[grid.ix] + np.logaddexp(A3, A4)
 
-    def _prepared(self, grid: _Grid) -> dict[str, np.ndarray]:
+    def _prepared(self, grid: HistoryGrid) -> dict[str, np.ndarray]:
         """Row subsets and level sums of the likelihood that do not depend on the parameters.
 
         ``ll = c(x) - (r + x) log(alpha + T) + softplus(d)`` with
@@ -958,7 +962,7 @@ class BetaGeoModel(_PurchaseModel):
             }
         return grid.cache[key]
 
-    def _loglik_grad(self, theta: np.ndarray, grid: _Grid) -> tuple[float, np.ndarray]:
+    def _loglik_grad(self, theta: np.ndarray, grid: HistoryGrid) -> tuple[float, np.ndarray]:
         r, alpha, a, b = theta
         m = self._shift
         c = self._prepared(grid)
@@ -995,14 +999,14 @@ class BetaGeoModel(_PurchaseModel):
         g[3] -= _dot(np.bincount(c["ix"], weights=wp, minlength=len(ux)), 1.0 / bx_level)
         return float(ll), g
 
-    def _p_alive(self, grid: _Grid) -> np.ndarray:
+    def _p_alive(self, grid: HistoryGrid) -> np.ndarray:
         r, alpha, a, b = self._vector()
         x = grid.x
         bx = b + np.maximum(x, 1) - 1
         log_div = (r + x) * (np.log(alpha + grid.T) - np.log(alpha + grid.rec)) + np.log(a / bx)
         return np.where(x == 0, 1.0, expit(-log_div))
 
-    def _alive_expected(self, grid: _Grid, t: float | None) -> np.ndarray:
+    def _alive_expected(self, grid: HistoryGrid, t: float | None) -> np.ndarray:
         # computed once per distinct (x, T[, t]) and indexed back to the grid
         r, alpha, a, b = self._vector()
         x, T, tp = grid.xT_x, grid.xT_T, grid.xT_t(t)
@@ -1020,7 +1024,7 @@ class BetaGeoModel(_PurchaseModel):
             value[negative] = cn / (a - 1) * (1.0 - hyp * np.exp(ln_silent[negative]))
         return value[grid.ixT]
 
-    def _silent(self, grid: _Grid, t: float | None) -> np.ndarray:
+    def _silent(self, grid: HistoryGrid, t: float | None) -> np.ndarray:
         r, alpha, a, b = self._vector()
         tr = grid.row_t(t)
         return np.exp((r + grid.x) * (np.log(alpha + grid.T) - np.log(alpha + grid.T + tr)))
@@ -1053,7 +1057,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
     label = "MBG/NBD"
     _shift = 1
 
-    def _p_alive(self, grid: _Grid) -> np.ndarray:
+    def _p_alive(self, grid: HistoryGrid) -> np.ndarray:
         r, alpha, a, b = self._vector()
         x = grid.x
         log_div = (r + x) * (np.log(alpha + grid.T) - np.log(alpha + grid.rec)) + np.log(
@@ -1061,7 +1065,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         )
         return expit(-log_div)
 
-    def _alive_expected(self, grid: _Grid, t: float | None) -> np.ndarray:
+    def _alive_expected(self, grid: HistoryGrid, t: float | None) -> np.ndarray:
         r, alpha, a, b = self._vector()
         x, T, tp = grid.xT_x, grid.xT_T, grid.xT_t(t)
         ln_hyp = _hyp2f1_log(r + x, b + x + 1, a + b + x, tp / (alpha + T + tp))
@@ -1095,7 +1099,7 @@ def _log_mean_share(k: np.ndarray, A: np.ndarray, s: float, B: np.ndarray) -> np
     )
 
 
-class ParetoNBDModel(_PurchaseModel):
+class ParetoNBDModel(PurchaseModel):
     """Pareto/NBD (Schmittlein, Morrison & Colombo 1987): Poisson purchases, exponential life.
 
     Parameters ``r, alpha`` (Gamma purchase rates ``lam``), ``s, beta`` (Gamma dropout rates
@@ -1127,7 +1131,7 @@ class ParetoNBDModel(_PurchaseModel):
     time_params = ("alpha", "beta")
     analytic = False
 
-    def _log_A0(self, theta: np.ndarray, grid: _Grid) -> np.ndarray:
+    def _log_A0(self, theta: np.ndarray, grid: HistoryGrid) -> np.ndarray:
         """log of Hardie's A_0 (note 009, eq. 19-20), -inf where recency == T."""
         r, alpha, s, beta = theta
         mx = max(alpha, beta)
@@ -1143,7 +1147,7 @@ class ParetoNBDModel(_PurchaseModel):
         d = np.minimum(L2 - L1, 0.0)
         return L1 + np.log(-np.expm1(d))
 
-    def _loglik(self, theta: np.ndarray, grid: _Grid) -> np.ndarray:
+    def _loglik(self, theta: np.ndarray, grid: HistoryGrid) -> np.ndarray:
         r, alpha, s, beta = theta
         x = grid.x
         c_x = gammaln(r + grid.ux) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
@@ -1151,7 +1155,7 @@ class ParetoNBDModel(_PurchaseModel):
         second = np.log(s) + self._log_A0(theta, grid) - np.log(r + s + x)
         return c_x[grid.ix] + np.logaddexp(first, second)
 
-    def _p_alive(self, grid: _Grid) -> np.ndarray:
+    def _p_alive(self, grid: HistoryGrid) -> np.ndarray:
         theta = self._vector()
         r, alpha, s, beta = theta
         x, T = grid.x, grid.T
@@ -1164,14 +1168,14 @@ class ParetoNBDModel(_PurchaseModel):
         )
         return expit(-log_term)
 
-    def _alive_expected(self, grid: _Grid, t: float | None) -> np.ndarray:
+    def _alive_expected(self, grid: HistoryGrid, t: float | None) -> np.ndarray:
         r, alpha, s, beta = self._vector()
         x, T, tr = grid.x, grid.T, grid.row_t(t)
         log_u = np.log(beta + T) - np.log(beta + T + tr)
         tail = -log_u if abs(s - 1) < 1e-10 else -np.expm1((s - 1) * log_u) / (s - 1)
         return (r + x) * (beta + T) / (alpha + T) * tail
 
-    def _silent(self, grid: _Grid, t: float | None) -> np.ndarray:
+    def _silent(self, grid: HistoryGrid, t: float | None) -> np.ndarray:
         r, alpha, s, beta = self._vector()
         x, T, tp = grid.xT_x, grid.xT_T, grid.xT_t(t)
         k = r + x
@@ -1189,10 +1193,10 @@ class ParetoNBDModel(_PurchaseModel):
         return r * beta / alpha * tail
 
 
-PurchaseModel = _PurchaseModel
+PurchaseModel = PurchaseModel
 """Public name of the purchase models' common type (for annotations and isinstance)."""
 
-_MODEL_CLASSES: dict[str, type[_PurchaseModel]] = {
+_MODEL_CLASSES: dict[str, type[PurchaseModel]] = {
     "bgnbd": BetaGeoModel,
     "pareto_nbd": ParetoNBDModel,
     "mbgnbd": ModifiedBetaGeoModel,
@@ -1203,7 +1207,7 @@ def make_purchase_model(
     name: PurchaseModelName,
     penalizers: Sequence[float] = DEFAULT_PENALIZERS,
     compress: bool = True,
-) -> _PurchaseModel:
+) -> PurchaseModel:
     """A purchase model by name: ``'bgnbd'``, ``'pareto_nbd'`` or ``'mbgnbd'``.
 
     Examples
@@ -1468,7 +1472,7 @@ class GammaGammaModel:
         return model
 
 
-def model_from_dict(d: Mapping[str, Any]) -> _PurchaseModel | GammaGammaModel:
+def model_from_dict(d: Mapping[str, Any]) -> PurchaseModel | GammaGammaModel:
     """Rebuild any BTYD model saved with ``to_dict`` (dispatching on ``d['model']``)."""
     name = d.get("model") if isinstance(d, Mapping) else None
     if name == "gamma_gamma":
@@ -1638,7 +1642,7 @@ class LifetimeValueModel:
         """``D``: expected purchases in the horizon, each discounted to today (see class doc)."""
         self._check_fitted()
         self._check_settings()
-        grid = _Grid(*_history(summary), compress=True)
+        grid = HistoryGrid(*_history(summary), compress=True)
         values = self._discounted(grid, self._units(horizon_weeks))
         return pd.Series(grid.broadcast(values), index=summary.index, name="discounted_purchases")
 
@@ -1649,7 +1653,7 @@ class LifetimeValueModel:
         return horizon * 7.0 / PERIOD_DAYS[self.time_unit]
 
     def _discounted(
-        self, grid: _Grid, horizon: float, alive: np.ndarray | None = None
+        self, grid: HistoryGrid, horizon: float, alive: np.ndarray | None = None
     ) -> np.ndarray:
         model = self.purchase_model_
         month = self.days_per_month / PERIOD_DAYS[self.time_unit]
@@ -1689,7 +1693,7 @@ class LifetimeValueModel:
         returns = _rate(return_rate, summary, "return_rate", 0.0, 0.0, 1.0)
         support = _rate(support_cost_rate, summary, "support_cost_rate", 0.0, 0.0, np.inf)
         horizon = self._units(horizon_weeks)
-        grid = _Grid(x, rec, T, compress=True)
+        grid = HistoryGrid(x, rec, T, compress=True)
         model = self.purchase_model_
         with np.errstate(all="ignore"):
             alive = model._p_alive(grid)
@@ -1756,7 +1760,7 @@ class LifetimeValueModel:
                     f"lifetime value: missing key {key!r}: the bundle is damaged"
                 )
         purchase = model_from_dict(d["purchase_model"])
-        if not isinstance(purchase, _PurchaseModel):
+        if not isinstance(purchase, PurchaseModel):
             raise ModelFormatError("lifetime value: 'purchase_model' holds a Gamma-Gamma model")
         model = cls(
             purchase_model=purchase.name,  # type: ignore[arg-type]
@@ -1792,7 +1796,7 @@ class ModelComparison(NamedTuple):
 
     table: pd.DataFrame
     best: str
-    models: dict[str, _PurchaseModel]
+    models: dict[str, PurchaseModel]
 
 
 def compare_models(
@@ -1843,7 +1847,7 @@ def compare_models(
     actual = cal_holdout["frequency_holdout"].to_numpy(dtype=np.float64)
     duration = cal_holdout["duration_holdout"]
     rows = []
-    fitted: dict[str, _PurchaseModel] = {}
+    fitted: dict[str, PurchaseModel] = {}
     for name in models:
         model = make_purchase_model(name, penalizers=penalizers)
         row: dict[str, Any] = {"model": name}
@@ -1960,7 +1964,7 @@ def fit_report(
         "freq": freq,
         "time_unit": time_unit,
     }
-    fitted: dict[str, _PurchaseModel] = {}
+    fitted: dict[str, PurchaseModel] = {}
     errors: dict[str, str] = {}
     if end is not None and end > cutoff:
         summary = calibration_holdout(

@@ -32,7 +32,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from vipml.features.rfm import day_numbers, period_start, purchases_only
-from vipml.modeling.btyd import _Grid, _PurchaseModel
+from vipml.modeling.btyd import HistoryGrid, PurchaseModel
 from vipml.units import PERIOD_DAYS
 
 __all__ = [
@@ -54,7 +54,7 @@ def _figure(width: float = 7.0, height: float = 4.5) -> Figure:
 
 
 def calibration_holdout_table(
-    model: _PurchaseModel, cal_holdout: pd.DataFrame, max_frequency: int = 7
+    model: PurchaseModel, cal_holdout: pd.DataFrame, max_frequency: int = 7
 ) -> pd.DataFrame:
     """Mean holdout repeat purchases, actual and predicted, by calibration frequency.
 
@@ -80,7 +80,7 @@ def calibration_holdout_table(
 
 
 def calibration_holdout_figure(
-    model: _PurchaseModel,
+    model: PurchaseModel,
     cal_holdout: pd.DataFrame,
     max_frequency: int = 7,
     time_unit: Literal["D", "W"] = "W",
@@ -106,7 +106,7 @@ def calibration_holdout_figure(
 
 
 def model_matrix(
-    model: _PurchaseModel,
+    model: PurchaseModel,
     summary: pd.DataFrame,
     kind: Literal["p_alive", "expected_purchases"] = "p_alive",
     t: float = 1.0,
@@ -127,7 +127,7 @@ def model_matrix(
     freqs = np.arange(max_frequency + 1, dtype=np.float64)
     recs = np.arange(int(np.floor(T)) + 1, dtype=np.float64)
     x, rec = (a.ravel() for a in np.meshgrid(freqs, recs))
-    grid = _Grid(x, rec, np.full(len(x), T), compress=False)
+    grid = HistoryGrid(x, rec, np.full(len(x), T), compress=False)
     with np.errstate(all="ignore"):
         if kind == "p_alive":
             values = model._p_alive(grid)
@@ -162,7 +162,7 @@ def _matrix_figure(matrix: pd.DataFrame, title: str, label: str, cmap: str) -> F
 
 
 def frequency_recency_figure(
-    model: _PurchaseModel,
+    model: PurchaseModel,
     summary: pd.DataFrame,
     t: float = 1.0,
     max_frequency: int | None = None,
@@ -181,7 +181,7 @@ def frequency_recency_figure(
 
 
 def p_alive_figure(
-    model: _PurchaseModel,
+    model: PurchaseModel,
     summary: pd.DataFrame,
     max_frequency: int | None = None,
     max_recency: float | None = None,
@@ -194,7 +194,7 @@ def p_alive_figure(
 
 
 def cumulative_purchases(
-    model: _PurchaseModel,
+    model: PurchaseModel,
     transactions: pd.DataFrame,
     cutoff: str | pd.Timestamp,
     end: str | pd.Timestamp | None = None,
@@ -241,7 +241,7 @@ def cumulative_purchases(
 
 
 def cumulative_purchases_figure(
-    model: _PurchaseModel,
+    model: PurchaseModel,
     transactions: pd.DataFrame,
     cutoff: str | pd.Timestamp,
     end: str | pd.Timestamp | None = None,

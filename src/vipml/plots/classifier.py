@@ -32,7 +32,7 @@ from vipml.modeling.backtest import (
     PROBABILITY,
     TARGETS,
     BacktestResult,
-    _baseline_score,
+    baseline_score,
     lift_table,
 )
 
@@ -52,7 +52,7 @@ def lift_chart(result: BacktestResult, bins: int = 10) -> Figure:
         groups = model["group"].to_numpy()
         ax.bar(groups, model["lift"], color="#2f6db5", alpha=0.85, label="LightGBM")
         for name, (column, sign) in BASELINES[target].items():
-            table = lift_table(y, _baseline_score(frame, column, sign), bins)
+            table = lift_table(y, baseline_score(frame, column, sign), bins)
             ax.plot(groups, table["lift"], marker="o", linewidth=1.4, label=name)
         ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
         ax.set_xticks(groups)

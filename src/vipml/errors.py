@@ -46,6 +46,10 @@ class ConfigError(VipmlError, ValueError):
     """A configuration key or value is unknown or invalid."""
 
 
+class InvalidArgumentError(VipmlError, ValueError):
+    """A function was called with an argument it cannot use (a wrong kind, unit or size)."""
+
+
 class NotFittedError(VipmlError, RuntimeError):
     """A model was used for prediction before ``fit`` was called."""
 

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from vipml.errors import ConfigError, SchemaError, VipmlError
+from vipml.errors import ConfigError, InvalidArgumentError, SchemaError, VipmlError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import Column, SparkSession
@@ -164,7 +164,7 @@ def bucket_expression(column: str, num_buckets: int) -> Column:
     from pyspark.sql import functions as F
 
     if int(num_buckets) < 1:
-        raise ValueError(f"num_buckets={num_buckets!r} must be at least 1")
+        raise InvalidArgumentError(f"num_buckets={num_buckets!r} must be at least 1")
     return F.pmod(F.xxhash64(F.col(column)), F.lit(int(num_buckets)))
 
 

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from vipml.data.problems import describe_rows
-from vipml.errors import format_examples
+from vipml.errors import InvalidArgumentError, format_examples
 
 __all__ = ["CANDIDATE_FORMATS", "parse_timestamps"]
 
@@ -169,9 +169,9 @@ class _Fit:
 def _parse(texts: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact parse of text values: (fits, naive ``datetime64[ns]`` values, outside the range).
 
-    Raises ``ValueError`` only for an invalid format. A time zone is dropped, keeping the local
-    wall time (several zones in one array, which only a ``%z`` format can meet, are converted
-    to UTC: the caller reports mixed zones).
+    Raises :class:`~vipml.errors.InvalidArgumentError` only for an invalid format. A time zone
+    is dropped, keeping the local wall time (several zones in one array, which only a ``%z``
+    format can meet, are converted to UTC: the caller reports mixed zones).
     """
     index = pd.Index(texts, dtype=object)
     with warnings.catch_warnings():
@@ -180,7 +180,7 @@ def _parse(texts: np.ndarray, fmt: str) -> tuple[np.ndarray, np.ndarray, np.ndar
             parsed = pd.to_datetime(index, format=fmt, errors="coerce")
         except (ValueError, TypeError, OverflowError) as err:
             if _bad_format(fmt) is not None:
-                raise ValueError(str(err)) from err
+                raise InvalidArgumentError(f"timestamp format {fmt!r}: {err}") from err
             try:
                 parsed = pd.to_datetime(index, format=fmt, errors="coerce", utc=True)
             except (ValueError, TypeError, OverflowError):

@@ -32,6 +32,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from vipml.errors import InvalidArgumentError
 from vipml.features._prep import cutoff_day, day_end_ns, group_sort, timestamps_ns
 from vipml.units import NS_PER_DAY, PERIOD_DAYS
 
@@ -82,10 +83,10 @@ def purchases_only(tx: pd.DataFrame, cutoff: str | pd.Timestamp) -> pd.DataFrame
 
 def _check_periods(freq: str, time_unit: str | None) -> Period:
     if freq not in PERIOD_DAYS:
-        raise ValueError(f"freq {freq!r} is not one of 'D', 'W'")
+        raise InvalidArgumentError(f"freq {freq!r} is not one of 'D', 'W'")
     time_unit = time_unit or freq
     if time_unit not in PERIOD_DAYS:
-        raise ValueError(f"time_unit {time_unit!r} is not one of 'D', 'W'")
+        raise InvalidArgumentError(f"time_unit {time_unit!r} is not one of 'D', 'W'")
     return time_unit  # type: ignore[return-value]
 
 

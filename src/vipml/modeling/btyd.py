@@ -65,6 +65,7 @@ from scipy.special import digamma, expit, gammaln, hyp2f1
 from vipml.errors import (
     ConfigError,
     ConvergenceError,
+    InvalidArgumentError,
     ModelFormatError,
     NotFittedError,
     SchemaError,
@@ -397,12 +398,12 @@ def _times(t: float | np.ndarray | pd.Series, summary: pd.DataFrame) -> np.ndarr
     if arr.ndim == 0:
         value = float(arr)
         if not math.isfinite(value) or value < 0:
-            raise ValueError(f"the horizon t={t!r} must be a finite number >= 0")
+            raise InvalidArgumentError(f"the horizon t={t!r} must be a finite number >= 0")
         return value
     if arr.shape != (len(summary),):
-        raise ValueError(f"t has {arr.size} values for {len(summary)} customers")
+        raise InvalidArgumentError(f"t has {arr.size} values for {len(summary)} customers")
     if not np.isfinite(arr).all() or (arr < 0).any():
-        raise ValueError("every horizon t must be a finite number >= 0")
+        raise InvalidArgumentError("every horizon t must be a finite number >= 0")
     if len(arr) and (arr == arr[0]).all():
         return float(arr[0])
     return arr
@@ -1649,7 +1650,9 @@ class LifetimeValueModel:
     def _units(self, horizon_weeks: float) -> float:
         horizon = float(horizon_weeks)
         if not (math.isfinite(horizon) and horizon >= 0):
-            raise ValueError(f"horizon_weeks={horizon_weeks!r} must be a finite number >= 0")
+            raise InvalidArgumentError(
+                f"horizon_weeks={horizon_weeks!r} must be a finite number >= 0"
+            )
         return horizon * 7.0 / PERIOD_DAYS[self.time_unit]
 
     def _discounted(

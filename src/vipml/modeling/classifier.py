@@ -52,7 +52,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from vipml.errors import ModelFormatError, NotFittedError, VipmlError
+from vipml.errors import InvalidArgumentError, ModelFormatError, NotFittedError, VipmlError
 from vipml.units import DAYS_PER_MONTH, cpu_count
 
 __all__ = [
@@ -181,7 +181,7 @@ def _transform(values: np.ndarray, how: str) -> np.ndarray:
         return np.log(p / (1 - p))
     if how == "identity":
         return values
-    raise ValueError(f"transform {how!r} is not one of {', '.join(TRANSFORMS)}")
+    raise InvalidArgumentError(f"transform {how!r} is not one of {', '.join(TRANSFORMS)}")
 
 
 def roc_auc(y: np.ndarray, score: np.ndarray) -> float:

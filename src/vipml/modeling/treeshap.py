@@ -52,6 +52,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vipml.errors import InvalidArgumentError
+
 __all__ = ["tree_contributions"]
 
 #: LightGBM's ``kZeroThreshold`` (a ``double`` initialised from the float literal ``1e-35f``).
@@ -540,7 +542,9 @@ def _column_getter(X: Any, booster: Any) -> tuple[Any, int, int]:
         is_cat = [isinstance(s.dtype, pd.CategoricalDtype) for s in series]
         categories = getattr(booster, "pandas_categorical", None)
         if categories is not None and len(categories) != sum(is_cat):
-            raise ValueError("train and prediction data categorical features do not match")
+            raise InvalidArgumentError(
+                "train and prediction data categorical features do not match"
+            )
         todo = iter(categories or [])
         codes: dict[int, np.ndarray] = {}  # categorical columns: LightGBM's codes
         for i, s in enumerate(series):
@@ -562,7 +566,7 @@ def _column_getter(X: Any, booster: Any) -> tuple[Any, int, int]:
         return get_df_column, X.shape[0], X.shape[1]
     arr = np.asarray(X)
     if arr.ndim != 2:
-        raise ValueError(f"X must be 2-dimensional, got shape {arr.shape}")
+        raise InvalidArgumentError(f"X must be 2-dimensional, got shape {arr.shape}")
     if arr.dtype in (np.float32, np.float64):
         return (lambda f, lo, hi: arr[lo:hi, f]), arr.shape[0], arr.shape[1]
     # LightGBM predicts other dtypes as float32
@@ -720,14 +724,14 @@ def tree_contributions(
         value (bias). Rows sum to ``booster.predict(X, raw_score=True)``.
     """
     if chunk_rows < 1:
-        raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
+        raise InvalidArgumentError(f"chunk_rows must be positive, got {chunk_rows}")
     if n_jobs < 1:
-        raise ValueError(f"n_jobs must be positive, got {n_jobs}")
+        raise InvalidArgumentError(f"n_jobs must be positive, got {n_jobs}")
     booster = getattr(booster, "booster_", booster)  # a fitted LGBMModel
     tables = _TreeTables.from_booster(booster)
     get_column, n_rows, n_cols = _column_getter(X, booster)
     if n_cols != tables.n_features:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"X has {n_cols} columns but the model was trained on {tables.n_features} features"
         )
     trees = tables.trees[: _n_trees(booster, tables, num_iteration)]

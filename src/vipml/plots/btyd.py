@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from vipml.errors import InvalidArgumentError
 from vipml.features.rfm import day_numbers, period_start, purchases_only
 from vipml.modeling.btyd import HistoryGrid, PurchaseModel
 from vipml.units import PERIOD_DAYS
@@ -134,7 +135,9 @@ def model_matrix(
         elif kind == "expected_purchases":
             values = model._cond_expected(grid, float(t))
         else:
-            raise ValueError(f"kind {kind!r} is not one of 'p_alive', 'expected_purchases'")
+            raise InvalidArgumentError(
+                f"kind {kind!r} is not one of 'p_alive', 'expected_purchases'"
+            )
     values = np.where((x == 0) & (rec > 0), np.nan, values)
     return pd.DataFrame(
         values.reshape(len(recs), len(freqs)),
@@ -222,7 +225,9 @@ def cumulative_purchases(
     end_day = int(day_numbers(np.array([end]))[0])
     cohort = first <= cutoff_day
     if not cohort.any():
-        raise ValueError(f"no customer made a first purchase on or before {cutoff:%Y-%m-%d}")
+        raise InvalidArgumentError(
+            f"no customer made a first purchase on or before {cutoff:%Y-%m-%d}"
+        )
     start = int(first[cohort].min())
     days = end_day - start + 1
     # distinct (customer, period) purchases after the customer's first period

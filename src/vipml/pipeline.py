@@ -259,13 +259,7 @@ def _btyd_inputs(features: pd.DataFrame) -> dict[str, pd.Series]:
 
 
 def _make_btyd(config: Config, purchase_model: str) -> LifetimeValueModel:
-    return LifetimeValueModel(
-        purchase_model=purchase_model,  # type: ignore[arg-type]
-        discount_rate_monthly=config.btyd.discount_rate_monthly,
-        penalizers=config.btyd.penalizers,
-        time_unit=config.btyd.time_unit,
-        default_margin_rate=config.features.default_margin_rate,
-    )
+    return LifetimeValueModel.from_config(config, purchase_model)
 
 
 def _choose_purchase_model(

@@ -1000,11 +1000,4 @@ def fit_lifetime_value(
     log.info(
         "BTYD fit on %d customers from %d distinct histories", int(counts.sum()), len(distinct)
     )
-    model = LifetimeValueModel(
-        purchase_model=name,  # type: ignore[arg-type]
-        discount_rate_monthly=config.btyd.discount_rate_monthly,
-        penalizers=config.btyd.penalizers,
-        time_unit=config.btyd.time_unit,
-        default_margin_rate=config.features.default_margin_rate,
-    )
-    return model.fit(summary)
+    return LifetimeValueModel.from_config(config, name).fit(summary)

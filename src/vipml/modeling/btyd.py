@@ -62,6 +62,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
+from vipml.config import Config
 from vipml.errors import (
     ConfigError,
     ConvergenceError,
@@ -1729,6 +1730,24 @@ class LifetimeValueModel:
                 "clv_profit": profit,
             },
             index=summary.index,
+        )
+
+    @classmethod
+    def from_config(cls, config: Config, purchase_model: str | None = None) -> LifetimeValueModel:
+        """An unfitted model with the settings of ``config`` (``btyd`` and the default margin
+        rate); ``purchase_model`` overrides ``config.btyd.model`` (which may not be ``'auto'``
+        here: the choice is made on a calibration split by the caller).
+
+        >>> from vipml.config import Config
+        >>> LifetimeValueModel.from_config(Config(), "bgnbd").purchase_model
+        'bgnbd'
+        """
+        return cls(
+            purchase_model=purchase_model or config.btyd.model,  # type: ignore[arg-type]
+            discount_rate_monthly=config.btyd.discount_rate_monthly,
+            penalizers=config.btyd.penalizers,
+            time_unit=config.btyd.time_unit,
+            default_margin_rate=config.features.default_margin_rate,
         )
 
     def to_dict(self) -> dict[str, Any]:

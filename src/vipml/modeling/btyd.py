@@ -72,6 +72,7 @@ from vipml.errors import (
     SchemaError,
     format_examples,
 )
+from vipml.modeling.params import Params
 from vipml.units import DAYS_PER_MONTH, PERIOD_DAYS
 
 __all__ = [
@@ -634,7 +635,7 @@ def _param_dict(d: Mapping[str, Any], names: Sequence[str], what: str) -> dict[s
 # --------------------------------------------------------------------------------------------
 
 
-class PurchaseModel:
+class PurchaseModel(Params):
     """Shared machinery of the purchase models (fit, compression, checks, serialisation)."""
 
     name: ClassVar[str]
@@ -1276,7 +1277,7 @@ def _gamma_gamma_objective(
     return objective
 
 
-class GammaGammaModel:
+class GammaGammaModel(Params):
     """Gamma-Gamma model of average spend per purchase (Fader, Hardie & Lee 2005; Hardie note 025).
 
     Each purchase of a customer is Gamma(p, nu) with ``nu ~ Gamma(q, gamma)``; it is fitted on
@@ -1525,7 +1526,7 @@ def _rate(
     return arr
 
 
-class LifetimeValueModel:
+class LifetimeValueModel(Params):
     """Customer lifetime value: a purchase model (BG/NBD by default) and Gamma-Gamma spend.
 
     ``predict(summary, horizon_weeks)`` returns, per customer, over the next ``horizon_weeks``:

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from vipml.errors import InvalidArgumentError, ModelFormatError, NotFittedError, VipmlError
+from vipml.modeling.params import Params
 from vipml.units import DAYS_PER_MONTH, cpu_count
 
 __all__ = [
@@ -216,7 +217,7 @@ def average_precision(y: np.ndarray, score: np.ndarray) -> float:
     return float(average_precision_score(y, score))
 
 
-class VipClassifier:
+class VipClassifier(Params):
     """A calibrated LightGBM binary classifier boosted from a linear prior (see module docs).
 
     Parameters
@@ -682,15 +683,6 @@ class VipClassifier:
                 "the bundle is damaged, retrain"
             )
         return model
-
-    def get_params(self) -> dict[str, Any]:
-        """Hyperparameters (scikit-learn style)."""
-        names = (
-            "num_leaves learning_rate n_estimators min_child_samples feature_fraction "
-            "bagging_fraction bagging_freq lambda_l2 early_stopping_rounds num_threads seed "
-            "class_weight calibration base_terms exclude_from_trees base_c"
-        ).split()
-        return {n: getattr(self, n) for n in names}
 
 
 def _cpus() -> int:

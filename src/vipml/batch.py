@@ -459,7 +459,7 @@ def _start_executor(run: _Run, workers: int) -> Any:
     guard needed in scripts), and sets the thread limits before numpy or LightGBM load."""
     from joblib.externals.loky import ProcessPoolExecutor
 
-    threads = max(1, _cpus() // workers)
+    threads = max(1, cpu_count() // workers)
     limits = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
     executor = ProcessPoolExecutor(
         workers,
@@ -468,12 +468,8 @@ def _start_executor(run: _Run, workers: int) -> Any:
         env={name: str(threads) for name in limits},
     )
     for _ in range(workers):  # start every worker now: they load while the log is read
-        executor.submit(_cpus)
+        executor.submit(cpu_count)
     return executor
-
-
-def _cpus() -> int:
-    return cpu_count()
 
 
 def default_workers(chunks: int, workers: int = 0) -> int:
@@ -485,7 +481,7 @@ def default_workers(chunks: int, workers: int = 0) -> int:
     """
     if workers > 0:
         return min(workers, max(chunks, 1))
-    return max(1, min(_cpus(), chunks))
+    return max(1, min(cpu_count(), chunks))
 
 
 def _subset(table: pd.DataFrame | None, chunk: int, bounds: np.ndarray) -> pd.DataFrame | None:

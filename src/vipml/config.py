@@ -816,7 +816,6 @@ def flatten_config(cfg: Config) -> dict[str, Any]:
     return out
 
 
-_DURATION_UNITS = DURATION_DAYS
 
 
 def _is_number(text: str) -> bool:
@@ -860,8 +859,8 @@ def parse_duration(value: str | int | pd.Timedelta, name: str = "horizon") -> pd
         amount = float(number)
     except ValueError:
         amount = -1.0
-    if unit not in _DURATION_UNITS or amount <= 0:
+    if unit not in DURATION_DAYS or amount <= 0:
         raise ConfigError(
             f"{name}: {value!r} is not a duration: use a number followed by D, W, M or Y, e.g. 26W"
         )
-    return pd.Timedelta(days=round(amount * _DURATION_UNITS[unit]))
+    return pd.Timedelta(days=round(amount * DURATION_DAYS[unit]))

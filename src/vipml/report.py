@@ -56,7 +56,6 @@ from vipml.plots.value import (
     vip_profile_figure,
 )
 from vipml.segments import (
-    CHURN_SEGMENTS,
     LISTS,
     SCORE_COLUMNS,
     SEGMENT_LABELS,
@@ -71,6 +70,7 @@ from vipml.segments import (
     treatment_rules_table,
     value_concentration,
     vip_profile,
+    with_churn_reasons,
 )
 
 __all__ = [
@@ -303,28 +303,18 @@ def _summary(
             _vip_share(scores, value_col),
             _PERCENT_FORMAT,
         ))
-    rows += [
-        (
-            "Top 10% of the customers who spent: share of 12-month spend",
-            float(concentration["top10_share"]),
+    for top in ("10", "1"):
+        rows.append((
+            f"Top {top}% of the customers who spent: share of 12-month spend",
+            float(concentration[f"top{top}_share"]),
             _PERCENT_FORMAT,
-        ),
-        (
-            "Top 1% of the customers who spent: share of 12-month spend",
-            float(concentration["top1_share"]),
-            _PERCENT_FORMAT,
-        ),
-        (
-            "Top 10%: spend per order vs the rest (rule of thumb ~3x)",
-            float(concentration["top10_order_value_ratio"]),
+        ))
+    for top, thumb in (("10", RULE_OF_THUMB["top10"]), ("1", RULE_OF_THUMB["top1"])):
+        rows.append((
+            f"Top {top}%: spend per order vs the rest (rule of thumb ~{thumb:g}x)",
+            float(concentration[f"top{top}_order_value_ratio"]),
             _RATIO_FORMAT,
-        ),
-        (
-            "Top 1%: spend per order vs the rest (rule of thumb ~5x)",
-            float(concentration["top1_order_value_ratio"]),
-            _RATIO_FORMAT,
-        ),
-    ]
+        ))
     table = pd.DataFrame(
         {"Item": [r[0] for r in rows], "Value": pd.Series([r[1] for r in rows], dtype=object)}
     )
@@ -767,15 +757,10 @@ def _csv_table(scores: pd.DataFrame) -> pd.DataFrame:
     """Every listed customer; at-risk and lapsed VIPs with their churn reasons."""
     listed = scores[scores["segment"] != "regular"]
     columns = [c for c in (*SCORE_COLUMNS, *STATUS_COLUMNS) if c in listed.columns]
-    out = listed[columns].copy()
+    out = with_churn_reasons(listed)[columns].copy()
     for col, decimals in _CSV_DECIMALS.items():  # amounts to the cent, no float noise
         if col in out:
             out[col] = out[col].astype(np.float64).round(decimals)
-    if "churn_reasons" in listed and "reasons" in out:
-        churn = listed["segment"].isin(CHURN_SEGMENTS) & (
-            listed["churn_reasons"].fillna("").astype(str) != ""
-        )
-        out["reasons"] = out["reasons"].where(~churn, listed["churn_reasons"])
     for col in _DATES:
         if col in out:
             out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d").fillna("")

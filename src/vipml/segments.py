@@ -79,6 +79,7 @@ __all__ = [
     "LISTS",
     "CHURN_SEGMENTS",
     "PROFILE_ATTRIBUTES",
+    "with_churn_reasons",
     "FALLBACK_TREATMENT",
     "assign_segments",
     "segment_thresholds",
@@ -810,11 +811,6 @@ def marketer_lists(
         table = scores.loc[mask.to_numpy(dtype=bool), columns]
         return table.sort_values(by, ascending=ascending, kind="stable").reset_index(drop=True)
 
-    def churn_reasons(table: pd.DataFrame) -> pd.DataFrame:
-        if "churn_reasons" in table and len(table):
-            given = table["churn_reasons"].fillna("").astype(str) != ""
-            table["reasons"] = table["churn_reasons"].where(given, table["reasons"])
-        return table
 
     vips = scores.loc[scores["vip_now"].to_numpy(dtype=bool), columns].copy()
     vips["_rank"] = vips["tier"].map(rank).fillna(len(rank))
@@ -826,16 +822,38 @@ def marketer_lists(
             segment == "predicted_vip", ["p_future_vip", clv_col], [False, False]
         ),
         "near_vips": pick(segment == "near_vip", ["gap_to_vip", clv_col], [True, False]),
-        "at_risk_vips": churn_reasons(
+        "at_risk_vips": with_churn_reasons(
             pick(segment == "at_risk_vip", [clv_col, "p_churn"], [False, False])
         ),
-        "lapsed_vips": churn_reasons(
+        "lapsed_vips": with_churn_reasons(
             pick(segment == "lapsed_vip", [value_col, clv_col], [False, False])
         ),
         "dormant_high_potential": pick(
             segment == "dormant_high_potential", [clv_col, "days_since_last"], [False, True]
         ),
     }
+
+
+def with_churn_reasons(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the ``reasons`` of its at-risk and lapsed rows (:data:`CHURN_SEGMENTS`)
+    replaced by their ``churn_reasons`` where those were written: why the customer may be
+    lost, not why they may grow. Tables without ``churn_reasons`` are returned as they are.
+
+    >>> t = pd.DataFrame({"segment": ["vip", "lapsed_vip"], "reasons": ["a", "b"],
+    ...                   "churn_reasons": ["x", "y"]})
+    >>> with_churn_reasons(t)["reasons"].tolist()
+    ['a', 'y']
+    """
+    if "churn_reasons" not in table or "reasons" not in table or table.empty:
+        return table
+    churn = table["segment"].isin(CHURN_SEGMENTS) & (
+        table["churn_reasons"].fillna("").astype(str) != ""
+    )
+    if not churn.any():
+        return table
+    out = table.copy()
+    out["reasons"] = out["reasons"].where(~churn, out["churn_reasons"])
+    return out
 
 
 def segment_summary(scores: pd.DataFrame) -> pd.DataFrame:

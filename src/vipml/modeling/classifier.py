@@ -585,7 +585,7 @@ class VipClassifier(Params):
         matrix = self._matrix(X, matrix)
         # exact TreeSHAP, equal to LightGBM's pred_contrib, computed once per decision pattern
         contrib = tree_contributions(
-            self.booster_, matrix, n_jobs=max(int(self.num_threads), 0) or _cpus()
+            self.booster_, matrix, n_jobs=max(int(self.num_threads), 0) or cpu_count()
         )
         out = pd.DataFrame(0.0, index=X.index, columns=[*self.feature_names_, "bias"])
         out[self.tree_features_] = contrib[:, :-1]
@@ -684,10 +684,6 @@ class VipClassifier(Params):
             )
         return model
 
-
-def _cpus() -> int:
-
-    return cpu_count()
 
 
 def _level_codes(column: pd.Series, levels: Sequence[str]) -> np.ndarray:

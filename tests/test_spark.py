@@ -133,7 +133,8 @@ def test_score_path_writes_the_scores_atomically(spark, cdnow, cdnow_model, tmp_
     out.mkdir()  # an older result is replaced
     (out / "stale.txt").write_text("old")
     info = vs.score_path(model, data, out, spark=spark, num_buckets=2)
-    assert info == {"out": str(out), "cutoff": "1998-06-30", "customers": 2_357}
+    assert (info.out, f"{info.cutoff:%Y-%m-%d}", info.customers) == (str(out), "1998-06-30", 2_357)
+    assert info.engine == "spark" and sum(info.segments.values()) == 2_357
     # nothing beside the output but the output; no copy of the bundle left in the temp folder
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.parquet", "tx.parquet"]
     assert not (out / "stale.txt").exists()
@@ -298,7 +299,7 @@ def test_score_path_csv_keeps_formula_like_ids_as_text(spark, cdnow_model, tmp_p
     sample["customer_id"] = sample["customer_id"].map(lambda c: hostile.get(c, f"c{c}"))
     out = tmp_path / "scores.csv"
     info = vs.score_path(model, sample, out, spark=spark, num_buckets=2)
-    assert info["customers"] == 2357
+    assert info.customers == 2357
     import csv
 
     rows = []

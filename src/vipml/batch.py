@@ -26,24 +26,44 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
+from joblib.externals.loky import BrokenProcessPool, ProcessPoolExecutor, process_executor
 
 from vipml.config import Config, config_to_dict
-from vipml.data.io import BUNDLED_DATASETS, read_transactions
+from vipml.data.io import BUNDLED_DATASETS, read_transactions, table_writer
 from vipml.data.schema import align_ids, check_transactions
-from vipml.errors import ConfigError, SchemaError, VipmlError
-from vipml.model_inputs import GivenInputs, check_inputs
+from vipml.errors import SchemaError, VipmlError
+from vipml.features import line_totals, rank_lines
+from vipml.model_inputs import GivenInputs
+from vipml.pipeline.scoring import (
+    POPULATION_COLUMNS,
+    REASONS,
+    ScoringResult,
+    check_model_inputs,
+    check_reasons,
+    explain_rows,
+    finish_part,
+    population_thresholds,
+    score_part,
+)
 from vipml.tempfiles import scratch
 from vipml.units import cpu_count
 
@@ -108,7 +128,6 @@ def _id_column(config: Config) -> str:
 
 def _iter_batches(path: Path, config: Config, bounds: tuple[Any, Any] | None = None):
     """Validated transaction batches of a Parquet source, optionally of one id range."""
-    import pyarrow.dataset as ds
 
     dataset = ds.dataset(path, format="parquet")
     id_column = _check_id_column(dataset, path, config)
@@ -175,9 +194,7 @@ def _survey(
 ) -> tuple[np.ndarray, pd.Series | None, set[str]]:
     """First pass over some row groups of one Parquet file: distinct ids, line totals and the
     validated columns."""
-    import pyarrow.parquet as pq
 
-    from vipml.features import line_totals
 
     file, groups = piece
     ids, totals, columns = [], [], set()
@@ -196,7 +213,6 @@ def _survey(
 
 def _pieces(path: Path, parts: int) -> list[tuple[str, list[int]]]:
     """The row groups of a Parquet source in about ``parts`` pieces per file (for workers)."""
-    import pyarrow.parquet as pq
 
     files = sorted(str(f) for f in path.rglob("*.parquet")) if path.is_dir() else [str(path)]
     pieces = []
@@ -210,7 +226,6 @@ def _pieces(path: Path, parts: int) -> list[tuple[str, list[int]]]:
 def _plan(
     source: str | Path | pd.DataFrame, chunks: int, run: _Run, pool: _Pool
 ) -> _Plan:
-    from vipml.features import line_totals, rank_lines
 
     config = run.config
     path = _parquet_source(source)
@@ -223,7 +238,6 @@ def _plan(
                 line_totals(tx, run.cutoff, config), config.features.top_lines_share
             )
         return _Plan(bounds, lines, set(map(str, tx.columns)), tx)
-    import pyarrow.dataset as ds
 
     _check_id_column(ds.dataset(path, format="parquet"), path, config)
     ids, totals, columns = [], [], set()
@@ -291,18 +305,16 @@ def _chunk_rows(run: _Run, job: _Job) -> pd.DataFrame:
 
 
 def _score_chunk(run: _Run, job: _Job) -> tuple[Path | pd.DataFrame, pd.DataFrame] | None:
-    """Score one chunk without reasons; keep its table (a temporary file when there are
-    several chunks) and return it with its value columns (for the population thresholds)."""
-    from vipml.pipeline import score
-
+    """Step 1 of the scoring service for one chunk (:func:`~vipml.pipeline.scoring.score_part`);
+    keep its table (a temporary file when there are several chunks) and return it with its
+    population columns (for the thresholds)."""
     tx = _chunk_rows(run, job)
     if tx.empty:
         return None
-    scored = score(
-        run.model, tx, run.cutoff, events=job.events, customers=job.customers,
-        profitable_lines=job.lines, explain=False, verify_inputs=False,
+    scored = score_part(
+        run.model, tx, run.cutoff, job.events, job.customers, profitable_lines=job.lines
     )
-    values = scored[_VALUE_COLUMNS]
+    values = scored[list(POPULATION_COLUMNS)]
     if job.keep and not run.in_worker:  # one chunk: no need for a temporary file
         return scored, values
     part = run.workdir / f"scored-{job.chunk:05d}.arrow"
@@ -312,34 +324,16 @@ def _score_chunk(run: _Run, job: _Job) -> tuple[Path | pd.DataFrame, pd.DataFram
 
 def _finish_chunk(
     run: _Run, part: Path | pd.DataFrame, thresholds: dict[str, Any]
-) -> tuple[Path | pd.DataFrame, dict[str, Any]]:
-    """Segment one scored chunk with the population thresholds and explain whom
-    ``run.reasons`` asks for; return the table (a file, in a worker) and its summary."""
-    from vipml.pipeline import explain
-    from vipml.segments import assign_segments
-
+) -> tuple[Path | pd.DataFrame, ScoringResult]:
+    """Step 3 of the scoring service for one chunk (:func:`~vipml.pipeline.scoring.finish_part`);
+    return the table (a file, in a worker) and its summary."""
     scored = part if isinstance(part, pd.DataFrame) else pd.read_feather(part)
-    table = assign_segments(
-        scored, run.config, as_of=run.cutoff, thresholds=thresholds, order="input"
-    )
+    table = finish_part(run.model, scored, run.config, run.cutoff, thresholds, run.reasons)
     del scored
-    rows = explain_rows(table, run.reasons)
-    if rows.any():
-        table = explain(run.model, table, rows)
-    table.attrs["cutoff"] = f"{run.cutoff:%Y-%m-%d}"
     table.attrs[SCORES_CONFIG] = config_to_dict(run.config)
-    summary = {
-        "rows": len(table),
-        "explained": int(rows.sum()),
-        "p_future_vip": float(table["p_future_vip"].sum()),
-        "p_churn": float(table["p_churn"].sum()),
-        "segments": {str(k): int(v) for k, v in table["segment"].value_counts().items()},
-    }
+    summary = ScoringResult.of_part(table, run.cutoff)
     if not run.in_worker:
         return table, summary
-    import pyarrow as pa
-    import pyarrow.feather as feather
-
     out = run.workdir / f"done-{os.getpid()}-{id(table)}.arrow"
     feather.write_feather(
         pa.Table.from_pandas(table, preserve_index=False), out, compression="uncompressed"
@@ -357,11 +351,8 @@ def watch_parent(parent: int, interval: float = 0.5) -> None:
     killed run: on Linux the kernel sends SIGKILL when the parent exits (``PR_SET_PDEATHSIG``);
     everywhere a daemon thread checks every ``interval`` seconds that the parent is still
     ``parent`` (the process id of the run that started this one)."""
-    import threading
 
     if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
 
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
@@ -379,7 +370,6 @@ def watch_parent(parent: int, interval: float = 0.5) -> None:
 
 
 def _start_worker(run: _Run, threads: int, parent: int) -> None:
-    from joblib.externals.loky import process_executor
 
     watch_parent(parent)
     # a chunk's warnings (e.g. "clv_profit: 492 of 5,000 customers ...") speak of one chunk
@@ -441,7 +431,6 @@ class _Pool:
 
 
 def _result(future: Any) -> Any:
-    from joblib.externals.loky import BrokenProcessPool
 
     try:
         return future.result()
@@ -457,7 +446,6 @@ def _start_executor(run: _Run, workers: int) -> Any:
     them. loky (joblib's executor) starts clean interpreters (safe with OpenMP, unlike
     fork) without importing the caller's ``__main__`` (no ``if __name__ == "__main__"``
     guard needed in scripts), and sets the thread limits before numpy or LightGBM load."""
-    from joblib.externals.loky import ProcessPoolExecutor
 
     threads = max(1, cpu_count() // workers)
     limits = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -490,31 +478,8 @@ def _subset(table: pd.DataFrame | None, chunk: int, bounds: np.ndarray) -> pd.Da
     return table[chunk_of(table["customer_id"], bounds) == chunk].reset_index(drop=True)
 
 
-@dataclass
-class BatchResult:
-    """What :func:`score_to_file` wrote: where, for when, and a summary of the scores."""
-
-    out: Path
-    cutoff: pd.Timestamp
-    customers: int
-    chunks: int
-    mean_p_future_vip: float
-    mean_p_churn: float
-    segments: dict[str, int] = field(default_factory=dict)
-    explained: int = 0
-    workers: int = 1
-
-
-REASONS = ("listed", "all", "none")
-
-
-def explain_rows(table: pd.DataFrame, reasons: str) -> np.ndarray:
-    """The rows of a segmented table whose reasons ``reasons`` asks for."""
-    if reasons == "all":
-        return np.ones(len(table), dtype=bool)
-    if reasons == "none":
-        return np.zeros(len(table), dtype=bool)
-    return (table["segment"] != "regular").to_numpy()
+#: What :func:`score_to_file` returns: the scoring service's one result type.
+BatchResult = ScoringResult
 
 
 def score_to_file(
@@ -564,13 +529,8 @@ def score_to_file(
     BatchResult
         The output path, the cutoff, the number of customers and a summary.
     """
-    from vipml.data.io import table_writer
-    from vipml.segments import segment_thresholds
-
     config = config or model.config
-    reasons = reasons or config.scoring.reasons
-    if reasons not in REASONS:
-        raise ConfigError(f"reasons={reasons!r}: use one of {', '.join(REASONS)}")
+    reasons = check_reasons(reasons or config.scoring.reasons)
     n_workers = default_workers(
         chunks, config.scoring.workers if workers is None else workers
     )
@@ -587,9 +547,7 @@ def score_to_file(
                 events, customers = align_ids(events, ids), align_ids(customers, ids)
             allowed = config.scoring.allow_missing if allow_missing is None else allow_missing
             given = GivenInputs.of(plan.columns, events, customers)
-            check_inputs(model.needed_inputs, given, allowed).report(
-                model.config.columns.transactions, stacklevel=3
-            )
+            check_model_inputs(model, given, allowed, stacklevel=4)
             n = len(plan.bounds) + 1
             steps = 2 * n
             parts, values = [], []
@@ -607,27 +565,17 @@ def score_to_file(
                 )
             population = pd.concat(values, ignore_index=True)
             del values
-            thresholds = segment_thresholds(population, config, as_of=run.cutoff)
-            summary = BatchResult(
-                out=Path(out), cutoff=run.cutoff, customers=len(population), chunks=n,
-                mean_p_future_vip=0.0, mean_p_churn=0.0, workers=n_workers,
-            )
+            thresholds = population_thresholds(population, config, run.cutoff)
             del population
-            totals = {"p_future_vip": 0.0, "p_churn": 0.0}
-            counts: dict[str, int] = {}
+            summary = ScoringResult(
+                cutoff=run.cutoff, out=Path(out), parts=n, workers=n_workers
+            )
             with table_writer(out) as write:
-                for i, (table, stats) in enumerate(pool.map(_finish_chunk, parts, thresholds)):
+                for i, (table, part) in enumerate(pool.map(_finish_chunk, parts, thresholds)):
                     write(_load(table))
-                    summary.explained += stats["explained"]
-                    for col in totals:
-                        totals[col] += stats[col]
-                    for name, count in stats["segments"].items():
-                        counts[name] = counts.get(name, 0) + count
+                    summary = summary.plus(part)
                     if progress:
                         progress("segments and reasons", n + i + 1, steps)
-            summary.mean_p_future_vip = totals["p_future_vip"] / max(summary.customers, 1)
-            summary.mean_p_churn = totals["p_churn"] / max(summary.customers, 1)
-            summary.segments = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
             finished = True
             return summary
         finally:
@@ -638,6 +586,5 @@ def _load(table: Path | pd.DataFrame) -> Any:
     """A finished chunk: a DataFrame, or the Arrow table a worker wrote (memory-mapped)."""
     if isinstance(table, pd.DataFrame):
         return table
-    import pyarrow.feather as feather
 
     return feather.read_table(table, memory_map=True)

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 import typing
 import warnings
 from collections.abc import Callable, Iterator
@@ -18,6 +19,14 @@ from typing import Annotated, Any, TypeVar
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from vipml.config import Config
 from vipml.errors import VipmlError
@@ -201,7 +210,6 @@ def is_terminal() -> bool:
 def step_log(description: str) -> Iterator[Any]:
     """Without a terminal (cron, CI, a job runner): one timestamped line per finished step, with
     its duration, so a log shows where the time went and where a run stopped."""
-    import time
 
     current: list[Any] = []  # [step, start]
 
@@ -233,14 +241,6 @@ def progress_reporter(description: str) -> Iterator[Any]:
         with step_log(description) as update:
             yield update
         return
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        SpinnerColumn,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
 
     with Progress(
         SpinnerColumn(),

@@ -11,6 +11,8 @@ from vipml.cli._app import command, console, fail
 from vipml.config import dump_config, load_config
 from vipml.data.io import id_column_names, raw_transactions, read_table
 from vipml.data.schema import ValidationReport, check_events, check_transactions
+from vipml.data.simulate import save_simulation
+from vipml.data.simulate import simulate as run_simulation
 
 
 def print_report(report: ValidationReport, raw_rows: int) -> None:
@@ -111,8 +113,6 @@ def simulate(
     Purchases follow BG/NBD, spend Gamma-Gamma; categories differ in margin, some customers buy
     only on discount, some return a lot; acquisition channels and regions differ in value.
     """
-    from vipml.data.simulate import save_simulation
-    from vipml.data.simulate import simulate as run_simulation
 
     if customers < 1:
         fail("--customers must be at least 1")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from vipml import pipeline
 from vipml.cli._app import (
     EXPERIMENT_HELP,
     NO_TRACKING_HELP,
@@ -18,6 +19,12 @@ from vipml.cli._app import (
     tracking_for,
 )
 from vipml.config import load_config, parse_duration
+from vipml.data.datasets import load_cdnow
+from vipml.data.io import write_table, write_text
+from vipml.pipeline.scoring import score_customers
+from vipml.plots import save_figure
+from vipml.plots.classifier import calibration_curve, lift_chart
+from vipml.report import write_lists
 
 
 @command("demo")
@@ -34,13 +41,6 @@ def demo(
     `vip_list.xlsx`, `report.html`, `backtest.json` and the backtest plots. The run is tracked
     in MLflow (see it with `mlflow ui`). CDNOW ships inside lifetimes: nothing is downloaded.
     """
-    from vipml import pipeline
-    from vipml.data.datasets import load_cdnow
-    from vipml.data.io import write_table, write_text
-    from vipml.plots import save_figure
-    from vipml.plots.classifier import calibration_curve, lift_chart
-    from vipml.report import write_lists
-    from vipml.segments import assign_segments
 
     started = time.perf_counter()
     cfg = load_config(config)
@@ -72,7 +72,7 @@ def demo(
         with progress_reporter("training") as progress:
             model = pipeline.train(tx, cutoff, horizon, config=cfg, progress=progress)
         bundle = model.save(out / "model")
-        scores = assign_segments(pipeline.score(model, tx, cutoff), cfg, as_of=cutoff)
+        scores = score_customers(model, tx, cutoff, config=cfg, reasons="all").table
         write_table(scores, out / "scores.parquet")
         paths = write_lists(
             scores, out, cfg, backtest={**figures, "metrics": result.to_dict()}
@@ -90,9 +90,7 @@ def demo(
             )
 
     counts = scores["segment"].value_counts()
-    console.print(
-        "segments: " + ", ".join(f"{name} {n:,}" for name, n in counts.items())
-    )
+    console.print("segments: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
     console.print(f"done in {time.perf_counter() - started:.0f} s; outputs:")
     console.print(f"  model bundle   {bundle}")
     console.print(f"  scores         {out / 'scores.parquet'}")

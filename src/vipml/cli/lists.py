@@ -14,6 +14,7 @@ from vipml.cli._app import command, console, fail, parse_date
 from vipml.config import Config, config_from_dict, load_config
 from vipml.data.io import read_customers, read_table, read_transactions
 from vipml.errors import SchemaError
+from vipml.report import write_lists
 from vipml.segments import LISTS, assign_segments, customer_attributes, marketer_lists
 
 
@@ -139,7 +140,6 @@ def lists(
         attributes = customer_attributes(tx, people)
     shown = _backtest(backtest) if backtest is not None else None
 
-    from vipml.report import write_lists
 
     with console.status("writing the lists, the spreadsheet and the report"):
         paths = write_lists(segmented, out, cfg, backtest=shown, attributes=attributes)

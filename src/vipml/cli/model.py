@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 import typer
+from rich import box
 from rich.table import Table
 
 from vipml.cli._app import (
@@ -22,8 +23,17 @@ from vipml.cli._app import (
     tracked_run,
     tracking_for,
 )
-from vipml.config import Config, load_config, parse_duration
+from vipml.cli.data import print_notes
+from vipml.config import Config, config_to_dict, load_config, parse_duration
+from vipml.data.io import write_text
+from vipml.data.schema import ValidationReport
 from vipml.errors import ConfigError
+from vipml.jobs import read_inputs, resolve_model, score_files
+from vipml.modeling.backtest import METRICS
+from vipml.pipeline import backtest as run_backtest
+from vipml.pipeline import train as run_train
+from vipml.plots import save_figure
+from vipml.plots.classifier import calibration_curve, lift_chart
 
 _TX_HELP = (
     "Transactions: a CSV or Parquet file, a folder of Parquet files, or `cdnow` / "
@@ -31,73 +41,36 @@ _TX_HELP = (
 )
 
 
-def _read_inputs(
-    transactions: str, events: Path | None, customers: Path | None, cfg: Config
-) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
-    ev, cu = _read_tables(events, customers, cfg)
-    return _read_transactions(transactions, cfg), ev, cu
-
-
-def _read_transactions(transactions: str, cfg: Config) -> pd.DataFrame:
-    """Read and validate the transactions with the config's mapping and input policies;
-    print what was read and how (formats detected, rows dropped)."""
-    from vipml.cli.data import print_notes
-    from vipml.data.io import raw_transactions
-    from vipml.data.schema import ValidationReport, check_transactions, is_validated
-
-    with console.status("reading the data") if is_terminal() else contextlib.nullcontext():
-        raw = raw_transactions(transactions, cfg.columns.transactions, cfg.input)
-        if is_validated(raw):  # a bundled data set, validated as it was loaded
-            report = ValidationReport("transactions", raw)
-        else:
-            report = check_transactions(raw, cfg.columns.transactions, policy=cfg.input)
-        tx = report.raise_if_problems()
+def _print_read(report: ValidationReport) -> None:
+    """Print what was read and how (formats detected, rows dropped)."""
+    tx = report.frame
     console.print(
         f"transactions: {len(tx):,} rows, {tx['customer_id'].nunique():,} customers, "
         f"{tx['timestamp'].min():%Y-%m-%d} to {tx['timestamp'].max():%Y-%m-%d}"
     )
     print_notes(report)
-    return tx
 
 
-def _read_tables(
-    events: Path | None, customers: Path | None, cfg: Config
-) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """The optional events and customers tables, validated."""
-    from vipml.data.io import read_customers, read_events
+def _read_inputs(
+    transactions: str, events: Path | None, customers: Path | None, cfg: Config
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    with console.status("reading the data") if is_terminal() else contextlib.nullcontext():
+        return read_inputs(transactions, events, customers, cfg, on_read=_print_read)
 
-    ev = read_events(events, cfg.columns.events, cfg.input) if events is not None else None
-    cu = (
-        read_customers(customers, cfg.columns.customers, cfg.input)
-        if customers is not None
-        else None
+
+def _print_cutoff(cutoff: pd.Timestamp, what: str = "") -> None:
+    console.print(
+        f"cutoff: {cutoff:%Y-%m-%d} (the last date in the data{what}; set --cutoff to "
+        "choose another)"
     )
-    return ev, cu
 
 
 def _cutoff(value: str | None, tx: pd.DataFrame, what: str = "") -> pd.Timestamp:
     cutoff = parse_date(value)
     if cutoff is None:
         cutoff = tx["timestamp"].max().normalize()
-        console.print(
-            f"cutoff: {cutoff:%Y-%m-%d} (the last date in the data{what}; set --cutoff to "
-            "choose another)"
-        )
+        _print_cutoff(cutoff, what)
     return cutoff
-
-
-def _warn_if_after_the_data(when: pd.Timestamp, tx: pd.DataFrame) -> None:
-    """Say so when the scoring date lies after the last transaction: the days between read as
-    days without purchases."""
-    last = tx["timestamp"].max().normalize()
-    if when > last:
-        console.print(
-            f"[yellow]warning:[/] scoring at {when:%Y-%m-%d}, {(when - last).days:,} days after "
-            f"the last transaction ({last:%Y-%m-%d}): the days between count as days without "
-            "purchases, so customers look more lapsed than they may be; score at the data's "
-            "last date or give the newer data",
-            soft_wrap=True,
-        )
 
 
 def _horizon(value: str | None, cfg: Config) -> str:
@@ -119,9 +92,7 @@ _HEADERS = {
 
 
 def _metrics_table(table: pd.DataFrame, title: str) -> Table:
-    from rich import box
 
-    from vipml.modeling.backtest import METRICS
 
     shown = Table(title=title, title_justify="left", box=box.SIMPLE, pad_edge=False)
     shown.add_column("target", no_wrap=True)
@@ -136,7 +107,6 @@ def _metrics_table(table: pd.DataFrame, title: str) -> Table:
 
 
 def _validation_table(metrics: dict[str, Any]) -> pd.DataFrame:
-    from vipml.modeling.backtest import METRICS
 
     rows = []
     for target, entry in metrics.items():
@@ -189,7 +159,6 @@ def train(
     Unless `--no-tracking`, the run is logged to MLflow (params, metrics, artifacts) and the
     model registered as a pyfunc, version aliased `challenger` (`vipml promote` decides).
     """
-    from vipml.pipeline import train as run_train
 
     cfg = load_config(config)
     tracking = tracking_for(cfg, no_tracking)
@@ -221,30 +190,6 @@ def train(
                 f"{logged.registry_uri} as models:/{logged.name}@challenger "
                 f"(`vipml promote` makes it the champion if it is better)"
             )
-
-
-def _timestamps_only(transactions: str, cfg: Config) -> pd.DataFrame:
-    """Only the timestamp column of a large input (to find its last date cheaply), read with
-    the same date rules as the whole log."""
-    from vipml.data.dates import parse_timestamps
-    from vipml.data.io import BUNDLED_DATASETS, read_table
-    from vipml.errors import SchemaError
-
-    if transactions in BUNDLED_DATASETS:
-        from vipml.data.datasets import load_cdnow
-
-        return load_cdnow(sample=transactions == "cdnow-sample")[["timestamp"]]
-    name = next(
-        (k for k, v in cfg.columns.transactions.items() if v == "timestamp"), "timestamp"
-    )
-    raw = read_table(transactions, columns=[name], policy=cfg.input)
-    problems: list[str] = []
-    parsed, _ = parse_timestamps(
-        raw[name], "timestamp", problems, fmt=cfg.input.timestamp_format, required=False
-    )
-    if problems:
-        raise SchemaError(problems)
-    return pd.DataFrame({"timestamp": parsed})
 
 
 def _names(values: list[str]) -> list[str]:
@@ -333,60 +278,31 @@ def score(
     The output is written atomically (temporary file, then rename): an interrupted run leaves
     no half-written file, and a rerun gives the identical file.
     """
-    from vipml.batch import score_to_file
-    from vipml.bundle import is_model_uri, load_model
-
     if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
         fail(f"--out {out}: use a .parquet or .csv file name")
-    bundle_dir: str | Path = model
-    if is_model_uri(model):
-        from vipml import tracking
-
-        bundle_dir = tracking.resolve_model_uri(model)
-        console.print(f"model {model}: bundle downloaded to {bundle_dir}")
-    bundle = load_model(bundle_dir)
-    cfg = _scoring_config(config, bundle.config)
-    allowed = _names(allow_missing) if allow_missing else None
-    if engine == "spark":
-        try:
-            from vipml.spark import score_path
-        except ImportError:
-            fail("--engine spark needs PySpark: pip install 'vipml[spark]'")
-        with console.status("scoring with Spark") if is_terminal() else contextlib.nullcontext():
-            done = score_path(
-                bundle, transactions, out, cutoff=parse_date(cutoff), events=events,
-                customers=customers, config=cfg, reasons=reasons, allow_missing=allowed,
-            )
-        console.print(
-            f"scored {done['customers']:,} customers at {pd.Timestamp(done['cutoff']):%Y-%m-%d} "
-            f"with Spark: {done['out']}"
-        )
-        return
-    n_chunks = chunks if chunks is not None else cfg.scoring.chunks
-    if n_chunks < 1:
+    if chunks is not None and chunks < 1:
         fail("--chunks must be at least 1")
     if workers is not None and workers < 0:
         fail("--workers must be 0 (one per core) or more")
-    if n_chunks == 1:
-        tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
-        source: Any = tx
-    else:
-        ev, cu = _read_tables(events, customers, cfg)
-        source = transactions
-        tx = _timestamps_only(transactions, cfg)
-    when = _cutoff(cutoff, tx)
-    _warn_if_after_the_data(when, tx)
-    with progress_reporter("scoring") as progress:
-        done = score_to_file(
-            bundle, source, when, out, chunks=n_chunks, workers=workers, events=ev,
-            customers=cu, config=cfg, reasons=reasons, allow_missing=allowed,
-            progress=progress,
+    bundle, downloaded = resolve_model(model)
+    if downloaded:
+        console.print(f"model {model}: bundle downloaded to {downloaded}")
+    cfg = _scoring_config(config, bundle.config)
+    status = console.status("scoring with Spark") if engine == "spark" and is_terminal() else None
+    with progress_reporter("scoring") as progress, status or contextlib.nullcontext():
+        done = score_files(
+            bundle, transactions, out, cutoff=parse_date(cutoff), events=events,
+            customers=customers, config=cfg, chunks=chunks, workers=workers, reasons=reasons,
+            allow_missing=_names(allow_missing) if allow_missing else None, engine=engine,
+            progress=progress, on_read=_print_read, on_cutoff=_print_cutoff,
         )
+    when = done.cutoff
     end = when + parse_duration(bundle.horizon)
     console.print(
         f"scored {done.customers:,} customers at {when:%Y-%m-%d} for ({when:%Y-%m-%d}, "
         f"{end:%Y-%m-%d}] with the model trained at {bundle.cutoff:%Y-%m-%d}"
-        + (f" in {done.chunks} chunks" if done.chunks > 1 else "")
+        + (" with Spark" if done.engine == "spark" else "")
+        + (f" in {done.chunks} chunks" if done.chunks > 1 and done.engine != "spark" else "")
         + (f" by {done.workers} worker processes" if done.workers > 1 else "")
         + f": mean P(future VIP) {done.mean_p_future_vip:.3f}, mean P(churn) "
         f"{done.mean_p_churn:.3f}"
@@ -401,7 +317,6 @@ def _scoring_config(path: Path | None, trained: Config) -> Config:
     """The config to score with: the given file, else the model's own (its column mapping and
     input policies read the data as in training). A given file that maps the data differently
     from the model's is said so."""
-    from vipml.config import config_to_dict
 
     if path is None:
         mapped = trained.columns.transactions
@@ -486,8 +401,6 @@ def backtest(
     for LightGBM and for the baselines (12-month spend and BTYD expected spend for future VIPs;
     days since last purchase, 1 - P(alive) and the BTYD probability of no purchase for churn).
     """
-    from vipml.data.io import write_text
-    from vipml.pipeline import backtest as run_backtest
 
     cfg = load_config(config)
     tracking = tracking_for(cfg, no_tracking)
@@ -523,8 +436,6 @@ def backtest(
             write_text(result.to_json(), json_out)
             console.print(f"metrics: {json_out}")
         if plots is not None:
-            from vipml.plots import save_figure
-            from vipml.plots.classifier import calibration_curve, lift_chart
 
             plots.mkdir(parents=True, exist_ok=True)
             save_figure(lift_chart(result), plots / "lift_chart.png")

@@ -1,0 +1,137 @@
+"""Backtest: train up to a cutoff, score at it and judge on the horizon after it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vipml.config import Config, parse_duration
+from vipml.errors import VipmlError
+from vipml.labels import make_labels
+from vipml.modeling.backtest import (
+    BASELINES,
+    TARGETS,
+    BacktestResult,
+    baseline_score,
+    evaluate,
+    fit_isotonic,
+)
+from vipml.pipeline.common import (
+    QUIET_DAYS,
+    Progress,
+    day_of,
+    no_progress,
+    require_transactions,
+    up_to,
+)
+from vipml.pipeline.scoring import score
+from vipml.pipeline.training import fit_and_validate, target_rows
+
+log = logging.getLogger(__name__)
+
+
+def predicted_vip_list_check(
+    predictions: pd.DataFrame, config: Config, cutoff: pd.Timestamp
+) -> dict[str, float]:
+    """How the predicted-VIP list of a backtest did: the share of its customers who became
+    VIPs in the horizon (``precision``), against the same number of non-VIPs with the highest
+    12-month spend (``spend_12m_precision``) and all non-VIPs (``base_rate``).
+
+    ``predictions``: the backtest's scores joined with the outcomes (``future_vip``), indexed
+    by ``customer_id``. The list is the one ``vipml score`` writes at the cutoff
+    (:func:`vipml.segments.assign_segments` with ``config``).
+    """
+    from vipml.segments import assign_segments
+
+    segmented = assign_segments(
+        predictions.reset_index(), config, as_of=cutoff, order="input"
+    )
+    became = predictions["future_vip"].fillna(False).to_numpy(dtype=bool)
+    others = ~segmented["vip_now"].to_numpy(dtype=bool)
+    listed = (segmented["segment"] == "predicted_vip").to_numpy()
+    n = int(listed.sum())
+    spend = segmented["spend_12m"].to_numpy(dtype=np.float64)
+    top_spend = np.flatnonzero(others)[np.argsort(-spend[others], kind="stable")[:n]]
+    return {
+        "customers": n,
+        "non_vips": int(others.sum()),
+        "min_p_future_vip": float(segmented.attrs["predicted_vip_min_p"]),
+        "base_rate_p_future_vip": float(segmented.attrs["predicted_vip_base_rate"]),
+        "precision": float(became[listed].mean()) if n else float("nan"),
+        "spend_12m_precision": float(became[top_spend].mean()) if n else float("nan"),
+        "base_rate": float(became[others].mean()) if others.any() else float("nan"),
+    }
+
+
+def backtest(
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    horizon: str | int | pd.Timedelta = "26W",
+    events: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
+    config: Config | None = None,
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Train with data up to ``cutoff``, predict at it, judge on ``(cutoff, cutoff + horizon]``.
+
+    The model never sees a row after the cutoff; the outcomes come from the full
+    ``transactions``. Baselines are scored on the same customers (:mod:`vipml.modeling.backtest`).
+    The data must cover the judged window: a window that ends up to 7 days after the data
+    (a quiet end of an export) is judged with a warning; beyond, the cutoff is refused.
+    """
+    config = config or Config()
+    progress = progress or no_progress
+    require_transactions(transactions)
+    cutoff = day_of(cutoff)
+    horizon_td = parse_duration(horizon)
+    last = day_of(transactions["timestamp"].max())
+    if last < cutoff + pd.Timedelta(days=1):
+        raise VipmlError(
+            f"the data end on {last:%Y-%m-%d}, on or before the "
+            f"backtest cutoff {cutoff:%Y-%m-%d}: there is nothing to judge the predictions on; "
+            "choose an earlier cutoff"
+        )
+    short = (cutoff + horizon_td - last).days
+    if short > QUIET_DAYS:
+        raise VipmlError(
+            f"the data end on {last:%Y-%m-%d}, {short:,} days before the end of the judged "
+            f"window ({cutoff:%Y-%m-%d}, {cutoff + horizon_td:%Y-%m-%d}]: the predictions "
+            "cannot be judged on a full window (customers would look churned for lack of "
+            f"data); choose a cutoff on or before {last - horizon_td:%Y-%m-%d}, or a shorter "
+            "horizon"
+        )
+    past = up_to(transactions, cutoff)
+    past_events = None if events is None else events.loc[
+        events["timestamp"] < cutoff + pd.Timedelta(days=1)
+    ]
+    model, valid = fit_and_validate(past, cutoff, horizon, past_events, customers, config, progress)
+    scores = score(model, past, cutoff, past_events, customers).set_index("customer_id")
+    outcomes = make_labels(transactions, cutoff, horizon_td, config)
+    predictions = scores.join(outcomes, how="left")
+    maps: dict[str, dict[str, Any]] = {}
+    for target in TARGETS:
+        rows = target_rows(valid, target)
+        for name, (column, sign) in BASELINES[target].items():
+            maps.setdefault(target, {})[name] = fit_isotonic(
+                baseline_score(rows, column, sign), rows[target].to_numpy(dtype=bool)
+            )
+    table = evaluate(predictions, maps)
+    info = {
+        "training": model.training,
+        "validation": model.metrics,
+        "data_fingerprint": model.data_fingerprint,
+        "features": len(model.feature_names),
+        "predicted_vip_list": predicted_vip_list_check(predictions, config, cutoff),
+    }
+    result = BacktestResult(
+        table=table,
+        predictions=predictions.reset_index(),
+        cutoff=cutoff,
+        horizon=model.horizon,
+        info=info,
+        model=model,
+    )
+    return result

@@ -1,0 +1,115 @@
+"""Predictions and reasons for the rows of a model frame (the classifiers and TreeSHAP)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from vipml.bundle import VipModel
+from vipml.errors import VipmlError
+from vipml.modeling.backtest import (
+    TARGETS,
+)
+from vipml.modeling.classifier import (
+    VipClassifier,
+)
+from vipml.modeling.reasons import join_reasons, top_reasons
+
+log = logging.getLogger(__name__)
+
+
+class TreeInputs:
+    """The trees' input matrix of a frame, built once for classifiers that read the same."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame, self.built = frame, {}
+
+    def of(self, classifier: VipClassifier) -> np.ndarray:
+        key = classifier.tree_input_key()
+        if key not in self.built:
+            self.built[key] = classifier.tree_matrix(self.frame)
+        return self.built[key]
+
+
+def predict_frame(model: VipModel, frame: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
+    """Probabilities and reason columns (empty unless ``explain``) for a model frame's rows."""
+    out = pd.DataFrame(index=frame.index)
+    matrices = TreeInputs(frame)
+    for target, column in (("future_vip", "p_future_vip"), ("churn", "p_churn")):
+        classifier = model.classifiers[target]
+        out[column] = classifier.predict_proba(frame, matrices.of(classifier))
+    out = pd.concat([out, _reason_columns(model, frame, explain)], axis=1)
+    return pd.concat([out, frame], axis=1)
+
+
+REASON_COLUMNS = ("reasons", "reason_1", "reason_2", "reason_3", "churn_reasons")
+
+
+def _reason_columns(model: VipModel, frame: pd.DataFrame, explain: bool) -> pd.DataFrame:
+    """The reason columns of :data:`REASON_COLUMNS` for the rows of a model frame."""
+    out = pd.DataFrame("", index=frame.index, columns=list(REASON_COLUMNS), dtype=object)
+    if not explain or frame.empty:
+        return out
+    matrices = TreeInputs(frame)
+    why = {}
+    for target in TARGETS:
+        classifier = model.classifiers[target]
+        contributions = classifier.contributions(frame, matrices.of(classifier))
+        why[target] = top_reasons(contributions, frame, k=3)
+    out["reasons"] = join_reasons(why["future_vip"])
+    for j, col in enumerate(why["future_vip"].columns, start=1):
+        out[f"reason_{j}"] = why["future_vip"][col]
+    out["churn_reasons"] = join_reasons(why["churn"])
+    return out
+
+
+def explain(
+    model: VipModel, scores: pd.DataFrame, rows: np.ndarray | pd.Series | None = None
+) -> pd.DataFrame:
+    """Fill the reason columns of a scores table, for ``rows`` (a boolean mask) or every row.
+
+    Reasons cost a TreeSHAP pass per customer and model. ``vipml score`` scores everyone
+    without them (:func:`score` with ``explain=False``), segments, then explains the customers
+    on a list (``scoring.reasons``); other rows keep empty reasons.
+
+    Examples
+    --------
+    >>> from vipml.data.datasets import load_cdnow
+    >>> from vipml.config import config_from_dict
+    >>> from vipml.pipeline import score, train
+    >>> tx = load_cdnow(sample=True)
+    >>> model = train(tx, "1997-12-31", "26W", config=config_from_dict(
+    ...     {"lightgbm": {"n_estimators": 30, "num_threads": 1}}))
+    >>> plain = score(model, tx, "1997-12-31", explain=False)
+    >>> bool((plain["reasons"] == "").all())
+    True
+    >>> on = plain["p_future_vip"] > 0.5
+    >>> full, everyone = explain(model, plain, rows=on), score(model, tx, "1997-12-31")
+    >>> bool((full.loc[on, "reasons"] == everyone.loc[on, "reasons"]).all())
+    True
+    >>> bool((full.loc[~on, "reasons"] == "").all()), bool((everyone["reasons"] != "").any())
+    (True, True)
+    """
+    missing = [c for c in (*model.feature_names, *REASON_COLUMNS) if c not in scores]
+    if missing:
+        raise VipmlError(
+            f"explain: the scores lack {len(missing)} column(s) the model needs "
+            f"({', '.join(missing[:5])}): pass a table made by vipml.pipeline.score"
+        )
+    mask = np.ones(len(scores), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    if len(mask) != len(scores):
+        raise VipmlError(f"explain: rows has {len(mask):,} entries for {len(scores):,} scores")
+    out = scores.copy(deep=False)  # copy-on-write: only the reason columns are replaced
+    chosen = scores.loc[mask, model.feature_names]
+    filled = _reason_columns(model, chosen, explain=True)
+    for col in REASON_COLUMNS:
+        if mask.all():  # every row: the columns exactly as score(explain=True) writes them
+            out[col] = filled[col].set_axis(out.index)
+            continue
+        column = out[col].astype(object).to_numpy(copy=True)
+        column[mask] = filled[col].to_numpy()
+        out[col] = column
+    return out
+

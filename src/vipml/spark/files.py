@@ -1,0 +1,225 @@
+"""Reading input files into Spark and writing the scores: what ``vipml score --engine spark``
+runs."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pandas as pd
+from pyspark.sql import Column, SparkSession
+from pyspark.sql import DataFrame as SparkDataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from vipml.config import Config, InputConfig
+from vipml.data.cells import FORMULA_REGEX
+from vipml.data.io import BUNDLED_DATASETS, read_transactions
+from vipml.pipeline.scoring import ScoringResult
+from vipml.spark.frames import to_spark
+from vipml.spark.scoring import last_day, score
+from vipml.spark.session import quiet_pyspark, spark_session
+from vipml.spark.shipping import ShippedBundle
+from vipml.tempfiles import staging
+
+log = logging.getLogger(__name__)
+
+
+def read_table(
+    spark: SparkSession, path: str | os.PathLike[str], columns: Mapping[str, str] | None = None
+) -> SparkDataFrame:
+    """Read a Parquet file or folder, or CSV (with a header), into a Spark DataFrame.
+
+    ``columns`` maps the file's names onto vipml's (config ``columns.*``). A text
+    ``timestamp`` is parsed (session time zone), ``revenue``, ``cost``, ``list_price`` and
+    ``quantity`` become doubles and ``is_return`` a boolean; nothing else is checked here
+    (validate data at the boundary, as on one machine).
+    """
+
+    text = str(path)
+    lower = text.lower().rstrip("/")
+    with quiet_pyspark():
+        if lower.endswith((".csv", ".csv.gz", ".txt")):
+            sdf = spark.read.csv(text, header=True, inferSchema=True)
+        else:
+            # pandas writes nanosecond timestamps, which Spark reads only as longs
+            spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+            sdf = spark.read.parquet(text)
+    for theirs, ours in (columns or {}).items():
+        if theirs in sdf.columns and theirs != ours:
+            sdf = sdf.withColumnRenamed(theirs, ours)
+    if "timestamp" in sdf.columns:
+        kind = sdf.schema["timestamp"].dataType
+        if isinstance(kind, T.StringType):
+            sdf = sdf.withColumn("timestamp", F.to_timestamp("timestamp"))
+        elif isinstance(kind, T.LongType):
+            sdf = sdf.withColumn("timestamp", _nanos_to_timestamp(spark, F.col("timestamp")))
+    for name in ("revenue", "cost", "list_price", "quantity"):
+        if name in sdf.columns:
+            sdf = sdf.withColumn(name, F.col(name).cast("double"))
+    if "is_return" in sdf.columns:
+        sdf = sdf.withColumn("is_return", F.col("is_return").cast("boolean"))
+    return sdf
+
+
+def _nanos_to_timestamp(spark: SparkSession, nanos: Column) -> Column:
+    """Naive nanoseconds since the epoch (pandas' wall-clock timestamps) as a Spark timestamp
+    showing the same wall clock in the session time zone (sub-microseconds dropped)."""
+
+    micros = ((nanos - F.pmod(nanos, F.lit(1000))) / F.lit(1000)).cast("long")
+    zone = spark.conf.get("spark.sql.session.timeZone") or "UTC"
+    return F.to_utc_timestamp(F.timestamp_micros(micros), zone)
+
+
+def _read_input(
+    spark: SparkSession,
+    source: str | os.PathLike[str] | pd.DataFrame,
+    columns: Mapping[str, str],
+    table: str,
+    policy: InputConfig | None = None,
+) -> SparkDataFrame:
+    """A path read by Spark; a pandas frame or a bundled dataset name (``cdnow``) converted
+    (pandas frames validated with the ``input`` policies)."""
+
+    if isinstance(source, pd.DataFrame) or (
+        table == "transactions" and isinstance(source, str) and source in BUNDLED_DATASETS
+    ):
+        frame = (
+            read_transactions(source, columns, policy) if table == "transactions" else source
+        )
+        return to_spark(spark, frame)
+    return read_table(spark, source, columns)
+
+
+def _safe_csv(frame: SparkDataFrame) -> SparkDataFrame:
+    """Text columns with formula-like values behind a ``'`` (:mod:`vipml.data.cells`)."""
+
+
+    for field in frame.schema.fields:
+        if isinstance(field.dataType, T.StringType):
+            column = F.col(field.name)
+            frame = frame.withColumn(
+                field.name,
+                F.when(column.rlike(FORMULA_REGEX), F.concat(F.lit("'"), column))
+                .otherwise(column),
+            )
+    return frame
+
+
+def score_path(
+    model: Any,
+    transactions: str | os.PathLike[str] | pd.DataFrame,
+    out: str | os.PathLike[str],
+    cutoff: str | pd.Timestamp | None = None,
+    events: str | os.PathLike[str] | None = None,
+    customers: str | os.PathLike[str] | None = None,
+    *,
+    config: Config | None = None,
+    segment: bool = True,
+    reasons: str | None = None,
+    spark: SparkSession | None = None,
+    master: str = "local[2]",
+    num_buckets: int | None = None,
+    allow_missing: Sequence[str] | None = None,
+) -> ScoringResult:
+    """Score files with Spark and write the scores: what ``vipml score --engine spark`` runs.
+
+    Reads ``transactions`` (and optionally ``events``, ``customers``) with :func:`read_table`
+    (column names mapped with ``config.columns``, default the model's; a pandas frame or the
+    name ``cdnow`` / ``cdnow-sample`` is read on the driver and handed to Spark), scores and
+    segments with :func:`score` (``segment=True``: the rows of ``vipml score``), and
+    writes ``out`` as Spark does: a folder of Parquet parts, or of CSV parts with a header when
+    ``out`` ends in ``.csv``. The folder is written beside ``out`` under a temporary name and
+    renamed into place when complete, so ``out`` is never half-written (on a local or mounted
+    file system; object stores use their own committers).
+
+    Returns
+    -------
+    ScoringResult
+        ``out`` (the path), ``cutoff`` (the date scored), ``customers`` (rows written) and,
+        read back from the written scores, the segment counts, the customers explained and the
+        mean probabilities (``engine='spark'``, ``parts``: the buckets).
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py``)::
+
+        >>> done = score_path("model/", "transactions.parquet", "scores.parquet")  # doctest: +SKIP
+        >>> done.customers, done.segments["vip"]                                  # doctest: +SKIP
+        (23570, 236)
+    """
+    shipped = ShippedBundle.from_model(model)
+    loaded = shipped.load()
+    session = spark or spark_session(master)
+    mapping = (config or loaded.config).columns
+    policy = (config or loaded.config).input
+    tx = _read_input(session, transactions, mapping.transactions, "transactions", policy)
+    ev = None if events is None else _read_input(session, events, mapping.events, "events")
+    cust = None
+    if customers is not None:
+        cust = _read_input(session, customers, mapping.customers, "customers")
+    cutoff = last_day(tx) if cutoff is None else pd.Timestamp(cutoff).normalize()
+    scores = score(
+        shipped, tx, cutoff, ev, cust, segment=segment, config=config, num_buckets=num_buckets,
+        reasons=reasons, allow_missing=allow_missing,
+    )
+    target = str(out)
+    local = urlparse(target).scheme in ("", "file")
+    with staging(target.removeprefix("file://")) if local else contextlib.nullcontext() as tmp:
+        where = str(tmp) if local else target
+        writer = scores.write.mode("overwrite")
+        csv = target.lower().rstrip("/").endswith(".csv")
+        with quiet_pyspark():
+            if csv:  # a file people open: formula-like text kept as text, as vipml score does
+                writer = _safe_csv(scores).write.mode("overwrite")
+                writer.option("header", True).option("quoteAll", True).option(
+                    "escape", '"'  # RFC 4180: a quote in a value is doubled, as spreadsheets read
+                ).csv(where)
+                reader = session.read.option("header", True).option("escape", '"')
+                result = _summary(reader.csv(where), cutoff, segment)
+            else:
+                writer.parquet(where)
+                result = _summary(session.read.parquet(where), cutoff, segment)
+        if local:
+            final = Path(target.removeprefix("file://"))
+            if final.exists():
+                shutil.rmtree(final) if final.is_dir() else final.unlink()
+            Path(where).rename(final)
+    result.out = target
+    result.parts = num_buckets or int(session.conf.get("spark.sql.shuffle.partitions") or 1)
+    return result
+
+
+def _summary(written: SparkDataFrame, cutoff: pd.Timestamp, segmented: bool) -> ScoringResult:
+    """The run's summary, read back from the written scores (one aggregate and one count per
+    segment): the same figures a batch run adds up over its chunks."""
+    totals = written.agg(
+        F.count(F.lit(1)).alias("customers"),
+        F.sum(F.col("p_future_vip").cast("double")).alias("p_future_vip"),
+        F.sum(F.col("p_churn").cast("double")).alias("p_churn"),
+        F.sum(F.when(F.coalesce(F.col("reasons"), F.lit("")) != "", 1).otherwise(0)).alias(
+            "explained"
+        ),
+    ).collect()[0]
+    counts: dict[str, int] = {}
+    if segmented:
+        rows = written.groupBy("segment").count().collect()
+        counts = dict(sorted(((str(r["segment"]), int(r["count"])) for r in rows),
+                             key=lambda kv: -kv[1]))
+    return ScoringResult(
+        cutoff=cutoff,
+        customers=int(totals["customers"]),
+        explained=int(totals["explained"] or 0),
+        segments=counts,
+        total_p_future_vip=float(totals["p_future_vip"] or 0.0),
+        total_p_churn=float(totals["p_churn"] or 0.0),
+        engine="spark",
+    )
+
+

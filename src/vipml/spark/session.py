@@ -1,0 +1,92 @@
+"""The Spark session vipml runs in: the active one, or a local one made with sensible settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+
+BUCKET = "_vipml_bucket"
+"""Name of the temporary bucket column (dropped from every result)."""
+
+
+@contextmanager
+def quiet_pyspark() -> Iterator[None]:
+    """Silence PySpark's known warning that pandas >= 3 is 'not fully supported'."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas")
+        warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+        yield
+
+
+def spark_session(
+    master: str = "local[2]",
+    *,
+    app_name: str = "vipml",
+    shuffle_partitions: int = 8,
+    conf: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """Get or create a Spark session with the settings vipml relies on.
+
+    Parameters
+    ----------
+    master
+        Spark master URL; ``local[N]`` runs on this machine with N cores. Ignored when a
+        session is already active (a notebook, a Databricks job: that session is returned as
+        it is) or under ``spark-submit`` (the launcher's ``--master`` wins); ``""`` leaves it
+        to Spark's defaults.
+    app_name
+        Application name shown in the Spark UI.
+    shuffle_partitions
+        ``spark.sql.shuffle.partitions`` (Spark's default of 200 is slow on small data).
+    conf
+        More Spark settings, applied last.
+
+    Notes
+    -----
+    In local mode ``SPARK_LOCAL_IP`` defaults to 127.0.0.1 (else Spark binds the external
+    interface) and ``PYSPARK_PYTHON`` to this interpreter (else workers may start a Python
+    without vipml's dependencies). A new session gets the UTC time zone, Arrow and adaptive
+    execution; an active session, or one spark-submit configures, is left as it is.
+    """
+
+    active = SparkSession.getActiveSession()
+    if active is not None:  # a notebook's, a Databricks job's, or one made earlier: use it
+        return active
+    launched = "PYSPARK_GATEWAY_PORT" in os.environ  # under spark-submit: its settings win
+    if launched:
+        master = ""
+    local = master.startswith("local")
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(app_name)
+    if master:
+        builder = builder.master(master)
+    settings = {}
+    if not launched:
+        settings = {
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.shuffle.partitions": str(int(shuffle_partitions)),
+            "spark.sql.execution.arrow.pyspark.enabled": "true",
+            "spark.sql.adaptive.enabled": "true",
+        }
+    if local:
+        settings.update({"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"})
+    settings.update(dict(conf or {}))
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    with quiet_pyspark():
+        spark = builder.getOrCreate()
+    if local:
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark
+

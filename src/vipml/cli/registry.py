@@ -50,7 +50,7 @@ def promote(
     `champion`, prints both sides, and moves the `champion` alias when the challenger is
     better (or with `--force`). Batch jobs then score with `--model models:/vipml@champion`.
     """
-    from vipml import tracking
+    from vipml import tracking  # lazy: importing mlflow takes seconds, only this command needs it
     from vipml.errors import ConfigError
 
     if direction not in ("auto", "max", "min"):
@@ -95,7 +95,7 @@ def register(
     For a model trained with `--no-tracking`, or whose logging failed after training: the
     run gets the model's params, metrics, manifest and feature list, and the pyfunc model.
     """
-    from vipml import tracking
+    from vipml import tracking  # lazy: importing mlflow takes seconds, only this command needs it
     from vipml.bundle import load_model
     from vipml.data.io import read_transactions
 

@@ -301,12 +301,13 @@ def test_pyfunc_is_registered_challenger_without_pickles(uri, registered, tmp_pa
         "p_future_vip",
         "p_churn",
     ]
-    assert json.loads(signature["params"])[0]["name"] == "cutoff"
+    assert [p["name"] for p in json.loads(signature["params"])] == ["cutoff", "segments"]
 
 
 def test_load_by_alias_predicts_the_scores_table(uri, tx, trained, registered, monkeypatch):
     from vipml.bundle import load_model
     from vipml.pipeline import score
+    from vipml.pipeline.scoring import score_customers
 
     _, bundle = trained
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
@@ -316,6 +317,11 @@ def test_load_by_alias_predicts_the_scores_table(uri, tx, trained, registered, m
     at = pyfunc.predict(tx, params={"cutoff": "1998-03-31"})
     pd.testing.assert_frame_equal(at, score(local, tx, "1998-03-31"))
     assert at.attrs["cutoff"] == "1998-03-31"
+    # segments on request: the same table as the scoring service gives in memory
+    segmented = pyfunc.predict(tx, params={"cutoff": "1998-03-31", "segments": "true"})
+    expected = score_customers(local, tx, "1998-03-31", reasons="all", allow_missing=()).table
+    pd.testing.assert_frame_equal(segmented, expected)
+    assert {"segment", "tier", "treatment"} <= set(segmented.columns)
     with pytest.raises(Exception, match="not a date"):
         pyfunc.predict(tx, params={"cutoff": "soon"})
 

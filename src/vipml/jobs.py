@@ -37,9 +37,15 @@ import pandas as pd
 from vipml.batch import Progress, score_to_file
 from vipml.bundle import VipModel, is_model_uri, load_model
 from vipml.config import Config
-from vipml.data.dates import parse_timestamps
 from vipml.data.datasets import load_cdnow
-from vipml.data.io import BUNDLED_DATASETS, raw_transactions, read_customers, read_events, read_table
+from vipml.data.dates import parse_timestamps
+from vipml.data.io import (
+    BUNDLED_DATASETS,
+    raw_transactions,
+    read_customers,
+    read_events,
+    read_table,
+)
 from vipml.data.schema import ValidationReport, check_transactions, is_validated
 from vipml.errors import InvalidArgumentError, SchemaError
 from vipml.pipeline.scoring import ScoringResult

@@ -456,6 +456,7 @@ def score_customers(
     allow_missing: Iterable[str] | None = None,
     previous: pd.DataFrame | None = None,
     order: Literal["segment", "input"] = "segment",
+    segment: bool = True,
 ) -> ScoringResult:
     """Score, segment and explain every customer of one table in memory: the whole sequence.
 
@@ -480,6 +481,11 @@ def score_customers(
         An earlier segmented table (fixed-mode status carried over).
     order
         Row order of the table: ``'segment'`` (default) or ``'input'`` (by score row).
+    segment
+        Add the segments (the default). ``False`` returns the scores of :func:`score` with the
+        reasons ``reasons`` asks for (``'listed'`` means all, as there is no list): for callers
+        that score a few customers at a time (the MLflow pyfunc), whose population thresholds
+        would be those of the request.
 
     Returns
     -------
@@ -511,6 +517,9 @@ def score_customers(
         log.info("scoring at the last date in the data: %s", f"{cutoff:%Y-%m-%d}")
     when = day_of(cutoff)
     scored = score_part(model, transactions, when, events, customers)
+    if not segment:
+        table = scored if reasons == "none" else explain(model, scored)
+        return ScoringResult(cutoff=when, customers=len(table), table=table, model=model)
     thresholds = population_thresholds(scored, config, when, previous)
     table = finish_part(
         model, scored, config, when, thresholds, reasons, previous=previous, order=order

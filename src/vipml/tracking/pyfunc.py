@@ -13,6 +13,7 @@ in the input unless the ``cutoff`` param says otherwise::
 
     model = mlflow.pyfunc.load_model("models:/vipml@champion")
     scores = model.predict(transactions, params={"cutoff": "1997-12-31"})
+    segmented = model.predict(transactions, params={"segments": "true"})
 
 Examples
 --------
@@ -36,7 +37,7 @@ from mlflow.types.schema import ColSpec, Schema
 from vipml.bundle import load_model
 from vipml.data.schema import TRANSACTION_REQUIRED
 from vipml.errors import ModelFormatError, VipmlError
-from vipml.pipeline import score
+from vipml.pipeline.scoring import score_customers
 
 __all__ = [
     "MODEL_ARTIFACT",
@@ -66,9 +67,11 @@ class VipmlPyfunc(PythonModel):
     """The MLflow pyfunc face of a vipml bundle: transactions in, the scores table out.
 
     ``load_context`` loads the bundle from the model's ``bundle`` artifact with
-    :func:`vipml.bundle.load_model`; ``predict`` scores every customer in the input with
-    :func:`vipml.pipeline.score` at the ``cutoff`` param (default: the last timestamp in the
-    input).
+    :func:`vipml.bundle.load_model`; ``predict`` scores every customer in the input with the
+    scoring service (:func:`vipml.pipeline.scoring.score_customers`) at the ``cutoff`` param
+    (default: the last timestamp in the input), every customer explained. The ``segments``
+    param ``"true"`` also segments them, with thresholds from the customers in the input (so
+    send the whole base, not a few customers).
 
     Parameters
     ----------
@@ -115,7 +118,12 @@ class VipmlPyfunc(PythonModel):
                 raise VipmlError(
                     f"cutoff param {value!r} is not a date: use YYYY-MM-DD, e.g. 1997-12-31"
                 ) from None
-        return score(self.model, transactions, cutoff=cutoff)
+        segmented = str((params or {}).get("segments", "false")).lower() == "true"
+        result = score_customers(
+            self.model, transactions, cutoff, reasons="all", segment=segmented,
+            allow_missing=(),
+        )
+        return result.table
 
 
 def example_transactions(transactions: pd.DataFrame, max_customers: int) -> pd.DataFrame:
@@ -174,7 +182,7 @@ def model_signature(bundle_dir: Path, example: pd.DataFrame) -> ModelSignature:
     vipml.errors.ModelFormatError: ...
     """
     output = VipmlPyfunc(bundle_dir).predict(None, example)
-    inferred = infer_signature(example, output, params={"cutoff": ""})
+    inferred = infer_signature(example, output, params={"cutoff": "", "segments": "false"})
     inputs = Schema(
         [
             ColSpec(col.type, col.name, required=col.name in TRANSACTION_REQUIRED)

@@ -66,6 +66,7 @@ import pandas as pd
 
 from vipml.config import Config, TreatmentRule, VipConfig, config_from_dict, parse_condition
 from vipml.data.cells import original_text
+from vipml.data.problems import require_columns
 from vipml.data.schema import align_ids, transaction_attributes
 from vipml.errors import ConfigError, SchemaError, format_examples
 from vipml.features.attributes import row_attributes
@@ -212,14 +213,12 @@ FALLBACK_TREATMENT = "Standard communications (no treatment rule matched)"
 def _check_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """Validate the scorer's table; return a clean copy without the derived columns."""
     problems = []
-    missing = [c for c in INPUT_COLUMNS if c not in scores.columns]
-    if missing:
-        problems.append(
-            f"missing column(s) {', '.join(missing)} (columns found: "
-            f"{format_examples(scores.columns, 12)}): score the customers with "
-            "vipml.pipeline.score, or add them"
-        )
-        raise SchemaError(problems, table="scores")
+    require_columns(
+        scores.columns,
+        INPUT_COLUMNS,
+        table="scores",
+        fix="score the customers with vipml.pipeline.score, or add them",
+    )
     df = scores.drop(columns=[c for c in _DERIVED if c in scores.columns]).reset_index(drop=True)
     n = len(df)
     dup = df["customer_id"].duplicated(keep=False)

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from vipml.data.problems import require_columns
 from vipml.errors import ConfigError, InvalidArgumentError, SchemaError, VipmlError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -175,16 +176,13 @@ def with_bucket(sdf: SparkDataFrame, num_buckets: int, column: str = "customer_i
 
 
 def _require_columns(sdf: SparkDataFrame, columns: list[str], table: str) -> None:
-    missing = [c for c in columns if c not in sdf.columns]
-    if missing:
-        raise SchemaError(
-            [
-                f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                f"(found: {', '.join(sdf.columns) or 'none'}): map your column names onto "
-                "vipml's contract (config columns.*) before handing the Spark DataFrame over"
-            ],
-            table,
-        )
+    require_columns(
+        sdf.columns,
+        columns,
+        table=table,
+        fix="map your column names onto vipml's contract (config columns.*) before handing the "
+        "Spark DataFrame over",
+    )
 
 
 def _spark_type(dtype: Any) -> DataType:

@@ -56,6 +56,7 @@ from vipml.errors import ConfigError, ModelFormatError
 from vipml.model_inputs import ModelInputs
 from vipml.modeling.btyd import LifetimeValueModel
 from vipml.modeling.classifier import VipClassifier, model_feature_names
+from vipml.version import __version__
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -96,16 +97,10 @@ class BundleWarning(UserWarning):
     """A bundle was loaded despite a mismatch (``load_model(..., strict=False)``)."""
 
 
-def _vipml_version() -> str:
-    from vipml import __version__
-
-    return __version__
-
-
 def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     """Versions of vipml, Python and the libraries a model depends on (and ``extra`` ones):
     the bundle's manifest and the MLflow run tags (with ``extra=("mlflow",)``) share it."""
-    out = {"vipml": _vipml_version(), "python": platform.python_version()}
+    out = {"vipml": __version__, "python": platform.python_version()}
     for name in (*_LIBRARIES, *extra):
         try:
             out[name] = metadata.version(name)
@@ -215,7 +210,7 @@ class VipModel:
         return {
             "format": BUNDLE_FORMAT,
             "format_version": BUNDLE_FORMAT_VERSION,
-            "vipml_version": _vipml_version(),
+            "vipml_version": __version__,
             "libraries": library_versions(),
             "created": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
             "cutoff": f"{pd.Timestamp(self.cutoff):%Y-%m-%d}",
@@ -419,7 +414,7 @@ def load_model(path: str | Path, strict: bool = True) -> VipModel:
             f"supported (this vipml reads {BUNDLE_FORMAT_VERSION}): retrain with this vipml"
         )
     written_by = str(manifest.get("vipml_version", "unknown"))
-    current = _vipml_version()
+    current = __version__
     if _major_minor(written_by) != _major_minor(current):
         _mismatch(
             f"model bundle {path} was written by vipml {written_by}; this is vipml {current} "

@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -177,8 +178,6 @@ def scratch(purpose: str) -> Iterator[Path]:
 
 def scratch_until_exit(purpose: str) -> Path:
     """A private temporary folder removed when the process exits (normally)."""
-    import atexit
-
     path = _new_scratch(purpose)
     atexit.register(_remove, path)
     return path

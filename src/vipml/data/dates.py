@@ -50,6 +50,8 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from vipml.data.problems import describe_rows
 from vipml.errors import InvalidArgumentError, format_examples
@@ -106,9 +108,6 @@ def _shape(text: str) -> str:
 
 def _shapes(texts: np.ndarray) -> np.ndarray:
     """:func:`_shape` of many values at once (Arrow's regular expressions run in C)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     arr = pa.array(texts, type=pa.string())
     for pattern, repl in ((r"\d+", "9"), (r"\pL+", "a"), (r"\s+", " ")):
         arr = pc.replace_substring_regex(arr, pattern=pattern, replacement=repl)
@@ -117,9 +116,6 @@ def _shapes(texts: np.ndarray) -> np.ndarray:
 
 def _zone_candidates(texts: np.ndarray) -> np.ndarray:
     """Positions of the values that end in a zone suffix (:data:`_TZ`), found in C."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if not len(texts):
         return np.zeros(0, dtype=np.intp)
     hits = pc.match_substring_regex(pa.array(texts, type=pa.string()), pattern=_TZ.pattern)
@@ -562,9 +558,6 @@ def parse_timestamps(
 def _plain_iso(raw: pd.Series) -> pd.Series | None:
     """The column read as ISO dates when every value is a plain one (none missing, no zone);
     else None, and the general path decides."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if not len(raw) or raw.isna().any():
         return None
     try:  # Arrow's regular expressions and ISO parser run in C, Python's once per value

@@ -85,6 +85,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vipml.data.writers import write_table, write_text
 from vipml.errors import ConfigError
 from vipml.units import NS_PER_DAY
 
@@ -553,8 +554,6 @@ def save_simulation(sim: Simulation, out: str | Path) -> dict[str, Path]:
     ['sim.csv', 'sim_customers.csv', 'sim_events.csv', 'sim_future.csv', 'sim_params.json', \
 'sim_truth.csv']
     """
-    from vipml.data.io import write_table, write_text
-
     out = Path(out)
     suffix = "".join(out.suffixes) if out.name.lower().endswith(".csv.gz") else out.suffix
     stem = out.name[: len(out.name) - len(suffix)] if suffix else out.name

@@ -89,7 +89,7 @@ def _remove(path: Path) -> None:
 def remove_leftovers(folder: Path, pattern: re.Pattern[str] = _STAGING) -> list[Path]:
     """Remove the entries of ``folder`` named by ``pattern`` (the first group: a process id)
     whose process is gone and that are older than this run; warn once and return them."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(folder.iterdir())
     except OSError:

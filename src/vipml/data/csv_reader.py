@@ -226,9 +226,9 @@ def _read(
     notes += [sep_note] if sep_note else []
 
     if len(frame.columns) == 1 and columns is None:
-        problem = separator_problem(name, text, sep, str(frame.columns[0]))
-        if problem:
-            raise fail(problem)
+        one_column = separator_problem(name, text, sep, str(frame.columns[0]))
+        if one_column:
+            raise fail(one_column)
     if frame.empty and len(frame.columns) > 0:
         header = format_examples([_one_line_name(c) for c in frame.columns], limit=12)
         raise fail(

@@ -77,9 +77,10 @@ def choose_separator(
         return sep, None
     tsv = path.name.lower().removesuffix(".gz").endswith(".tsv")
     order = ("\t", ",", ";", "|") if tsv else SEPARATORS
-    sep = _sniff(text, complete, order)
-    if sep is None:
+    sniffed = _sniff(text, complete, order)
+    if sniffed is None:
         return order[0], None
+    sep = sniffed
     if sep == ",":
         return sep, None
     why = ".tsv file" if tsv and sep == "\t" else "detected"

@@ -47,6 +47,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -288,7 +289,8 @@ def _drop_zones(col: _Column, problems: list[str], strip: bool = True) -> str | 
             zones[i] = _zone_name(match["tz"])
     if not (zones != "no zone").any():
         return None
-    row_zones = pd.Series(np.append(zones, None)[col.codes], index=col.raw.index)
+    with_none = np.append(zones, np.array([None], dtype=object))
+    row_zones = pd.Series(with_none[col.codes], index=col.raw.index)
     counts = row_zones.value_counts()
     if len(counts) == 1:
         return str(counts.index[0])
@@ -333,7 +335,8 @@ def _candidate_fits(texts: np.ndarray, todo: np.ndarray) -> list[_Fit]:
             continue
         group = todo[shape_codes == s]
         if len(group) <= _SAMPLE:
-            survivors, others = formats, []
+            survivors: list[str] = formats
+            others: list[str] = []
         else:
             sample = group[np.linspace(0, len(group) - 1, _SAMPLE).astype(int)]
             survivors, others = [], []
@@ -394,7 +397,8 @@ def _decide(col: _Column, fits: list[_Fit], problems: list[str], bad: np.ndarray
         )
         return None
     # no format reads every value: the column mixes formats; name them, most rows first
-    left, parts, first = readable.copy(), [], None
+    left, parts = readable.copy(), []
+    first: np.ndarray | None = None
     while left.any():
         best = max(fits, key=lambda f: col.weight(f.fit & left))
         took = best.fit & left
@@ -407,7 +411,7 @@ def _decide(col: _Column, fits: list[_Fit], problems: list[str], bad: np.ndarray
         describe_rows(
             col.column,
             f"a date format other than the most common one ({listing})",
-            col.rows(readable & ~first),
+            col.rows(readable & ~cast(np.ndarray, first)),
             col.raw,
             "export every date in one format (ISO dates such as 2024-03-31 are safest), or set "
             "input.timestamp_format to the one your export uses",
@@ -543,10 +547,11 @@ def parse_timestamps(
     read = np.zeros(k, bool)
     for f in fits:
         read |= f.fit
-    chosen = _decide(col, fits, problems, ~read) if read.any() else None
+    decided = _decide(col, fits, problems, ~read) if read.any() else None
     fix = f"{_ISO_FIX}, or set input.timestamp_format"
-    if chosen is None:
+    if decided is None:
         return _finish(col, problems, nothing, ~read, fix, required), None
+    chosen = decided
     bad = ~chosen.fit | chosen.out
     if chosen.out.any():
         fix += f" ({_RANGE_FIX})"

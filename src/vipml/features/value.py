@@ -252,8 +252,8 @@ def value_columns(
             np.int64
         ),
     }
-    full = np.zeros(n)
-    discounted = np.zeros(n)
+    full: np.ndarray = np.zeros(n)
+    discounted: np.ndarray = np.zeros(n)
     if prep.list_price is not None:
         list_price = prep.list_price[prep.purchase]
         known = ~np.isnan(list_price)

@@ -97,6 +97,11 @@ class CsvRead:
         The field separator used, e.g. ``","``, ``";"``, ``"\\t"``, ``"|"``.
     notes : list of str
         One line per choice ``"auto"`` made that differs from plain UTF-8 and ``,``.
+
+    Examples
+    --------
+    >>> CsvRead(pd.DataFrame({"a": [1]}), "utf-8", ",").notes
+    []
     """
 
     frame: pd.DataFrame
@@ -144,6 +149,15 @@ def read_csv_file(
     ------
     SchemaError
         For every problem: the message names the file line at fault and the fix.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "orders.tsv"
+    >>> _ = path.write_text("id\\tamount\\n007\\t2.5\\n")
+    >>> read = read_csv_file(path, text_columns=["id"])
+    >>> read.frame.to_dict("list"), read.notes
+    ({'id': ['007'], 'amount': [2.5]}, ['separator: tab (.tsv file)'])
     """
     path = Path(path)
     table = table or path.name

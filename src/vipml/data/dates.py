@@ -509,6 +509,15 @@ def parse_timestamps(
         The parsed values (``datetime64[ns]``, raw's index; NaT where missing or unreadable)
         and a one-line note on how the column was read (None when nothing was decided: a
         datetime column, every value missing, or a problem instead of a decision).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> problems = []
+    >>> values, note = parse_timestamps(pd.Series(["31/01/2024", "13/02/2024"]), "timestamp",
+    ...                                 problems)
+    >>> values.dt.strftime("%Y-%m-%d").tolist(), problems
+    (['2024-01-31', '2024-02-13'], [])
     """
     n = len(raw)
     if pd.api.types.is_datetime64_any_dtype(raw):

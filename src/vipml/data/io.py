@@ -77,6 +77,18 @@ ID_COLUMNS = ("customer_id", "order_id", "product_id")
 def id_column_names(columns: Mapping[str, str] | None = None) -> list[str]:
     """The names identifier columns may have in a file: the contract's and the mapped ones.
 
+    Parameters
+    ----------
+    columns : mapping, optional
+        The config's column mapping ``{their_name: our_name}``.
+
+    Returns
+    -------
+    list of str
+        The contract's id columns, then the file names mapped to them.
+
+    Examples
+    --------
     >>> id_column_names({"Customer ID": "customer_id", "Price": "unit_price"})
     ['customer_id', 'order_id', 'product_id', 'Customer ID']
     """
@@ -97,6 +109,31 @@ def read_table(
     (default: detected); ``text_columns`` are read from CSV as text. How the file was read
     (the encoding and separator chosen) is left in ``attrs[READ_NOTES]`` for the validation
     report. Whatever a file says of itself, its rows count as not validated yet.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV file, a Parquet file, or a folder of Parquet files.
+    columns : list of str, optional
+        Read only these columns.
+    policy : InputConfig, optional
+        The config's ``input`` section (timestamp format, encoding, separator, ...).
+    text_columns : sequence of str
+        Columns read from CSV as text, exactly as written.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows as read, not validated.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = path.write_text("customer_id;revenue\\n0012;3.5\\n")
+    >>> frame = read_table(path)
+    >>> frame.to_dict("list"), frame.attrs[READ_NOTES]
+    ({'customer_id': ['0012'], 'revenue': [3.5]}, ['encoding: utf-8', "separator: ';' (detected)"])
     """
     frame, notes = _read_table(Path(path), columns, policy or InputConfig(), text_columns)
     frame.attrs.pop(VALIDATED, None)  # written by pandas with a validated frame
@@ -156,7 +193,28 @@ def raw_transactions(
     columns: Mapping[str, str] | None = None,
     policy: InputConfig | None = None,
 ) -> pd.DataFrame:
-    """The transactions as they come, before validation: a frame, a file or a bundled name."""
+    """The transactions as they come, before validation: a frame, a file or a bundled name.
+
+    Parameters
+    ----------
+    source : str, Path or pandas.DataFrame
+        A frame (returned as it is), a file, or ``cdnow`` / ``cdnow-sample``.
+    columns : mapping, optional
+        The column mapping (its id columns are read as text).
+    policy : InputConfig, optional
+        The config's ``input`` section (timestamp format, encoding, separator, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows, not validated (the bundled datasets come validated).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"cust": ["a"]})
+    >>> raw_transactions(raw) is raw
+    True
+    """
     if isinstance(source, pd.DataFrame):
         return source
     if isinstance(source, str) and source in BUNDLED_DATASETS:
@@ -176,6 +234,27 @@ def read_transactions(
     section (rows without a customer, duplicate rows, date format, encoding, separator,
     customer attributes). A frame validated already
     (:func:`vipml.data.schema.is_validated`) is returned as it is.
+
+    Parameters
+    ----------
+    source : str, Path or pandas.DataFrame
+        A file, a frame, or ``cdnow`` / ``cdnow-sample``.
+    columns : mapping, optional
+        ``{their_name: our_name}``.
+    policy : InputConfig, optional
+        The config's ``input`` section (timestamp format, encoding, separator, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Validated transactions (SchemaError listing every problem otherwise).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"cust": [1], "day": ["2024-01-02"], "paid": [9.5]})
+    >>> read_transactions(raw, {"cust": "customer_id", "day": "timestamp", "paid": "revenue"})
+       customer_id  timestamp  revenue
+    0            1 2024-01-02      9.5
     """
     if is_validated(source):
         return source
@@ -190,7 +269,29 @@ def read_events(
     columns: Mapping[str, str] | None = None,
     policy: InputConfig | None = None,
 ) -> pd.DataFrame:
-    """Read and validate an events table."""
+    """Read and validate an events table.
+
+    Parameters
+    ----------
+    source : str, Path or pandas.DataFrame
+        A CSV or Parquet file, a folder of Parquet files, or a frame.
+    columns : mapping, optional
+        ``{their_name: our_name}``.
+    policy : InputConfig, optional
+        The config's ``input`` section (timestamp format, encoding, separator, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Validated events.
+
+    Examples
+    --------
+    >>> events = pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-02"],
+    ...                        "kind": ["Review"]})
+    >>> read_events(events)["kind"].tolist()
+    ['review']
+    """
     frame = source if isinstance(source, pd.DataFrame) else read_table(
         source, policy=policy, text_columns=id_column_names(columns)
     )
@@ -202,7 +303,29 @@ def read_customers(
     columns: Mapping[str, str] | None = None,
     policy: InputConfig | None = None,
 ) -> pd.DataFrame:
-    """Read and validate a customers table."""
+    """Read and validate a customers table.
+
+    Parameters
+    ----------
+    source : str, Path or pandas.DataFrame
+        A CSV or Parquet file, a folder of Parquet files, or a frame.
+    columns : mapping, optional
+        ``{their_name: our_name}``.
+    policy : InputConfig, optional
+        The config's ``input`` section (timestamp format, encoding, separator, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated customers table.
+
+    Examples
+    --------
+    >>> read_customers(pd.DataFrame({"customer_id": [" a", "b"], "region": ["N", "S"]}))
+      customer_id region
+    0           a      N
+    1           b      S
+    """
     frame = source if isinstance(source, pd.DataFrame) else read_table(
         source, policy=policy, text_columns=id_column_names(columns)
     )

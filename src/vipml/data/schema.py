@@ -37,9 +37,7 @@ vipml.errors.SchemaError: transactions: 3 problems found
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -62,6 +60,7 @@ from vipml.data.dates import parse_timestamps
 from vipml.data.duplicates import duplicate_key, duplicate_mask, duplicate_warning
 from vipml.data.problems import describe_rows, missing_required_problems
 from vipml.data.stand_ins import derive_cost_and_list_price, derive_revenue
+from vipml.data.validation_report import DataQualityWarning, ValidationReport
 from vipml.errors import SchemaError
 
 __all__ = [
@@ -86,53 +85,6 @@ __all__ = [
 
 #: ``attrs`` key under which a reader leaves notes on how it read a file (encoding, separator).
 READ_NOTES = "vipml_read_notes"
-
-
-class DataQualityWarning(UserWarning):
-    """Data that are valid but probably not what the user meant (e.g. duplicated rows)."""
-
-
-@dataclass
-class ValidationReport:
-    """What a check found: the clean frame (when usable), problems, warnings and a summary."""
-
-    table: str
-    frame: pd.DataFrame | None
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    columns_found: list[str] = field(default_factory=list)
-    columns_recognised: list[str] = field(default_factory=list)
-    columns_ignored: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    """How the data were read: formats detected, columns derived, rows dropped by a policy."""
-    renamed: dict[str, str] = field(default_factory=dict)
-    """The column mapping applied: ``{our_name: their_name}`` for the columns renamed."""
-
-    def as_given(self, column: str) -> str:
-        """A column's name in the data as given, with our name when the mapping renamed it.
-
-        >>> ValidationReport("t", None, renamed={"revenue": "Amount"}).as_given("revenue")
-        'Amount (revenue)'
-        """
-        theirs = self.renamed.get(column)
-        return f"{theirs} ({column})" if theirs else column
-
-    @property
-    def ok(self) -> bool:
-        """True when no problem was found."""
-        return not self.problems
-
-    def raise_if_problems(self, warn: bool = True) -> pd.DataFrame:
-        """Raise one :class:`SchemaError` listing every problem, else return the clean frame.
-
-        With ``warn`` (the default), each warning is emitted as a :class:`DataQualityWarning`.
-        """
-        if self.problems:
-            raise SchemaError(self.problems, table=self.table)
-        for message in self.warnings if warn else ():
-            warnings.warn(f"{self.table}: {message}", DataQualityWarning, stacklevel=3)
-        assert self.frame is not None
-        return self.frame
 
 
 def _apply_mapping(
@@ -186,7 +138,25 @@ VALIDATED = "vipml_validated"
 
 def is_validated(transactions: pd.DataFrame) -> bool:
     """Whether ``transactions`` is a frame :func:`check_transactions` returned (or a slice of
-    one): read it as it is instead of validating it again."""
+    one): read it as it is instead of validating it again.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Any frame.
+
+    Returns
+    -------
+    bool
+        True when :func:`check_transactions` returned it.
+
+    Examples
+    --------
+    >>> tx = validate_transactions(pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-02"],
+    ...                                          "revenue": [1.0]}))
+    >>> is_validated(tx), is_validated(tx.copy().assign(revenue=2.0)), is_validated(pd.DataFrame())
+    (True, True, False)
+    """
     return isinstance(transactions, pd.DataFrame) and (
         transactions.attrs.get(VALIDATED) == "transactions"
     )
@@ -196,6 +166,18 @@ def transaction_attributes(transactions: pd.DataFrame) -> list[str]:
     """The customer attributes a validated transaction frame carries
     (``input.customer_attributes``).
 
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+
+    Returns
+    -------
+    list of str
+        The columns that are not the contract's.
+
+    Examples
+    --------
     >>> transaction_attributes(pd.DataFrame(columns=["customer_id", "revenue", "Country"]))
     ['Country']
     """
@@ -298,6 +280,11 @@ def check_transactions(
     allow_empty
         Accept a table without rows (one batch of a larger file); by default it is a problem.
 
+    Returns
+    -------
+    ValidationReport
+        The clean frame (None with a problem), the problems, warnings and notes.
+
     Examples
     --------
     >>> from vipml.config import InputConfig
@@ -399,6 +386,26 @@ def check_events(
     """Check an event table (support tickets, referrals, reviews, UGC) against the contract.
 
     ``policy``: the config's ``input`` section (its ``timestamp_format`` applies here too).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The raw events.
+    columns : mapping, optional
+        ``{their_name: our_name}`` applied before checking.
+    policy : InputConfig, optional
+        The config's ``input`` section (timestamp format, encoding, separator, ...).
+
+    Returns
+    -------
+    ValidationReport
+        The clean frame (None with a problem), the problems and warnings.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-02"], "kind": ["call"]})
+    >>> check_events(raw).problems  # doctest: +ELLIPSIS
+    ["kind: unknown event kind in 1 of 1 rows (rows 1; values 'call'): use one of ..."]
     """
     policy = policy or InputConfig()
     df, problems = _apply_mapping(df, columns, "events")
@@ -454,6 +461,25 @@ def check_customers(
 
     ``policy``: the config's ``input`` section (its ``timestamp_format`` applies to
     ``signup_date``).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The raw customers table.
+    columns : mapping, optional
+        ``{their_name: our_name}`` applied before checking.
+    policy : InputConfig, optional
+        The config's ``input`` section (timestamp format, encoding, separator, ...).
+
+    Returns
+    -------
+    ValidationReport
+        The clean frame (None with a problem) and the problems.
+
+    Examples
+    --------
+    >>> check_customers(pd.DataFrame({"customer_id": [1, 1]})).problems  # doctest: +ELLIPSIS
+    ['customer_id: customer id listed more than once in 2 of 2 rows (rows 1, 2; ...']
     """
     policy = policy or InputConfig()
     df, problems = _apply_mapping(df, columns, "customers")
@@ -503,6 +529,27 @@ def validate_transactions(
     ``policy``: the config's ``input`` section (see :func:`check_transactions`). Duplicated
     identical rows are kept (unless the policy drops them) and reported as a
     :class:`DataQualityWarning`.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The raw transactions.
+    columns : mapping, optional
+        ``{their_name: our_name}`` applied before checking.
+    policy : InputConfig, optional
+        The config's ``input`` section (timestamp format, encoding, separator, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The clean, typed transactions.
+
+    Examples
+    --------
+    >>> tx = validate_transactions(pd.DataFrame({"customer_id": ["a"], "timestamp": ["2024-01-02"],
+    ...                                          "revenue": ["1,200.50"]}))
+    >>> tx["revenue"].tolist()
+    [1200.5]
     """
     return check_transactions(df, columns, policy=policy).raise_if_problems()
 
@@ -510,20 +557,78 @@ def validate_transactions(
 def validate_events(
     df: pd.DataFrame, columns: Mapping[str, str] | None = None, policy: InputConfig | None = None
 ) -> pd.DataFrame:
-    """Return the clean events or raise one :class:`SchemaError` with every problem."""
+    """Return the clean events or raise one :class:`SchemaError` with every problem.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The raw events.
+    columns : mapping, optional
+        ``{their_name: our_name}`` applied before checking.
+    policy : InputConfig, optional
+        The config's ``input`` section (timestamp format, encoding, separator, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The clean events.
+
+    Examples
+    --------
+    >>> events = validate_events(pd.DataFrame({"customer_id": [1], "timestamp": ["2024-01-02"],
+    ...                                        "kind": ["referral"]}))
+    >>> str(events["timestamp"].dtype)
+    'datetime64[ns]'
+    """
     return check_events(df, columns, policy).raise_if_problems()
 
 
 def validate_customers(
     df: pd.DataFrame, columns: Mapping[str, str] | None = None, policy: InputConfig | None = None
 ) -> pd.DataFrame:
-    """Return the clean customers table or raise one :class:`SchemaError` with every problem."""
+    """Return the clean customers table or raise one :class:`SchemaError` with every problem.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The raw customers table.
+    columns : mapping, optional
+        ``{their_name: our_name}`` applied before checking.
+    policy : InputConfig, optional
+        The config's ``input`` section (timestamp format, encoding, separator, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The clean customers table.
+
+    Examples
+    --------
+    >>> validate_customers(pd.DataFrame({"customer_id": [1], "signup_date": ["2024-01-02"]}))
+       customer_id signup_date
+    0            1  2024-01-02
+    """
     return check_customers(df, columns, policy).raise_if_problems()
 
 
 def require_validated(transactions: pd.DataFrame) -> None:
     """Check, cheaply, that inner code got validated transactions (a DataFrame with the
-    required columns and datetime timestamps); raise :class:`SchemaError` otherwise."""
+    required columns and datetime timestamps); raise :class:`SchemaError` otherwise.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        What inner code was given.
+
+    Examples
+    --------
+    >>> require_validated(pd.DataFrame({"customer_id": [1], "revenue": [1.0]}))
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.SchemaError: transactions: 1 problem found
+      - missing required column 'timestamp' (columns found: customer_id, revenue): run ...
+    """
     if not isinstance(transactions, pd.DataFrame):
         raise SchemaError([f"expected a pandas DataFrame, got {type(transactions).__name__}"])
     missing = missing_required_problems(transactions.columns, TRANSACTION_REQUIRED, _RUN_CHECK)

@@ -181,6 +181,12 @@ class Simulation:
     future_transactions
         Rows (orders and returns) in ``(end, end + horizon_days]``, same columns as
         ``transactions``; ``truth``'s ``future_*`` columns summarise them.
+
+    Examples
+    --------
+    >>> sim = simulate(20, seed=1)
+    >>> len(sim.truth), set(sim.transactions["customer_id"]) <= set(sim.truth["customer_id"])
+    (20, True)
     """
 
     transactions: pd.DataFrame
@@ -544,6 +550,13 @@ def save_simulation(sim: Simulation, out: str | Path) -> dict[str, Path]:
     dict
         Paths by table: ``transactions``, ``events``, ``customers``, ``truth``, ``future``,
         ``params``.
+
+    Parameters
+    ----------
+    sim : Simulation
+        What :func:`simulate` returned.
+    out : str or Path
+        The transactions file (``.csv`` or ``.parquet``); the other tables go beside it.
 
     Examples
     --------

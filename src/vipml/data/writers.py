@@ -53,6 +53,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     is in this process's staging folder (:func:`vipml.tempfiles.staging`), removed whatever
     happens; what a killed run left there is removed by the next write into that folder.
 
+    Parameters
+    ----------
+    path : str or Path
+        The file or folder to write.
+
+    Yields
+    ------
+    Path
+        The temporary path to write to (yielded).
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -88,6 +98,22 @@ def write_table(df: pd.DataFrame, path: str | Path, index: bool = False) -> Path
     (:mod:`vipml.data.cells`); Parquet gets the values unchanged. CSV lines end in CRLF
     (RFC 4180), so a text holding a line break is quoted and never starts a row.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    path : str or Path
+        ``.csv`` (``.txt``, ``.tsv``, ``.csv.gz``), ``.parquet`` (``.pq``) or ``.xlsx``.
+    index : bool, default False
+        Write the index too.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
     >>> import tempfile, pathlib
     >>> out = write_table(pd.DataFrame({"id": ["=1+2"], "x": [-2.5]}),
     ...                   pathlib.Path(tempfile.mkdtemp()) / "t.csv")
@@ -119,6 +145,16 @@ def table_writer(path: str | Path) -> Iterator[Callable[[Any], None]]:
     CSV gets one header; Parquet gets one row group (or more) per part, with the first part's
     schema. Nothing appears at ``path`` until the block ends without an error, so a table too
     large for memory is written whole or not at all.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv`` or ``.parquet`` file.
+
+    Yields
+    ------
+    callable
+        ``write(part)``, appending a DataFrame or a ``pyarrow.Table``.
 
     Examples
     --------
@@ -177,7 +213,26 @@ def table_writer(path: str | Path) -> Iterator[Callable[[Any], None]]:
 
 
 def write_text(text: str | bytes, path: str | Path) -> Path:
-    """Write text (or bytes) atomically; return the path."""
+    """Write text (or bytes) atomically; return the path.
+
+    Parameters
+    ----------
+    text : str or bytes
+        The content (text is written as UTF-8).
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> write_text("done", pathlib.Path(tempfile.mkdtemp()) / "x.txt").read_text()
+    'done'
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         if isinstance(text, bytes):
@@ -206,6 +261,20 @@ def write_excel(
     ``#,##0``), and text that a spreadsheet would read as a formula as a literal string cell
     (:func:`vipml.data.cells.keep_as_text`). A sheet whose values need a format per row (a
     summary mixing counts, amounts and shares) carries it in ``df.attrs[ROW_FORMATS]``.
+
+    Parameters
+    ----------
+    sheets : mapping of str to pandas.DataFrame
+        Sheet name (cut to 31 characters) to table.
+    path : str or Path
+        The ``.xlsx`` file.
+    number_formats : mapping of str to str, optional
+        Column name to Excel number format.
+
+    Returns
+    -------
+    Path
+        ``path``.
 
     Examples
     --------

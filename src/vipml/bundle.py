@@ -56,6 +56,7 @@ from vipml.errors import ConfigError, ModelFormatError
 from vipml.model_inputs import ModelInputs
 from vipml.modeling.btyd import LifetimeValueModel
 from vipml.modeling.classifier import VipClassifier, model_feature_names
+from vipml.version import __version__
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -86,6 +87,18 @@ MODEL_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
 def is_model_uri(model: str | os.PathLike[str]) -> bool:
     """True for an MLflow model URI (``models:/``, ``runs:/``, ``mlflow-artifacts:/``).
 
+    Parameters
+    ----------
+    model : str or PathLike
+        A model reference.
+
+    Returns
+    -------
+    bool
+        True for an MLflow model URI, False for a path.
+
+    Examples
+    --------
     >>> is_model_uri("models:/vipml@champion"), is_model_uri("models/vip")
     (True, False)
     """
@@ -96,16 +109,27 @@ class BundleWarning(UserWarning):
     """A bundle was loaded despite a mismatch (``load_model(..., strict=False)``)."""
 
 
-def _vipml_version() -> str:
-    from vipml import __version__
-
-    return __version__
-
-
 def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     """Versions of vipml, Python and the libraries a model depends on (and ``extra`` ones):
-    the bundle's manifest and the MLflow run tags (with ``extra=("mlflow",)``) share it."""
-    out = {"vipml": _vipml_version(), "python": platform.python_version()}
+    the bundle's manifest and the MLflow run tags (with ``extra=("mlflow",)``) share it.
+
+    Parameters
+    ----------
+    extra : tuple of str
+        More distributions to list (e.g. ``('mlflow',)``).
+
+    Returns
+    -------
+    dict of str to str
+        Name to version (``'not installed'`` when missing).
+
+    Examples
+    --------
+    >>> versions = library_versions()
+    >>> versions["vipml"] == __version__, "python" in versions
+    (True, True)
+    """
+    out = {"vipml": __version__, "python": platform.python_version()}
     for name in (*_LIBRARIES, *extra):
         try:
             out[name] = metadata.version(name)
@@ -116,6 +140,16 @@ def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
 
 def data_fingerprint(transactions: pd.DataFrame) -> str:
     """An order-independent fingerprint of a transaction log (ids, timestamps, revenue).
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+
+    Returns
+    -------
+    str
+        Row count, date range and a hash of the rows (whatever their order).
 
     Examples
     --------
@@ -170,6 +204,11 @@ class VipModel:
         scoring checks them.
     manifest
         The manifest read from disk (loaded models only).
+
+    Examples
+    --------
+    >>> list(VipModel.__dataclass_fields__)[:4]  # trained by vipml.pipeline.train
+    ['config', 'cutoff', 'horizon', 'feature_names']
     """
 
     config: Config
@@ -215,7 +254,7 @@ class VipModel:
         return {
             "format": BUNDLE_FORMAT,
             "format_version": BUNDLE_FORMAT_VERSION,
-            "vipml_version": _vipml_version(),
+            "vipml_version": __version__,
             "libraries": library_versions(),
             "created": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
             "cutoff": f"{pd.Timestamp(self.cutoff):%Y-%m-%d}",
@@ -299,6 +338,18 @@ def seal_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     """The manifest with its own sha256 (over its content without that key) under
     ``manifest_sha256``: an edit of the manifest is then found when the bundle is loaded.
 
+    Parameters
+    ----------
+    manifest : dict
+        The manifest (an earlier seal is replaced).
+
+    Returns
+    -------
+    dict
+        A copy with ``manifest_sha256``.
+
+    Examples
+    --------
     >>> sealed = seal_manifest({"format": "vipml-model", "cutoff": "2024-06-30"})
     >>> len(sealed["manifest_sha256"]), sealed == seal_manifest(sealed)
     (64, True)
@@ -398,10 +449,23 @@ def load_model(path: str | Path, strict: bool = True) -> VipModel:
         :class:`~vipml.errors.ModelFormatError`; when False it loads with a
         :class:`BundleWarning`.
 
+    Returns
+    -------
+    VipModel
+        The model, ready to score.
+
     Raises
     ------
     ModelFormatError
         Not a bundle, a damaged file, or a mismatch (with ``strict``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> load_model(tempfile.mkdtemp())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.ModelFormatError: ... is not a vipml model bundle (no manifest.json): ...
     """
     path = Path(path)
     if not path.is_dir() or not (path / "manifest.json").exists():
@@ -419,7 +483,7 @@ def load_model(path: str | Path, strict: bool = True) -> VipModel:
             f"supported (this vipml reads {BUNDLE_FORMAT_VERSION}): retrain with this vipml"
         )
     written_by = str(manifest.get("vipml_version", "unknown"))
-    current = _vipml_version()
+    current = __version__
     if _major_minor(written_by) != _major_minor(current):
         _mismatch(
             f"model bundle {path} was written by vipml {written_by}; this is vipml {current} "

@@ -69,6 +69,18 @@ class TrackingError(VipmlError, RuntimeError):
 def format_examples(values: Iterable[object], limit: int = 5) -> str:
     """Join up to ``limit`` example values for an error message.
 
+    Parameters
+    ----------
+    values : iterable
+        The values.
+    limit : int, default 5
+        How many to show.
+
+    Returns
+    -------
+    str
+        Them joined by commas, with ``...`` when some are left out.
+
     Examples
     --------
     >>> format_examples([101, 205, 377, 400, 512, 999])

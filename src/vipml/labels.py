@@ -97,6 +97,18 @@ def _returns(transactions: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
 def known_customers(transactions: pd.DataFrame, cutoff: str | pd.Timestamp) -> pd.Index:
     """Sorted ids of the customers with a purchase or a return on or before the cutoff's day.
 
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive).
+
+    Returns
+    -------
+    pandas.Index
+        Their ids, sorted.
+
     Examples
     --------
     >>> import pandas as pd
@@ -187,6 +199,22 @@ def future_value(
 ) -> pd.Series:
     """Net value of each known customer in ``(cutoff, cutoff + horizon]`` (profit or revenue).
 
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive).
+    horizon : str, int or pandas.Timedelta
+        The window's length, such as ``'26W'`` (:func:`vipml.config.parse_duration`).
+    config : Config, optional
+        The settings (``labels``, ``features``); the defaults otherwise.
+
+    Returns
+    -------
+    pandas.Series
+        Net value per known customer (0 without a row in the window).
+
     Examples
     --------
     >>> import pandas as pd
@@ -206,7 +234,32 @@ def future_vip(
     horizon: str | int | pd.Timedelta,
     config: Config | None = None,
 ) -> pd.Series:
-    """True for the known customers whose future value makes them VIPs (see module docs)."""
+    """True for the known customers whose future value makes them VIPs (see module docs).
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive).
+    horizon : str, int or pandas.Timedelta
+        The window's length, such as ``'26W'`` (:func:`vipml.config.parse_duration`).
+    config : Config, optional
+        The settings (``labels``, ``features``); the defaults otherwise.
+
+    Returns
+    -------
+    pandas.Series
+        Booleans per known customer.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 3],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-02-10", "2024-01-05", "2024-02-01"]),
+    ...     "revenue": [10.0, 50.0, 20.0, 8.0]})
+    >>> future_vip(tx, "2024-01-31", "4W").tolist()
+    [True, False]
+    """
     config = config or Config()
     w = _window(transactions, cutoff, horizon, config)
     return pd.Series(_vip(w.value, config), index=w.customers, name="future_vip")
@@ -215,7 +268,30 @@ def future_vip(
 def churn_eligible(
     transactions: pd.DataFrame, cutoff: str | pd.Timestamp, config: Config | None = None
 ) -> pd.Series:
-    """True for the known customers with a purchase in the last ``churn_active_days`` days."""
+    """True for the known customers with a purchase in the last ``churn_active_days`` days.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive).
+    config : Config, optional
+        The settings (``labels``, ``features``); the defaults otherwise.
+
+    Returns
+    -------
+    pandas.Series
+        Booleans per known customer.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 3],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-02-10", "2024-01-05", "2024-02-01"]),
+    ...     "revenue": [10.0, 50.0, 20.0, 8.0]})
+    >>> churn_eligible(tx, "2024-01-31").tolist()
+    [True, True]
+    """
     w = _window(transactions, cutoff, "1D", config or Config(), warn=False)
     return pd.Series(w.active, index=w.customers, name="churn_eligible")
 
@@ -229,6 +305,30 @@ def churn(
     """True for active customers (see :func:`churn_eligible`) with no purchase in the window.
 
     Inactive customers are False here; select :func:`churn_eligible` ones to train or judge.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive).
+    horizon : str, int or pandas.Timedelta
+        The window's length, such as ``'26W'`` (:func:`vipml.config.parse_duration`).
+    config : Config, optional
+        The settings (``labels``, ``features``); the defaults otherwise.
+
+    Returns
+    -------
+    pandas.Series
+        Booleans per known customer.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 3],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-02-10", "2024-01-05", "2024-02-01"]),
+    ...     "revenue": [10.0, 50.0, 20.0, 8.0]})
+    >>> churn(tx, "2024-01-31", "4W").tolist()
+    [False, True]
     """
     w = _window(transactions, cutoff, horizon, config or Config())
     return pd.Series(w.active & (w.purchases == 0), index=w.customers, name="churn")
@@ -245,6 +345,32 @@ def make_labels(
 
     ``future_purchases`` counts purchase rows in the window; ``warn=False`` silences
     :class:`IncompleteHorizonWarning`.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive).
+    horizon : str, int or pandas.Timedelta
+        The window's length, such as ``'26W'`` (:func:`vipml.config.parse_duration`).
+    config : Config, optional
+        The settings (``labels``, ``features``); the defaults otherwise.
+    warn : bool, default True
+        Warn when the window reaches past the data.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :data:`LABEL_COLUMNS`, indexed by ``customer_id``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 3],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-02-10", "2024-01-05", "2024-02-01"]),
+    ...     "revenue": [10.0, 50.0, 20.0, 8.0]})
+    >>> make_labels(tx, "2024-01-31", "4W")["future_purchases"].tolist()
+    [1, 0]
     """
     config = config or Config()
     w = _window(transactions, cutoff, horizon, config, warn=warn)

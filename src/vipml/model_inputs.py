@@ -96,6 +96,18 @@ class Input:
     ``kind``: ``'column'`` (transaction column), ``'event kind'``, ``'customers attribute'``
     (a column of the customers table) or ``'row attribute'`` (a transaction column declared in
     ``input.customer_attributes``).
+
+    Parameters
+    ----------
+    name : str
+        The column, event kind or attribute.
+    kind : str
+        ``'column'``, ``'event kind'``, ``'customers attribute'`` or ``'row attribute'``.
+
+    Examples
+    --------
+    >>> Input("cost", "column").label({"UnitCost": "cost"})
+    "cost (mapped from 'UnitCost')"
     """
 
     name: str
@@ -134,6 +146,27 @@ class ModelInputs:
     many levels, numbers or dates): given again, they are no surprise. ``known`` is False for
     a bundle written before vipml recorded its inputs: only its attributes (in the manifest's
     feature list) are checked then.
+
+    Parameters
+    ----------
+    columns : tuple of str
+        Optional transaction columns read by the features.
+    event_kinds : tuple of str
+        Event kinds read.
+    customer_attributes : tuple of str
+        Attributes from the customers table.
+    row_attributes : tuple of str
+        Attributes carried on the transaction rows.
+    ignored : tuple of str
+        Attribute columns seen but not used.
+    known : bool
+        False for a bundle that did not record its inputs.
+
+    Examples
+    --------
+    >>> inputs = ModelInputs(columns=("cost",), event_kinds=("referral",))
+    >>> ModelInputs.from_dict(inputs.to_dict()) == inputs
+    True
     """
 
     columns: tuple[str, ...] = ()
@@ -212,7 +245,22 @@ class ModelInputs:
 @dataclass(frozen=True)
 class GivenInputs:
     """What a scoring run is given: transaction columns, event kinds (None: no events table)
-    and customers table columns (None: no customers table)."""
+    and customers table columns (None: no customers table).
+
+    Parameters
+    ----------
+    columns : set of str
+        The transactions' columns.
+    event_kinds : set of str, optional
+        The event kinds (None: no events table).
+    customer_columns : set of str, optional
+        The customers table's columns (None: no customers table).
+
+    Examples
+    --------
+    >>> GivenInputs.of(["customer_id", "cost"]).columns == {"customer_id", "cost"}
+    True
+    """
 
     columns: set[str]
     event_kinds: set[str] | None = None
@@ -238,7 +286,21 @@ class GivenInputs:
 
 @dataclass
 class InputCheck:
-    """The result of :func:`check_inputs`."""
+    """The result of :func:`check_inputs`.
+
+    Parameters
+    ----------
+    missing : list of Input
+        Inputs the model needs and the run lacks.
+    allowed : list of Input
+        Missing inputs allowed (filled, with a warning).
+    extra : list of Input
+        Inputs the model never saw (left out).
+
+    Examples
+    --------
+    >>> InputCheck().report()  # nothing missing, nothing extra: silent
+    """
 
     missing: list[Input] = field(default_factory=list)
     allowed: list[Input] = field(default_factory=list)
@@ -286,6 +348,22 @@ def describe(items: Sequence[Input], mapping: Mapping[str, str] | None = None,
              how: bool = False) -> str:
     """Inputs in words, grouped by kind (and how to give each group, with ``how``).
 
+    Parameters
+    ----------
+    items : sequence of Input
+        The inputs.
+    mapping : mapping, optional
+        The config's column mapping (names shown as given).
+    how : bool, default False
+        Add how to give each group.
+
+    Returns
+    -------
+    str
+        One phrase per kind, joined by semicolons.
+
+    Examples
+    --------
     >>> describe([Input("cost", "column"), Input("referral", "event kind"),
     ...           Input("review", "event kind")], {"UnitCost": "cost"})
     "transaction column cost (mapped from 'UnitCost'); events of kinds referral, review"
@@ -319,6 +397,25 @@ def check_inputs(
 
     An attribute may come from the customers table or from the transaction rows, whichever
     has it (the customers table wins, as in :func:`vipml.pipeline.score`).
+
+    Parameters
+    ----------
+    needed : ModelInputs
+        The model's inputs.
+    given : GivenInputs
+        What the run is given.
+    allow_missing : iterable of str
+        Names of inputs that may be missing.
+
+    Returns
+    -------
+    InputCheck
+        The missing, allowed and extra inputs.
+
+    Examples
+    --------
+    >>> check_inputs(ModelInputs(columns=("cost",)), GivenInputs({"cost"})).missing
+    []
     """
     allow = {str(a).strip() for a in allow_missing}
     customer_columns = given.customer_columns or set()
@@ -365,7 +462,29 @@ def restrict_to_model(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The transactions without the feature columns the model never saw, and the events
     without the kinds it never saw (None when it saw none), so that the features are computed
-    as in training. Older bundles (inputs not known) are left as they are."""
+    as in training. Older bundles (inputs not known) are left as they are.
+
+    Parameters
+    ----------
+    needed : ModelInputs
+        The model's inputs.
+    transactions : pandas.DataFrame
+        Validated transactions.
+    events : pandas.DataFrame or None
+        Validated events.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, pandas.DataFrame or None)
+        The transactions and events restricted.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1], "cost": [2.0]})
+    >>> kept, events = restrict_to_model(ModelInputs(), tx, None)
+    >>> list(kept.columns), events
+    (['customer_id'], None)
+    """
     if not needed.known:
         return transactions, events
     unseen = [c for c in FEATURE_COLUMNS if c in transactions and c not in needed.columns]

@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import re
@@ -63,6 +64,18 @@ class LeftoverWarning(UserWarning):
 def process_alive(pid: int) -> bool:
     """Whether a process with this id exists (one of another user counts).
 
+    Parameters
+    ----------
+    pid : int
+        A process id.
+
+    Returns
+    -------
+    bool
+        True when it exists.
+
+    Examples
+    --------
     >>> process_alive(os.getpid())
     True
     """
@@ -87,8 +100,31 @@ def _remove(path: Path) -> None:
 
 def remove_leftovers(folder: Path, pattern: re.Pattern[str] = _STAGING) -> list[Path]:
     """Remove the entries of ``folder`` named by ``pattern`` (the first group: a process id)
-    whose process is gone and that are older than this run; warn once and return them."""
-    removed = []
+    whose process is gone and that are older than this run; warn once and return them.
+
+    Parameters
+    ----------
+    folder : Path
+        The folder to sweep.
+    pattern : re.Pattern
+        Names of the entries removable, the first group a process id.
+
+    Returns
+    -------
+    list of Path
+        The entries removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / ".vipml-999999999.tmp").mkdir()
+    >>> [p.name for p in remove_leftovers(folder)]  # doctest: +SKIP
+    ['.vipml-999999999.tmp']
+    >>> remove_leftovers(folder / "missing")
+    []
+    """
+    removed: list[Path] = []
     try:
         entries = list(folder.iterdir())
     except OSError:
@@ -131,7 +167,28 @@ def staging(target: str | os.PathLike[str]) -> Iterator[Path]:
     """A path to write ``target``'s new content to, in this process's staging folder beside
     it; the caller renames it onto the target. On leaving, whatever is still staged is
     removed, and the staging folder with it when empty (leftovers of killed runs in the
-    target's folder are removed the first time it is used)."""
+    target's folder are removed the first time it is used).
+
+    Parameters
+    ----------
+    target : str or PathLike
+        The file or folder to be written.
+
+    Yields
+    ------
+    Path
+        The staged path (yielded).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "out.csv"
+    >>> with staging(target) as tmp:
+    ...     _ = tmp.write_text("x")
+    ...     os.replace(tmp, target)
+    >>> sorted(p.name for p in target.parent.iterdir())
+    ['out.csv']
+    """
     target = Path(target)
     folder = target.parent / f".vipml-{os.getpid()}.tmp"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +219,18 @@ def _new_scratch(purpose: str) -> Path:
 def scratch(purpose: str) -> Iterator[Path]:
     """A private temporary folder for the ``with`` block, removed when it ends.
 
+    Parameters
+    ----------
+    purpose : str
+        A word in the folder's name.
+
+    Yields
+    ------
+    Path
+        The folder (yielded).
+
+    Examples
+    --------
     >>> with scratch("demo") as folder:
     ...     folder.name.startswith(f"vipml-demo-{os.getpid()}-")
     True
@@ -176,9 +245,24 @@ def scratch(purpose: str) -> Iterator[Path]:
 
 
 def scratch_until_exit(purpose: str) -> Path:
-    """A private temporary folder removed when the process exits (normally)."""
-    import atexit
+    """A private temporary folder removed when the process exits (normally).
 
+    Parameters
+    ----------
+    purpose : str
+        A word in the folder's name.
+
+    Returns
+    -------
+    Path
+        The folder.
+
+    Examples
+    --------
+    >>> folder = scratch_until_exit("demo")
+    >>> folder.is_dir(), folder.name.startswith(f"vipml-demo-{os.getpid()}-")
+    (True, True)
+    """
     path = _new_scratch(purpose)
     atexit.register(_remove, path)
     return path

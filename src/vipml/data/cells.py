@@ -46,6 +46,18 @@ _CSV_PREFIX = "'"
 def is_formula_like(value: Any) -> bool:
     """Whether ``value`` is text a spreadsheet would read as a formula.
 
+    Parameters
+    ----------
+    value : object
+        A cell's value.
+
+    Returns
+    -------
+    bool
+        True for text starting with a formula trigger.
+
+    Examples
+    --------
     >>> [is_formula_like(v) for v in ("=A1", "+1", "-2+3", "@x", "\\t=1", "\\r=1", "a=1")]
     [True, True, True, True, True, True, False]
     >>> is_formula_like(-2.5), is_formula_like(None)
@@ -62,6 +74,18 @@ def safe_text(value: Any) -> Any:
 
     Applying it twice changes nothing more (``'`` is not a trigger).
 
+    Parameters
+    ----------
+    value : object
+        A cell's value.
+
+    Returns
+    -------
+    object
+        The value to write.
+
+    Examples
+    --------
     >>> safe_text("=HYPERLINK(\\"http://x\\",\\"click\\")")
     '\\'=HYPERLINK("http://x","click")'
     >>> safe_text("Anna"), safe_text(-2), safe_text(safe_text("+1"))
@@ -74,6 +98,18 @@ def original_text(value: Any) -> Any:
     """The value a CSV cell written with :func:`safe_text` stands for: the ``'`` before
     formula-like text removed (reading a list back, e.g. ``--previous vip_list.csv``).
 
+    Parameters
+    ----------
+    value : object
+        A cell's value as read back.
+
+    Returns
+    -------
+    object
+        The value it stands for.
+
+    Examples
+    --------
     >>> original_text("'=1+2"), original_text("'quoted"), original_text(7)
     ('=1+2', "'quoted", 7)
     """
@@ -97,6 +133,18 @@ def _may_hold_text(values: pd.Series | pd.Index) -> bool:
 def formula_like(values: pd.Series | pd.Index) -> np.ndarray:
     """Which of ``values`` are formula-like text (numbers, dates and missing values never are).
 
+    Parameters
+    ----------
+    values : pandas.Series or pandas.Index
+        The values of a column (or the column names).
+
+    Returns
+    -------
+    numpy.ndarray
+        One boolean per value.
+
+    Examples
+    --------
     >>> formula_like(pd.Series(["-2+3", "ok", None])).tolist()
     [True, False, False]
     >>> formula_like(pd.Series([-2.5, 3.0])).tolist()
@@ -126,6 +174,18 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 
     The frame given is not modified; when nothing needs escaping it is returned as it is.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table to write.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with formula-like text escaped.
+
+    Examples
+    --------
     >>> table = pd.DataFrame({"=total": [1.5], "note": ["\\t=cmd"]})
     >>> safe_frame(table).to_dict("list")
     {"'=total": [1.5], 'note': ["'\\t=cmd"]}
@@ -156,6 +216,13 @@ def keep_as_text(cell: Any) -> None:
     string (``t="inlineStr"``, no ``<f>``) with Excel's quote prefix, so it stays text even
     when edited. Other cells are left alone.
 
+    Parameters
+    ----------
+    cell : openpyxl cell
+        A worksheet cell.
+
+    Examples
+    --------
     >>> from openpyxl import Workbook
     >>> sheet = Workbook().active
     >>> sheet["A1"] = '=HYPERLINK("http://x","click")'

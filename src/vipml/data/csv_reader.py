@@ -43,23 +43,25 @@ import lzma
 import re
 import warnings
 import zlib
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
 
+from vipml.data.csv_separator import (
+    Fail,
+    choose_separator,
+    csv_records,
+    separator_label,
+    separator_problem,
+)
 from vipml.errors import SchemaError, format_examples
 
 __all__ = ["CsvRead", "read_csv_file"]
 
-Fail = Callable[[str], SchemaError]
-
-_SEPARATORS = (",", ";", "\t", "|")
-_SEPARATOR_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 _PREFIX_BYTES = 1 << 20  # detection reads this much (decompressed) of the file
-_SNIFF_RECORDS = 50  # records after the header that the separator must split consistently
 _CHUNK = 1 << 20
 _BOM_UTF8 = codecs.BOM_UTF8
 _BOM_UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -95,6 +97,11 @@ class CsvRead:
         The field separator used, e.g. ``","``, ``";"``, ``"\\t"``, ``"|"``.
     notes : list of str
         One line per choice ``"auto"`` made that differs from plain UTF-8 and ``,``.
+
+    Examples
+    --------
+    >>> CsvRead(pd.DataFrame({"a": [1]}), "utf-8", ",").notes
+    []
     """
 
     frame: pd.DataFrame
@@ -142,6 +149,15 @@ def read_csv_file(
     ------
     SchemaError
         For every problem: the message names the file line at fault and the fix.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "orders.tsv"
+    >>> _ = path.write_text("id\\tamount\\n007\\t2.5\\n")
+    >>> read = read_csv_file(path, text_columns=["id"])
+    >>> read.frame.to_dict("list"), read.notes
+    ({'id': ['007'], 'amount': [2.5]}, ['separator: tab (.tsv file)'])
     """
     path = Path(path)
     table = table or path.name
@@ -195,7 +211,7 @@ def _read(
 
     while True:
         text = _decode_prefix(prefix, codec, complete)
-        sep, sep_note = _choose_separator(separator, path, text, complete, fail)
+        sep, sep_note = choose_separator(separator, path, text, complete, fail)
         _check_first_row(name, text, complete, sep, fail)
         try:
             frame = _read_frame(path, compression, codec, sep, text_columns, columns)
@@ -215,7 +231,7 @@ def _read(
         except ValueError as error:
             if "Usecols do not match" not in str(error) or columns is None:
                 raise
-            problem = _separator_problem(name, text, sep) or _columns_problem(
+            problem = separator_problem(name, text, sep) or _columns_problem(
                 path, compression, codec, sep, columns
             )
             raise fail(problem) from error
@@ -224,9 +240,9 @@ def _read(
     notes += [sep_note] if sep_note else []
 
     if len(frame.columns) == 1 and columns is None:
-        problem = _separator_problem(name, text, sep, str(frame.columns[0]))
-        if problem:
-            raise fail(problem)
+        one_column = separator_problem(name, text, sep, str(frame.columns[0]))
+        if one_column:
+            raise fail(one_column)
     if frame.empty and len(frame.columns) > 0:
         header = format_examples([_one_line_name(c) for c in frame.columns], limit=12)
         raise fail(
@@ -483,110 +499,18 @@ def _encoding_problem(
 
 
 # --------------------------------------------------------------------------------------------
-# separator
-
-
-def _choose_separator(
-    separator: str, path: Path, text: str, complete: bool, fail: Fail
-) -> tuple[str, str | None]:
-    """The separator to use and the note on an ``"auto"`` choice other than ``,``."""
-    given = separator if separator in ("\t", " ") else separator.strip()
-    if given.lower() != "auto":
-        sep = _SEPARATOR_NAMES.get(given.lower(), given)
-        if len(sep) != 1 or sep in '"\r\n':
-            raise fail(
-                f"separator {separator!r} for {path.name} cannot be used: give one character "
-                "such as ',' ';' '|' or tab (input.separator in the config), or auto"
-            )
-        return sep, None
-    tsv = path.name.lower().removesuffix(".gz").endswith(".tsv")
-    order = ("\t", ",", ";", "|") if tsv else _SEPARATORS
-    sep = _sniff(text, complete, order)
-    if sep is None:
-        return order[0], None
-    if sep == ",":
-        return sep, None
-    why = ".tsv file" if tsv and sep == "\t" else "detected"
-    return sep, f"separator: {_show(sep)} ({why})"
-
-
-def _sniff(text: str, complete: bool, order: tuple[str, ...]) -> str | None:
-    """The first candidate splitting the header and every sniffed row into the same number
-    (more than one) of fields; else the first splitting the header in more than one field and
-    at least half the rows into as many (pandas then names a ragged row); else None."""
-    relaxed = None
-    for sep in order:
-        counts = [len(record) for _, record in _records(text, complete, sep, _SNIFF_RECORDS + 1)]
-        if not counts or counts[0] < 2:
-            continue
-        head, rows = counts[0], counts[1:]
-        if all(n == head for n in rows):
-            return sep
-        if relaxed is None and 2 * sum(n == head for n in rows) >= len(rows):
-            relaxed = sep
-    return relaxed
-
-
-def _records(text: str, complete: bool, sep: str, limit: int) -> list[tuple[int, list[str]]]:
-    """Up to ``limit`` non-blank records of ``text`` as (1-based first line, fields); the last
-    record of a cut prefix is left out (it may be cut too)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=False)
-    found: list[tuple[int, list[str]]] = []
-    line = 0
-    cut = not complete  # the text ends where the prefix was cut, maybe inside a record
-    try:
-        for record in reader:
-            if record:
-                found.append((line + 1, record))
-            line = reader.line_num
-            if len(found) > limit:
-                cut = False
-                break
-    except csv.Error:  # a field over the csv module's size limit: keep the records read
-        cut = False
-    return found[:-1] if cut else found[:limit]
-
-
-def _show(sep: str) -> str:
-    return "tab" if sep == "\t" else repr(sep)
-
-
-def _config_value(sep: str) -> str:
-    return '"\\t"' if sep == "\t" else repr(sep)
-
-
-def _separator_problem(name: str, text: str, sep: str, column: str | None = None) -> str | None:
-    """The wrong-separator message when the header reads as one field holding another
-    candidate separator; None otherwise."""
-    if column is None:
-        records = _records(text, True, sep, 1)
-        if not records or len(records[0][1]) != 1:
-            return None
-        column = records[0][1][0]
-    found = [c for c in _SEPARATORS if c != sep and c in column]
-    if not found:
-        return None
-    likely = max(found, key=column.count)
-    shown = column if len(column) <= 60 else column[:57] + "..."
-    return (
-        f"{name} was read as one column ({shown!r}): the separator looks like {_show(likely)}: "
-        f"set input.separator: {_config_value(likely)} in the config"
-    )
-
-
-# --------------------------------------------------------------------------------------------
 # structure
 
 
 def _check_first_row(name: str, text: str, complete: bool, sep: str, fail: Fail) -> None:
     """A first data row with more fields than the header (pandas would silently take the
     first column as the index, or drop the extra fields with ``index_col=False``)."""
-    records = _records(text, complete, sep, 2)
+    records = csv_records(text, complete, sep, 2)
     if len(records) < 2:
         return
     (_, header), (line, row) = records
     if len(row) > len(header) and any(value.strip() for value in row[len(header) :]):
-        if len(header) == 1 and (problem := _separator_problem(name, text, sep)):
+        if len(header) == 1 and (problem := separator_problem(name, text, sep)):
             raise fail(problem)
         shown = _LINE_BREAK.split(text, maxsplit=line)[line - 1]
         raise fail(_ragged_problem(name, line, len(row), len(header), shown, sep))
@@ -609,7 +533,7 @@ def _parser_problem(
     message = str(error)
     if match := _EXPECTED.search(message):
         expected, record, saw = (int(g) for g in match.groups())
-        if expected == 1 and (problem := _separator_problem(name, text, sep)):
+        if expected == 1 and (problem := separator_problem(name, text, sep)):
             return problem
         line, shown = _record_start(path, compression, codec, sep, record)
         if line is None:
@@ -641,7 +565,10 @@ def _ragged_problem(
     if shown is not None:
         shown = shown.rstrip("\r\n")
         context = f" ({shown if len(shown) <= 60 else shown[:57] + '...'!r})"
-    fix = f"quote values that contain the separator ({_show(sep)}), or remove the extra separators"
+    fix = (
+        f"quote values that contain the separator ({separator_label(sep)}), or remove the extra "
+        "separators"
+    )
     return f"{name} {where} has {saw} fields where the header has {expected}{context}: {fix}"
 
 

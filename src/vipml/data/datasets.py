@@ -27,7 +27,23 @@ __all__ = ["cdnow_path", "load_cdnow", "simulate", "Simulation", "save_simulatio
 
 
 def cdnow_path(sample: bool = False) -> Path:
-    """Path of the CDNOW file inside the installed lifetimes package."""
+    """Path of the CDNOW file inside the installed lifetimes package.
+
+    Parameters
+    ----------
+    sample : bool, default False
+        The 1/10 sample instead of the full log.
+
+    Returns
+    -------
+    Path
+        The file (raises VipmlError when lifetimes or the file is missing).
+
+    Examples
+    --------
+    >>> cdnow_path(sample=True).name
+    'CDNOW_sample.txt'
+    """
     spec = importlib.util.find_spec("lifetimes")
     if spec is None or spec.origin is None:
         raise VipmlError("the lifetimes package is not installed: pip install lifetimes==0.11.3")
@@ -45,6 +61,21 @@ def load_cdnow(sample: bool = False) -> pd.DataFrame:
     sample (``sample=True``) has 6,919 transactions of 2,357 customers, identified by the
     sample's own ids 1..2357 as in Fader, Hardie & Lee (2005). Identical rows (255 in the full
     log) are kept: they are separate purchases of the same amount on the same day.
+
+    Parameters
+    ----------
+    sample : bool, default False
+        The 1/10 sample instead of the full log.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Validated transactions.
+
+    Examples
+    --------
+    >>> load_cdnow(sample=True)["timestamp"].min()
+    Timestamp('1997-01-01 00:00:00')
     """
     path = cdnow_path(sample)
     if sample:

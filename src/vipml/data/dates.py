@@ -47,9 +47,12 @@ import re
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from vipml.data.problems import describe_rows
 from vipml.errors import InvalidArgumentError, format_examples
@@ -106,9 +109,6 @@ def _shape(text: str) -> str:
 
 def _shapes(texts: np.ndarray) -> np.ndarray:
     """:func:`_shape` of many values at once (Arrow's regular expressions run in C)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     arr = pa.array(texts, type=pa.string())
     for pattern, repl in ((r"\d+", "9"), (r"\pL+", "a"), (r"\s+", " ")):
         arr = pc.replace_substring_regex(arr, pattern=pattern, replacement=repl)
@@ -117,9 +117,6 @@ def _shapes(texts: np.ndarray) -> np.ndarray:
 
 def _zone_candidates(texts: np.ndarray) -> np.ndarray:
     """Positions of the values that end in a zone suffix (:data:`_TZ`), found in C."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if not len(texts):
         return np.zeros(0, dtype=np.intp)
     hits = pc.match_substring_regex(pa.array(texts, type=pa.string()), pattern=_TZ.pattern)
@@ -292,7 +289,8 @@ def _drop_zones(col: _Column, problems: list[str], strip: bool = True) -> str | 
             zones[i] = _zone_name(match["tz"])
     if not (zones != "no zone").any():
         return None
-    row_zones = pd.Series(np.append(zones, None)[col.codes], index=col.raw.index)
+    with_none = np.append(zones, np.array([None], dtype=object))
+    row_zones = pd.Series(with_none[col.codes], index=col.raw.index)
     counts = row_zones.value_counts()
     if len(counts) == 1:
         return str(counts.index[0])
@@ -337,7 +335,8 @@ def _candidate_fits(texts: np.ndarray, todo: np.ndarray) -> list[_Fit]:
             continue
         group = todo[shape_codes == s]
         if len(group) <= _SAMPLE:
-            survivors, others = formats, []
+            survivors: list[str] = formats
+            others: list[str] = []
         else:
             sample = group[np.linspace(0, len(group) - 1, _SAMPLE).astype(int)]
             survivors, others = [], []
@@ -398,7 +397,8 @@ def _decide(col: _Column, fits: list[_Fit], problems: list[str], bad: np.ndarray
         )
         return None
     # no format reads every value: the column mixes formats; name them, most rows first
-    left, parts, first = readable.copy(), [], None
+    left, parts = readable.copy(), []
+    first: np.ndarray | None = None
     while left.any():
         best = max(fits, key=lambda f: col.weight(f.fit & left))
         took = best.fit & left
@@ -411,7 +411,7 @@ def _decide(col: _Column, fits: list[_Fit], problems: list[str], bad: np.ndarray
         describe_rows(
             col.column,
             f"a date format other than the most common one ({listing})",
-            col.rows(readable & ~first),
+            col.rows(readable & ~cast(np.ndarray, first)),
             col.raw,
             "export every date in one format (ISO dates such as 2024-03-31 are safest), or set "
             "input.timestamp_format to the one your export uses",
@@ -509,6 +509,15 @@ def parse_timestamps(
         The parsed values (``datetime64[ns]``, raw's index; NaT where missing or unreadable)
         and a one-line note on how the column was read (None when nothing was decided: a
         datetime column, every value missing, or a problem instead of a decision).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> problems = []
+    >>> values, note = parse_timestamps(pd.Series(["31/01/2024", "13/02/2024"]), "timestamp",
+    ...                                 problems)
+    >>> values.dt.strftime("%Y-%m-%d").tolist(), problems
+    (['2024-01-31', '2024-02-13'], [])
     """
     n = len(raw)
     if pd.api.types.is_datetime64_any_dtype(raw):
@@ -547,10 +556,11 @@ def parse_timestamps(
     read = np.zeros(k, bool)
     for f in fits:
         read |= f.fit
-    chosen = _decide(col, fits, problems, ~read) if read.any() else None
+    decided = _decide(col, fits, problems, ~read) if read.any() else None
     fix = f"{_ISO_FIX}, or set input.timestamp_format"
-    if chosen is None:
+    if decided is None:
         return _finish(col, problems, nothing, ~read, fix, required), None
+    chosen = decided
     bad = ~chosen.fit | chosen.out
     if chosen.out.any():
         fix += f" ({_RANGE_FIX})"
@@ -562,9 +572,6 @@ def parse_timestamps(
 def _plain_iso(raw: pd.Series) -> pd.Series | None:
     """The column read as ISO dates when every value is a plain one (none missing, no zone);
     else None, and the general path decides."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if not len(raw) or raw.isna().any():
         return None
     try:  # Arrow's regular expressions and ISO parser run in C, Python's once per value

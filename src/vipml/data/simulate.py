@@ -85,6 +85,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vipml.data.writers import write_table, write_text
 from vipml.errors import ConfigError
 from vipml.units import NS_PER_DAY
 
@@ -180,6 +181,12 @@ class Simulation:
     future_transactions
         Rows (orders and returns) in ``(end, end + horizon_days]``, same columns as
         ``transactions``; ``truth``'s ``future_*`` columns summarise them.
+
+    Examples
+    --------
+    >>> sim = simulate(20, seed=1)
+    >>> len(sim.truth), set(sim.transactions["customer_id"]) <= set(sim.truth["customer_id"])
+    (20, True)
     """
 
     transactions: pd.DataFrame
@@ -544,6 +551,13 @@ def save_simulation(sim: Simulation, out: str | Path) -> dict[str, Path]:
         Paths by table: ``transactions``, ``events``, ``customers``, ``truth``, ``future``,
         ``params``.
 
+    Parameters
+    ----------
+    sim : Simulation
+        What :func:`simulate` returned.
+    out : str or Path
+        The transactions file (``.csv`` or ``.parquet``); the other tables go beside it.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -553,8 +567,6 @@ def save_simulation(sim: Simulation, out: str | Path) -> dict[str, Path]:
     ['sim.csv', 'sim_customers.csv', 'sim_events.csv', 'sim_future.csv', 'sim_params.json', \
 'sim_truth.csv']
     """
-    from vipml.data.io import write_table, write_text
-
     out = Path(out)
     suffix = "".join(out.suffixes) if out.name.lower().endswith(".csv.gz") else out.suffix
     stem = out.name[: len(out.name) - len(suffix)] if suffix else out.name

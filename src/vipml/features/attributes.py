@@ -34,7 +34,31 @@ def row_attributes(
 ) -> pd.DataFrame:
     """Each customer's value of the row attributes ``names`` at ``cutoff`` (see the module
     docs), indexed by ``customer_id`` (sorted); customers without a row up to the cutoff are
-    absent."""
+    absent.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive); later rows are ignored.
+    names : sequence of str
+        The attribute columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer: the attributes of its latest row up to the cutoff.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> rows = tx.assign(Country=["FR", "DE", "UK"])
+    >>> row_attributes(rows, "2024-01-31", ["Country"])["Country"].tolist()
+    ['DE', 'UK']
+    """
     names = list(names)
     if not names:
         return pd.DataFrame(index=pd.Index([], name="customer_id"))

@@ -204,6 +204,15 @@ def build_features(
     DataFrame
         Indexed by ``customer_id`` (sorted), one row per customer with a purchase or a return
         on or before the cutoff; int64 and float64 columns, no NaN or inf.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> features = build_features(tx, "2024-01-31")
+    >>> features.shape[0], list(features.columns[:4])
+    (2, ['frequency', 'recency', 'T', 'monetary_value'])
     """
     require_validated(transactions)
     config = config or Config()
@@ -225,6 +234,27 @@ def features_and_first_category(
     """:func:`build_features` and :func:`vipml.features.first_category` from one pass over the
     log (what scoring a model with the ``first_category`` attribute needs).
 
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive); later rows are ignored.
+    events : pandas.DataFrame, optional
+        Validated events.
+    config : Config, optional
+        The settings (``features``, ``btyd``); the defaults otherwise.
+    profitable_lines : sequence of str, optional
+        The categories counted as the most profitable lines; ranked from these transactions by
+        default.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, pandas.Series)
+        The features and each customer's first category.
+
+    Examples
+    --------
     >>> from vipml.data.datasets import load_cdnow
     >>> tx = load_cdnow(sample=True).assign(category="music")
     >>> features, first = features_and_first_category(tx, "1997-12-31")
@@ -343,6 +373,20 @@ def calibration_holdout(
         ``"all"`` (:data:`FEATURE_COLUMNS`) or ``"btyd"`` (only the BTYD block: faster).
     profitable_lines
         As in :func:`build_features`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The features and the holdout columns, one row per customer known at the cutoff.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> holdout = calibration_holdout(tx, "2024-01-10", "2W", features="btyd")
+    >>> holdout[["frequency", "holdout_purchases", "holdout_revenue"]].to_dict("list")
+    {'frequency': [0.0, 0.0], 'holdout_purchases': [1, 0], 'holdout_revenue': [30.0, 0.0]}
     """
     require_validated(transactions)
     config = config or Config()

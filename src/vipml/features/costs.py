@@ -66,7 +66,33 @@ COST_COLUMNS = (
 
 
 def support_arrays(ev: Events, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Support tickets and their cost per customer code."""
+    """Support tickets and their cost per customer code.
+
+    Parameters
+    ----------
+    ev : Events
+        Events of the known customers (``vipml.features._prep.event_codes``).
+    n : int
+        The number of customers.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Tickets (int64) and their cost (float64) per customer code.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> events = pd.DataFrame({"customer_id": [1, 2], "kind": ["support_ticket", "review"],
+    ...     "timestamp": pd.to_datetime(["2024-01-03", "2024-01-06"]), "cost": [4.0, 0.0]})
+    >>> from vipml.features._prep import event_codes, prepare
+    >>> prep = prepare(tx, "2024-01-31")
+    >>> tickets, cost = support_arrays(event_codes(events, prep.customers, 2**62), 2)
+    >>> tickets.tolist(), cost.tolist()
+    ([1, 0], [4.0, 0.0])
+    """
     ticket = ev.of_kind("support_ticket")
     return (
         np.bincount(ev.code[ticket], minlength=n),
@@ -77,7 +103,31 @@ def support_arrays(ev: Events, n: int) -> tuple[np.ndarray, np.ndarray]:
 def cost_columns(
     prep: Prepared, config: Config, events: pd.DataFrame | None = None
 ) -> dict[str, np.ndarray]:
-    """The :data:`COST_COLUMNS` from prepared rows and the events (see the module docs)."""
+    """The :data:`COST_COLUMNS` from prepared rows and the events (see the module docs).
+
+    Parameters
+    ----------
+    prep : Prepared
+        The rows up to the cutoff (``vipml.features._prep.prepare``).
+    config : Config
+        The settings (``features.default_margin_rate``).
+    events : pandas.DataFrame, optional
+        Validated events.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Each of :data:`COST_COLUMNS`, one value per customer code.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> from vipml.features._prep import prepare
+    >>> sorted(cost_columns(prepare(tx, "2024-01-31"), Config())) == sorted(COST_COLUMNS)
+    True
+    """
     n = prep.n
     ret = prep.is_return
     if prep.order is None:
@@ -108,6 +158,33 @@ def cost_features(
     events: pd.DataFrame | None = None,
     config: Config | None = None,
 ) -> pd.DataFrame:
-    """The :data:`COST_COLUMNS` per customer at ``cutoff``."""
+    """The :data:`COST_COLUMNS` per customer at ``cutoff``.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive); later rows are ignored.
+    events : pandas.DataFrame, optional
+        Validated events.
+    config : Config, optional
+        The settings (``features``, ``btyd``); the defaults otherwise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :data:`COST_COLUMNS`, indexed by ``customer_id``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> events = pd.DataFrame({"customer_id": [1, 2], "kind": ["support_ticket", "review"],
+    ...     "timestamp": pd.to_datetime(["2024-01-03", "2024-01-06"]), "cost": [4.0, 0.0]})
+    >>> cost_features(tx, "2024-01-31", events)["support_tickets"].tolist()
+    [1, 0]
+    """
     prep = prepare(transactions, cutoff)
     return pd.DataFrame(cost_columns(prep, config or Config(), events), index=prep.customers)

@@ -41,7 +41,30 @@ _KINDS = {"referrals": "referral", "reviews": "review", "ugc": "ugc"}
 
 
 def engagement_columns(prep: Prepared, events: pd.DataFrame | None) -> dict[str, np.ndarray]:
-    """The :data:`ENGAGEMENT_COLUMNS` from prepared rows and the events."""
+    """The :data:`ENGAGEMENT_COLUMNS` from prepared rows and the events.
+
+    Parameters
+    ----------
+    prep : Prepared
+        The rows up to the cutoff (``vipml.features._prep.prepare``).
+    events : pandas.DataFrame, optional
+        Validated events.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Each of :data:`ENGAGEMENT_COLUMNS`, one value per customer code.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> events = pd.DataFrame({"customer_id": [1, 2], "kind": ["support_ticket", "review"],
+    ...     "timestamp": pd.to_datetime(["2024-01-03", "2024-01-06"]), "cost": [4.0, 0.0]})
+    >>> engagement_columns(prepare(tx, "2024-01-31"), events)["reviews"].tolist()
+    [0, 1]
+    """
     n, c = prep.n, prep.cutoff_day
     ev = event_codes(events, prep.customers, day_end_ns(c))
     out: dict[str, np.ndarray] = {}
@@ -60,6 +83,31 @@ def engagement_columns(prep: Prepared, events: pd.DataFrame | None) -> dict[str,
 def engagement_features(
     transactions: pd.DataFrame, cutoff: str | pd.Timestamp, events: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """The :data:`ENGAGEMENT_COLUMNS` per customer at ``cutoff``."""
+    """The :data:`ENGAGEMENT_COLUMNS` per customer at ``cutoff``.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive); later rows are ignored.
+    events : pandas.DataFrame, optional
+        Validated events.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :data:`ENGAGEMENT_COLUMNS`, indexed by ``customer_id``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> events = pd.DataFrame({"customer_id": [1, 2], "kind": ["support_ticket", "review"],
+    ...     "timestamp": pd.to_datetime(["2024-01-03", "2024-01-06"]), "cost": [4.0, 0.0]})
+    >>> engagement_features(tx, "2024-01-31", events)["reviews"].tolist()
+    [0, 1]
+    """
     prep = prepare(transactions, cutoff)
     return pd.DataFrame(engagement_columns(prep, events), index=prep.customers)

@@ -50,13 +50,48 @@ Period = Literal["D", "W"]
 
 
 def day_numbers(timestamps: pd.Series | np.ndarray) -> np.ndarray:
-    """Whole days since 1970-01-01 (int64) of each timestamp."""
+    """Whole days since 1970-01-01 (int64) of each timestamp.
+
+    Parameters
+    ----------
+    timestamps : pandas.Series or numpy.ndarray
+        Naive datetimes.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 day numbers.
+
+    Examples
+    --------
+    >>> day_numbers(pd.Series(pd.to_datetime(["1970-01-02 23:00", "2024-01-01 00:00"]))).tolist()
+    [1, 19723]
+    """
     values = np.asarray(timestamps, dtype="datetime64[ns]")
     return values.astype("datetime64[D]").astype(np.int64)
 
 
 def period_start(days: np.ndarray, freq: Period) -> np.ndarray:
-    """First day of each day's period (the day itself, or the Monday of its week)."""
+    """First day of each day's period (the day itself, or the Monday of its week).
+
+    Parameters
+    ----------
+    days : numpy.ndarray
+        Day numbers (:func:`day_numbers`).
+    freq : str
+        ``'D'`` or ``'W'``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The first day of each day's period.
+
+    Examples
+    --------
+    >>> wednesday = day_numbers(pd.Series(pd.to_datetime(["2024-01-03"])))
+    >>> period_start(wednesday, "W") == wednesday - 2  # the Monday
+    array([ True])
+    """
     if freq == "D":
         return days
     return days - (days + 3) % 7  # 1970-01-05 was a Monday
@@ -76,6 +111,26 @@ def purchases_only(tx: pd.DataFrame, cutoff: str | pd.Timestamp) -> pd.DataFrame
 
     Returns are left out: rows flagged ``is_return`` and rows with negative revenue (a refund,
     per the transaction contract). Zero-revenue rows are purchases.
+
+    Parameters
+    ----------
+    tx : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive); later rows are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Those rows (returns and later rows left out).
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> purchases_only(tx.assign(revenue=[10.0, -30.0, 5.0]), "2024-01-31")["revenue"].tolist()
+    [10.0, 5.0]
     """
     keep = _purchase_mask(tx, cutoff)
     return tx if keep.all() else tx.loc[keep]
@@ -102,6 +157,35 @@ def btyd_arrays(
     """The BTYD columns from purchase rows already sorted by ``(code, day)``.
 
     Customers without a purchase get ``frequency = recency = monetary_value = 0`` and ``T = 0``.
+
+    Parameters
+    ----------
+    code : numpy.ndarray
+        Customer code per purchase row.
+    day : numpy.ndarray
+        Day number per row.
+    revenue : numpy.ndarray
+        Revenue per row.
+    n : int
+        The number of customers.
+    cutoff_day : int
+        The cutoff's day number.
+    freq : str
+        ``'D'`` or ``'W'``: the period purchases are aggregated into.
+    time_unit : str
+        ``'D'`` or ``'W'``: the unit of ``recency`` and ``T``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Each of :data:`BTYD_COLUMNS`.
+
+    Examples
+    --------
+    >>> arrays = btyd_arrays(np.array([0, 0]), np.array([0, 10]), np.array([5.0, 7.0]), 1, 20,
+    ...                      "D", "D")
+    >>> {k: v.tolist() for k, v in arrays.items()}
+    {'frequency': [1.0], 'recency': [10.0], 'T': [20.0], 'monetary_value': [7.0]}
     """
     period = period_start(day, freq)
     # One entry per (customer, period): runs of equal keys, revenue summed within a run.
@@ -159,6 +243,14 @@ def btyd_summary(
     Returns
     -------
     DataFrame indexed by ``customer_id`` (sorted), float columns :data:`BTYD_COLUMNS`.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> btyd_summary(tx, "2024-01-31").loc[1].tolist()
+    [1.0, 19.0, 30.0, 30.0]
     """
     time_unit = _check_periods(freq, time_unit)
     rows = np.flatnonzero(_purchase_mask(transactions, cutoff))

@@ -80,7 +80,23 @@ _SUFFIXES = ("3m", "6m", "12m")
 
 
 def check_windows(config: Config) -> tuple[int, int, int]:
-    """The three activity windows (days) of ``config.features.windows_days``, validated."""
+    """The three activity windows (days) of ``config.features.windows_days``, validated.
+
+    Parameters
+    ----------
+    config : Config
+        The settings.
+
+    Returns
+    -------
+    tuple of int
+        The three windows, shortest first (ConfigError when they are not increasing).
+
+    Examples
+    --------
+    >>> check_windows(Config())
+    (91, 182, 365)
+    """
     windows = tuple(config.features.windows_days)
     if (
         len(windows) != 3
@@ -95,7 +111,28 @@ def check_windows(config: Config) -> tuple[int, int, int]:
 
 
 def purchase_columns(prep: Prepared, config: Config) -> dict[str, np.ndarray]:
-    """The :data:`PURCHASE_COLUMNS` from prepared rows (see the module docs)."""
+    """The :data:`PURCHASE_COLUMNS` from prepared rows (see the module docs).
+
+    Parameters
+    ----------
+    prep : Prepared
+        The rows up to the cutoff (``vipml.features._prep.prepare``).
+    config : Config
+        The settings (the activity windows).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Each of :data:`PURCHASE_COLUMNS`, one value per customer code.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> sorted(purchase_columns(prepare(tx, "2024-01-31"), Config())) == sorted(PURCHASE_COLUMNS)
+    True
+    """
     windows = check_windows(config)
     n, c = prep.n, prep.cutoff_day
     p_code, p_day = prep.p_code, prep.p_day
@@ -139,6 +176,29 @@ def purchase_columns(prep: Prepared, config: Config) -> dict[str, np.ndarray]:
 def purchase_features(
     transactions: pd.DataFrame, cutoff: str | pd.Timestamp, config: Config | None = None
 ) -> pd.DataFrame:
-    """The :data:`PURCHASE_COLUMNS` per customer at ``cutoff`` (one row per customer seen)."""
+    """The :data:`PURCHASE_COLUMNS` per customer at ``cutoff`` (one row per customer seen).
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive); later rows are ignored.
+    config : Config, optional
+        The settings (``features``, ``btyd``); the defaults otherwise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :data:`PURCHASE_COLUMNS`, indexed by ``customer_id``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> purchase_features(tx, "2024-01-31").shape
+    (2, 14)
+    """
     prep = prepare(transactions, cutoff)
     return pd.DataFrame(purchase_columns(prep, config or Config()), index=prep.customers)

@@ -103,7 +103,29 @@ _DISCOUNT_TOLERANCE = 0.005
 
 
 def row_profit(prep: Prepared, default_margin: float) -> tuple[np.ndarray, np.ndarray]:
-    """Gross profit of every row (negative on returns) and the mask of rows with assumed cost."""
+    """Gross profit of every row (negative on returns) and the mask of rows with assumed cost.
+
+    Parameters
+    ----------
+    prep : Prepared
+        The rows up to the cutoff (``vipml.features._prep.prepare``).
+    default_margin : float
+        The margin rate assumed where the cost is missing.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Profit per row and the rows whose cost was assumed.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> profit, assumed = row_profit(prepare(tx, "2024-01-31"), 0.3)
+    >>> profit.round(2).tolist(), assumed.tolist()
+    ([4.0, 10.0, 1.5], [False, False, True])
+    """
     cost, assumed = prep.signed_cost(default_margin)
     return prep.signed_revenue - cost, assumed
 
@@ -143,6 +165,23 @@ def line_totals(
     -------
     DataFrame indexed by ``category`` (sorted) with float columns ``revenue`` and
     ``gross_profit``; empty without a ``category`` column.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive); later rows are ignored.
+    config : Config, optional
+        The settings (``features``, ``btyd``); the defaults otherwise.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> line_totals(tx, "2024-01-31").to_dict("index")
+    {'tv': {'revenue': 15.0, 'gross_profit': 5.5}, 'vinyl': {'revenue': 30.0, 'gross_profit': 10.0}}
     """
     config = config or Config()
     prep = prepare(transactions, cutoff)
@@ -164,6 +203,18 @@ def rank_lines(totals: pd.DataFrame, top_share: float) -> list[str]:
     Categories with positive revenue are ranked by margin rate ``gross_profit / revenue``
     (ties: revenue, then name); the top ``ceil(top_share * k)`` of those ``k`` (at least one)
     are returned.
+
+    Parameters
+    ----------
+    totals : pandas.DataFrame
+        Revenue and gross profit per category (:func:`line_totals`).
+    top_share : float
+        The share of the revenue the lines ranked cover.
+
+    Returns
+    -------
+    list of str
+        The lines, best first.
 
     Examples
     --------
@@ -229,6 +280,29 @@ def value_columns(
 
     ``profitable_lines``, when given, are the category names counted as the most profitable
     lines (e.g. ranked once over every chunk of customers); otherwise they are ranked here.
+
+    Parameters
+    ----------
+    prep : Prepared
+        The rows up to the cutoff (``vipml.features._prep.prepare``).
+    config : Config
+        The settings (``features``).
+    profitable_lines : sequence of str, optional
+        The categories counted as the most profitable lines; ranked from these transactions by
+        default.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The order value, margin and mix columns, one value per customer code.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> value_columns(prepare(tx, "2024-01-31"), Config())["aov_max"].tolist()
+    [30.0, 5.0]
     """
     n, c = prep.n, prep.cutoff_day
     long_window = check_windows(config)[2]
@@ -252,8 +326,8 @@ def value_columns(
             np.int64
         ),
     }
-    full = np.zeros(n)
-    discounted = np.zeros(n)
+    full: np.ndarray = np.zeros(n)
+    discounted: np.ndarray = np.zeros(n)
     if prep.list_price is not None:
         list_price = prep.list_price[prep.purchase]
         known = ~np.isnan(list_price)
@@ -284,7 +358,33 @@ def value_features(
     *,
     profitable_lines: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Order value, margin and mix columns per customer at ``cutoff``."""
+    """Order value, margin and mix columns per customer at ``cutoff``.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive); later rows are ignored.
+    config : Config, optional
+        The settings (``features``, ``btyd``); the defaults otherwise.
+    profitable_lines : sequence of str, optional
+        The categories counted as the most profitable lines; ranked from these transactions by
+        default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The order value, margin and mix columns, indexed by ``customer_id``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> value_features(tx, "2024-01-31")["n_categories"].tolist()
+    [2, 1]
+    """
     prep = prepare(transactions, cutoff)
     columns = value_columns(prep, config or Config(), profitable_lines)
     return pd.DataFrame(columns, index=prep.customers)
@@ -293,7 +393,30 @@ def value_features(
 def profitable_lines(
     transactions: pd.DataFrame, cutoff: str | pd.Timestamp, config: Config | None = None
 ) -> list[str]:
-    """The categories counted as the most profitable lines at ``cutoff`` (best first)."""
+    """The categories counted as the most profitable lines at ``cutoff`` (best first).
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive); later rows are ignored.
+    config : Config, optional
+        The settings (``features``, ``btyd``); the defaults otherwise.
+
+    Returns
+    -------
+    list of str
+        The categories, best first.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> profitable_lines(tx, "2024-01-31")
+    ['tv']
+    """
     config = config or Config()
     return rank_lines(line_totals(transactions, cutoff, config), config.features.top_lines_share)
 
@@ -304,12 +427,51 @@ def first_category(transactions: pd.DataFrame, cutoff: str | pd.Timestamp) -> pd
     The first purchase is the earliest by timestamp (ties: the first row). ``"unknown"`` when
     there is no ``category`` column or the customer has no purchase (only returns). Indexed
     like :func:`vipml.features.build_features`.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions.
+    cutoff : str or pandas.Timestamp
+        The last day observed (inclusive); later rows are ignored.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by ``customer_id``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> first_category(tx, "2024-01-31").to_dict()
+    {1: 'tv', 2: 'tv'}
     """
     return first_category_of(prepare(transactions, cutoff))
 
 
 def first_category_of(prep: Prepared) -> pd.Series:
-    """:func:`first_category` of prepared transactions (when they are at hand already)."""
+    """:func:`first_category` of prepared transactions (when they are at hand already).
+
+    Parameters
+    ----------
+    prep : Prepared
+        The rows up to the cutoff (``vipml.features._prep.prepare``).
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by ``customer_id``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2], "revenue": [10.0, 30.0, 5.0],
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-05"]),
+    ...     "cost": [6.0, 20.0, float("nan")], "category": ["tv", "vinyl", "tv"]})
+    >>> first_category_of(prepare(tx, "2024-01-31")).to_dict()
+    {1: 'tv', 2: 'tv'}
+    """
     out = np.full(prep.n, "unknown", dtype=object)
     if prep.category is not None and prep.category_names is not None and len(prep.p_code):
         # rows of each customer's first purchase day (contiguous), then the earliest of them

@@ -63,6 +63,7 @@ from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from vipml.config import Config
+from vipml.data.problems import require_columns
 from vipml.errors import (
     ConfigError,
     ConvergenceError,
@@ -120,16 +121,12 @@ def _check_columns(summary: pd.DataFrame, columns: Sequence[str], table: str = "
         raise SchemaError(
             [f"expected a DataFrame (the BTYD summary), got {type(summary).__name__}"], table
         )
-    missing = [c for c in columns if c not in summary.columns]
-    if missing:
-        raise SchemaError(
-            [
-                f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                f"(found: {', '.join(map(str, summary.columns)) or 'none'}): build the summary "
-                "with vipml.features.rfm.btyd_summary(tx, cutoff)"
-            ],
-            table,
-        )
+    require_columns(
+        summary.columns,
+        columns,
+        table=table,
+        fix="build the summary with vipml.features.rfm.btyd_summary(tx, cutoff)",
+    )
 
 
 def _float_column(summary: pd.DataFrame, column: str, problems: list[str]) -> np.ndarray:

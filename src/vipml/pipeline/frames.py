@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from vipml.config import Config, parse_duration
+from vipml.data.problems import missing_required_problems
 from vipml.data.schema import transaction_attributes
 from vipml.errors import SchemaError
 from vipml.features import (
@@ -41,7 +42,12 @@ def categorical_attributes(customers: pd.DataFrame | None) -> pd.DataFrame:
     if customers is None:
         return pd.DataFrame(index=pd.Index([], name="customer_id"))
     if "customer_id" not in customers:
-        raise SchemaError(["customers: missing required column 'customer_id'"], "customers")
+        raise SchemaError(
+            missing_required_problems(
+                customers.columns, ["customer_id"], "map your id column to customer_id"
+            ),
+            "customers",
+        )
     table = customers.drop_duplicates("customer_id").set_index("customer_id")
     keep = []
     for col in table.columns:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from vipml.config import Config, VipConfig
 from vipml.data.cells import original_text
+from vipml.data.problems import require_columns
 from vipml.errors import ConfigError, SchemaError, format_examples
 from vipml.segments.treatments import treatments_for
 from vipml.segments.vocabulary import (
@@ -32,14 +33,12 @@ logger = logging.getLogger(__name__)
 def check_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """Validate the scorer's table; return a clean copy without the derived columns."""
     problems = []
-    missing = [c for c in INPUT_COLUMNS if c not in scores.columns]
-    if missing:
-        problems.append(
-            f"missing column(s) {', '.join(missing)} (columns found: "
-            f"{format_examples(scores.columns, 12)}): score the customers with "
-            "vipml.pipeline.score, or add them"
-        )
-        raise SchemaError(problems, table="scores")
+    require_columns(
+        scores.columns,
+        INPUT_COLUMNS,
+        table="scores",
+        fix="score the customers with vipml.pipeline.score, or add them",
+    )
     derived = [c for c in DERIVED_COLUMNS if c in scores.columns]
     df = scores.drop(columns=derived).reset_index(drop=True)
     n = len(df)

@@ -14,9 +14,9 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.types import DataType, StructType
 
+from vipml.data import problems
 from vipml.errors import (
     InvalidArgumentError,
-    SchemaError,
 )
 from vipml.spark.session import BUCKET, quiet_pyspark
 
@@ -42,16 +42,13 @@ def with_bucket(sdf: SparkDataFrame, num_buckets: int, column: str = "customer_i
 
 
 def require_columns(sdf: SparkDataFrame, columns: list[str], table: str) -> None:
-    missing = [c for c in columns if c not in sdf.columns]
-    if missing:
-        raise SchemaError(
-            [
-                f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                f"(found: {', '.join(sdf.columns) or 'none'}): map your column names onto "
-                "vipml's contract (config columns.*) before handing the Spark DataFrame over"
-            ],
-            table,
-        )
+    problems.require_columns(
+        sdf.columns,
+        columns,
+        table=table,
+        fix="map your column names onto vipml's contract (config columns.*) before handing the "
+        "Spark DataFrame over",
+    )
 
 
 def _spark_type(dtype: Any) -> DataType:

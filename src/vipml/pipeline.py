@@ -15,7 +15,7 @@ latest window validate. Finally a BTYD model is fitted at ``C`` itself for scori
 
 **Scoring** (:func:`score`) builds the same features at the scoring cutoff, predicts with the
 saved BTYD model and both classifiers, and explains each customer's scores (top three drivers,
-:mod:`vipml.modeling.reasons`).
+:mod:`vipml.wording`).
 
 **Backtest** (:func:`backtest`) trains with the data up to a cutoff, scores at the cutoff, and
 judges the scores (and the baselines of :mod:`vipml.modeling.backtest`) on what happened in
@@ -50,12 +50,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vipml.btyd_report import compare_models
 from vipml.bundle import VipModel, data_fingerprint, load_model
 from vipml.config import Config, parse_duration
 from vipml.data.schema import align_ids, transaction_attributes
 from vipml.errors import ConfigError, SchemaError, VipmlError
 from vipml.features import (
     build_features,
+    calibration_holdout,
     features_and_first_category,
     first_category,
     profitable_lines,
@@ -81,9 +83,9 @@ from vipml.modeling.classifier import (
     derived_columns,
     model_feature_names,
 )
-from vipml.modeling.reasons import join_reasons, top_reasons
 from vipml.segments import INPUT_COLUMNS
 from vipml.units import DAYS_PER_MONTH
+from vipml.wording import join_reasons, top_reasons
 
 __all__ = [
     "Progress",
@@ -268,9 +270,6 @@ def _choose_purchase_model(
     """``config.btyd.model``, or for ``'auto'`` the best on the latest label window."""
     if config.btyd.model != "auto":
         return config.btyd.model
-    from vipml.features import calibration_holdout
-    from vipml.modeling.btyd import compare_models
-
     ch = calibration_holdout(
         _up_to(transactions, cutoff), cutoff - horizon, horizon, config=config, features="btyd"
     )

@@ -34,6 +34,7 @@ from matplotlib.figure import Figure
 from vipml.errors import InvalidArgumentError
 from vipml.features.rfm import day_numbers, period_start, purchases_only
 from vipml.modeling.btyd import HistoryGrid, PurchaseModel
+from vipml.modeling.params import check_is_fitted
 from vipml.units import PERIOD_DAYS
 
 __all__ = [
@@ -121,7 +122,7 @@ def model_matrix(
     observed (at most 40). Cells with frequency 0 and recency > 0 cannot occur and are NaN.
     Rows: recency; columns: frequency.
     """
-    model._check_fitted()
+    check_is_fitted(model, "params_")
     T = float(max_recency if max_recency is not None else summary["T"].max())
     if max_frequency is None:
         max_frequency = int(min(summary["frequency"].max(), 40))
@@ -213,7 +214,7 @@ def cumulative_purchases(
     and a fit before it. ``end`` defaults to the last transaction. Returns columns
     ``actual, predicted`` indexed by date.
     """
-    model._check_fitted()
+    check_is_fitted(model, "params_")
     cutoff = pd.Timestamp(cutoff).normalize()
     end = pd.Timestamp(end if end is not None else transactions["timestamp"].max()).normalize()
     tx = purchases_only(transactions, end)

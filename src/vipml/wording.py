@@ -1,4 +1,5 @@
-"""Reasons: each customer's top drivers of a score, as phrases a marketer understands.
+"""Wording for marketers: each customer's top drivers of a score as phrases, and the
+formatting of amounts, counts, shares and ratios in them.
 
 The drivers are the features with the largest *positive* contributions to the score's log-odds
 (:meth:`vipml.modeling.classifier.VipClassifier.contributions`: LightGBM's ``pred_contrib`` plus
@@ -156,6 +157,20 @@ class _Row(Mapping[str, Any]):
 def phrase(feature: str, value: Any, row: Mapping[str, Any] | None = None) -> str:
     """The phrase for one feature's value (``row``: the customer's other values, if needed).
 
+    Parameters
+    ----------
+    feature
+        The feature's name.
+    value
+        The customer's value of it.
+    row
+        The customer's other values (some phrases read them).
+
+    Returns
+    -------
+    str
+        The phrase; ``"<feature> is <value>"`` for a feature without a phrase of its own.
+
     Examples
     --------
     >>> phrase("spend_3m", 1234.5)
@@ -217,6 +232,18 @@ def top_reasons(
         Reasons per customer; fewer when fewer features push the score up (the rest are "").
     min_contribution
         Only contributions above this count as drivers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``reason_1 .. reason_k``, indexed like ``contributions``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contrib = pd.DataFrame({"returns": [0.4], "orders": [0.9], "bias": [2.0]})
+    >>> top_reasons(contrib, pd.DataFrame({"returns": [0], "orders": [3]}), k=2).iloc[0].tolist()
+    ['3 orders in total', 'no returns']
     """
     features = [c for c in contributions.columns if c != "bias"]
     matrix = contributions[features].to_numpy(dtype=np.float64)
@@ -250,6 +277,18 @@ def top_reasons(
 def join_reasons(reasons: pd.DataFrame) -> pd.Series:
     """One string per row: the non-empty reasons joined by ``"; "`` (missing ones skipped).
 
+    Parameters
+    ----------
+    reasons
+        One column per reason (as :func:`top_reasons`).
+
+    Returns
+    -------
+    pandas.Series
+        Named ``reasons``, indexed like ``reasons``.
+
+    Examples
+    --------
     >>> join_reasons(pd.DataFrame({"a": ["x", "", None], "b": ["y", "z", ""]})).tolist()
     ['x; y', 'z', '']
     """

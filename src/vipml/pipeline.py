@@ -65,6 +65,7 @@ from vipml.features import (
 from vipml.features.attributes import row_attributes
 from vipml.features.rfm import BTYD_COLUMNS
 from vipml.labels import IncompleteHorizonWarning, make_labels
+from vipml.model_columns import model_feature_names
 from vipml.model_inputs import GivenInputs, ModelInputs, check_inputs, restrict_to_model
 from vipml.modeling.backtest import (
     BASELINES,
@@ -81,7 +82,6 @@ from vipml.modeling.classifier import (
     TIME_SCALE_COLUMNS,
     VipClassifier,
     derived_columns,
-    model_feature_names,
 )
 from vipml.segments import INPUT_COLUMNS
 from vipml.units import DAYS_PER_MONTH
@@ -310,7 +310,7 @@ def model_frame(
     """The classifiers' input at ``cutoff``: features, BTYD outputs, ratios and attributes.
 
     One row per customer with a purchase or a return on or before the cutoff, indexed by
-    ``customer_id``, columns :func:`~vipml.modeling.classifier.model_feature_names`.
+    ``customer_id``, columns :func:`~vipml.model_columns.model_feature_names`.
     ``features``: the :func:`~vipml.features.build_features` table of these transactions at
     this cutoff, when it is at hand (it is not built again).
     """

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from vipml.errors import ModelFormatError, NotFittedError, VipmlError
-from vipml.modeling.classifier import VipClassifier, derived_columns, model_feature_names
+from vipml.model_columns import model_feature_names
+from vipml.modeling.classifier import VipClassifier, derived_columns
 from vipml.wording import PHRASES, join_reasons, phrase, top_reasons
 
 

@@ -52,8 +52,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from vipml.errors import InvalidArgumentError, ModelFormatError, NotFittedError, VipmlError
-from vipml.modeling.params import Params
+from vipml.errors import InvalidArgumentError, ModelFormatError, VipmlError
+from vipml.modeling.params import Params, check_is_fitted
 from vipml.units import DAYS_PER_MONTH, cpu_count
 
 __all__ = [
@@ -63,7 +63,6 @@ __all__ = [
     "DERIVED_COLUMNS",
     "TIME_SCALE_COLUMNS",
     "BASE_TERMS",
-    "model_feature_names",
     "derived_columns",
     "VipClassifier",
     "average_precision",
@@ -133,20 +132,6 @@ BASE_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
-
-
-def model_feature_names(attributes: Sequence[str] = ()) -> list[str]:
-    """The model's input columns: every feature, the BTYD outputs, the ratios, the attributes.
-
-    Examples
-    --------
-    >>> names = model_feature_names(["region"])
-    >>> names[:2], names[-1], "p_alive" in names
-    (['frequency', 'recency'], 'region', True)
-    """
-    from vipml.features import FEATURE_COLUMNS
-
-    return [*FEATURE_COLUMNS, *BTYD_OUTPUTS, *DERIVED_COLUMNS, *attributes]
 
 
 def derived_columns(features: pd.DataFrame) -> pd.DataFrame:
@@ -545,11 +530,9 @@ class VipClassifier(Params):
     # --------------------------------------------------------------------------- prediction
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "booster_"):
-            raise NotFittedError(
-                "this VipClassifier is not fitted yet: call fit(...) first, or load a model "
-                "with vipml.load_model()"
-            )
+        check_is_fitted(
+            self, "booster_", "call fit(...) first, or load a model with vipml.load_model()"
+        )
 
     def _matrix(self, X: pd.DataFrame, matrix: np.ndarray | None) -> np.ndarray:
         self._check_fitted()

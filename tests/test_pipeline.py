@@ -14,7 +14,7 @@ from vipml.errors import VipmlError
 from vipml.labels import known_customers
 from vipml.model_inputs import MissingInputError
 from vipml.modeling.backtest import BASELINES, MODEL_NAME
-from vipml.modeling.classifier import roc_auc
+from vipml.modeling.metrics import roc_auc
 from vipml.pipeline import (
     SCORE_COLUMNS,
     backtest,

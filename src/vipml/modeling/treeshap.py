@@ -290,6 +290,16 @@ def tree_contributions(
         float64 of shape ``(n_rows, n_features + 1)`` (``n_classes * (n_features + 1)`` for
         multiclass): per-feature contributions to the raw score, last column the expected
         value (bias). Rows sum to ``booster.predict(X, raw_score=True)``.
+
+    Examples
+    --------
+    >>> import lightgbm as lgb
+    >>> X = np.random.default_rng(1).normal(size=(300, 3))
+    >>> booster = lgb.train({"objective": "binary", "num_leaves": 4, "verbose": -1},
+    ...                     lgb.Dataset(X, (X[:, 1] > 0).astype(int)), num_boost_round=5)
+    >>> contrib = tree_contributions(booster, X)
+    >>> bool(np.allclose(contrib.sum(axis=1), booster.predict(X, raw_score=True)))
+    True
     """
     if chunk_rows < 1:
         raise InvalidArgumentError(f"chunk_rows must be positive, got {chunk_rows}")

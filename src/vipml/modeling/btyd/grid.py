@@ -101,6 +101,22 @@ class HistoryGrid:
     Attributes computed on demand hold level indices: ``ix`` maps each history to its distinct
     frequency ``ux``; likewise ``iT``/``uT``, ``ir``/``ur``, and the pairs ``(x, T)`` and
     ``(x, rec)`` (``ixT``, ``xT_x``, ``xT_T``; ``ixr``, ``xr_x``, ``xr_r``).
+
+    Parameters
+    ----------
+    x, rec, T
+        Frequency, recency and age of each customer.
+    compress
+        Merge identical histories into one row with a weight (else one row per customer).
+    t
+        Each customer's own prediction horizon, if they differ (part of the history's key).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> grid = HistoryGrid(np.array([2.0, 2.0]), np.array([3.0, 3.0]), np.array([9.0, 9.0]))
+    >>> grid.n, len(grid), grid.broadcast(np.array([0.7])).tolist()
+    (2, 1, [0.7, 0.7])
     """
 
     def __init__(

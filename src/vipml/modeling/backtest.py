@@ -469,15 +469,16 @@ class BacktestResult:
 
     def lift_table(self, target: str, bins: int = 10) -> pd.DataFrame:
         """:func:`lift_table` of the model's probability for ``target``."""
-        frame = self._frame(target)
+        frame = self.target_frame(target)
         return lift_table(frame[target].to_numpy(bool), frame[PROBABILITY[target]], bins)
 
     def calibration_table(self, target: str, bins: int = 10) -> pd.DataFrame:
         """:func:`calibration_table` of the model's probability for ``target``."""
-        frame = self._frame(target)
+        frame = self.target_frame(target)
         return calibration_table(frame[target].to_numpy(bool), frame[PROBABILITY[target]], bins)
 
-    def _frame(self, target: str) -> pd.DataFrame:
+    def target_frame(self, target: str) -> pd.DataFrame:
+        """The predictions a target is scored on (churn: the customers eligible for it)."""
         frame = self.predictions
         if target == "churn" and "churn_eligible" in frame:
             frame = frame.loc[frame["churn_eligible"].to_numpy(dtype=bool)]

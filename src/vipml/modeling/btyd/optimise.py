@@ -471,10 +471,9 @@ def variance_matrix(
     Examples
     --------
     >>> import numpy as np
-    >>> variance_matrix(np.diag([2.0, 8.0]), 100, {"r": 1.0, "alpha": 10.0}, "M")
-              r  alpha
-    r      0.005  0.000
-    alpha  0.000  0.125
+    >>> vm = variance_matrix(np.diag([2.0, 8.0]), 100, {"r": 1.0, "alpha": 10.0}, "M")
+    >>> list(vm.index), vm.round(6).to_numpy().tolist()
+    (['r', 'alpha'], [[0.005, 0.0], [0.0, 0.125]])
     """
     names = list(params)
     theta = np.array([params[n] for n in names], dtype=np.float64)

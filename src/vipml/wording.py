@@ -125,11 +125,18 @@ PHRASES: dict[str, Phrase] = {
     "spend_rate_monthly": lambda x, r: f"spends {_money(x)} a month on average",
     "order_rate_monthly": lambda x, r: f"orders {x:.2f} times a month on average",
 }
-for _w, _label in _WINDOW.items():
-    PHRASES[f"orders_{_w}"] = (
-        lambda x, r, label=_label: f"{_count(x, 'order')} in the last {label}"
+
+
+def _window_phrases(label: str) -> tuple[Phrase, Phrase]:
+    """The phrases of the orders and spend of one window (``label``: e.g. "3 months")."""
+    return (
+        lambda x, r: f"{_count(x, 'order')} in the last {label}",
+        lambda x, r: f"spent {_money(x)} in the last {label}",
     )
-    PHRASES[f"spend_{_w}"] = lambda x, r, label=_label: f"spent {_money(x)} in the last {label}"
+
+
+for _w, _label in _WINDOW.items():
+    PHRASES[f"orders_{_w}"], PHRASES[f"spend_{_w}"] = _window_phrases(_label)
 
 
 #: Features whose phrase also reads other values of the customer's row.
@@ -265,7 +272,7 @@ def top_reasons(
                 out[rows, j] = phrase(name, None)
             elif name in ROW_DEPENDENT:
                 for i in rows:
-                    out[i, j] = phrase(name, series[i], _Row(columns, i))
+                    out[i, j] = phrase(name, series[i], _Row(columns, int(i)))
             else:  # one phrase per distinct value: counts and days repeat a lot
                 codes, uniques = pd.factorize(pd.Series(series[rows]), use_na_sentinel=False)
                 out[rows, j] = _phrases(name, np.asarray(uniques))[codes]

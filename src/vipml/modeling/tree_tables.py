@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -236,8 +236,9 @@ class _Part:
                 ix["base"].append(offset + j)
                 ix["leaf"].append(li)
                 ix["scale"].append(len(leaf.features))
-            tables.append(leaf.table.ravel())
-            offset += leaf.table.size
+            table = cast(np.ndarray, leaf.table)  # tabled leaves have one
+            tables.append(table.ravel())
+            offset += table.size
         self._index = {k: np.asarray(v, bool if k == "req" else np.intp) for k, v in ix.items()}
         self._flat_table = np.concatenate(tables) if tables else np.empty(0)
         order = np.argsort(self._index["col"], kind="stable")
@@ -267,7 +268,8 @@ class _Part:
             subset = np.add.reduceat(
                 present.astype(np.intp) << ix["shift"], ix["leaf_start"], axis=1
             )
-            values = self._flat_table[ix["base"] + subset[:, ix["leaf"]] * ix["scale"]]
+            flat = cast(np.ndarray, self._flat_table)  # kept while a leaf needs it
+            values = flat[ix["base"] + subset[:, ix["leaf"]] * ix["scale"]]
             table[:, ix["cols"]] += np.add.reduceat(values[:, ix["order"]], ix["col_start"], axis=1)
         for i in self._deep:
             self._add_deep_leaf(i, bits, table)

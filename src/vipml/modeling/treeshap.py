@@ -45,7 +45,7 @@ True
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -200,7 +200,7 @@ def _node_decisions(tree: Tree, cols: _Columns, n: int) -> Any:
                 if variant is not None:
                     np.less_equal(cols.numeric(f, variant), tree.node_threshold[node], out=out)
                 else:
-                    lut = tree.node_lut[node]
+                    lut = cast(np.ndarray, tree.node_lut[node])  # categorical split
                     np.take(lut, cols.categorical(f, len(lut) - 2), out=out, mode="clip")
                 cache[key] = out
         return cache[key]

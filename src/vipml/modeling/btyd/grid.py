@@ -15,7 +15,7 @@ Examples
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -128,6 +128,8 @@ class HistoryGrid:
         t: np.ndarray | None = None,
     ):
         self.n = len(x)
+        self.inverse: np.ndarray | None
+        self.t: np.ndarray | None
         if compress:
             columns = (x, rec, T) if t is None else (x, rec, T, t)
             self.inverse, first = group_rows(*columns)
@@ -219,11 +221,11 @@ class HistoryGrid:
 
     def xT_t(self, t: float | None) -> float | np.ndarray:
         """The horizon of each (x, T) pair: ``t`` itself, or the rows' own horizons."""
-        return t if t is not None else self.t[self._xT[1]]
+        return t if t is not None else cast(np.ndarray, self.t)[self._xT[1]]
 
     def row_t(self, t: float | None) -> float | np.ndarray:
         """The horizon of each row: ``t`` itself, or the rows' own horizons."""
-        return t if t is not None else self.t
+        return t if t is not None else cast(np.ndarray, self.t)
 
     @cached_property
     def _xr(self) -> tuple[np.ndarray, np.ndarray]:

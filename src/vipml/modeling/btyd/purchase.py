@@ -44,7 +44,7 @@ from vipml.modeling.params import Params, check_is_fitted
 __all__ = ["PurchaseModel", "PurchaseModelName", "PURCHASE_MODELS"]
 
 PurchaseModelName = Literal["bgnbd", "pareto_nbd", "mbgnbd"]
-PURCHASE_MODELS: tuple[str, ...] = ("bgnbd", "pareto_nbd", "mbgnbd")
+PURCHASE_MODELS: tuple[PurchaseModelName, ...] = ("bgnbd", "pareto_nbd", "mbgnbd")
 
 
 class PurchaseModel(Params):

@@ -14,8 +14,7 @@ from vipml.errors import VipmlError
 from vipml.labels import known_customers
 from vipml.model_inputs import MissingInputError
 from vipml.modeling.backtest import BASELINES, MODEL_NAME
-from vipml.modeling.classifier import roc_auc
-from vipml.modeling.reasons import phrase
+from vipml.modeling.metrics import roc_auc
 from vipml.pipeline import (
     SCORE_COLUMNS,
     backtest,
@@ -24,6 +23,7 @@ from vipml.pipeline import (
     training_cutoffs,
     validation_customers,
 )
+from vipml.wording import phrase
 
 FAST = {"lightgbm": {"n_estimators": 40, "num_threads": 1}}
 CUTOFF = "1997-12-31"

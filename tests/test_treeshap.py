@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vipml.modeling import treeshap
+from vipml.modeling import tree_tables, treeshap
 from vipml.modeling.treeshap import tree_contributions
 
 TOL = {"rtol": 1e-9, "atol": 1e-9}
@@ -231,12 +231,13 @@ def test_table_strategies(nan_data, monkeypatch, settings):
     )
     want = _check(booster, X)
     for name, value in settings.items():
-        monkeypatch.setattr(treeshap, name, value)
-    treeshap._tables_from_model_string.cache_clear()
+        module = tree_tables if name != "_MIN_THREAD_ROWS" else treeshap
+        monkeypatch.setattr(module, name, value)
+    tree_tables.tables_from_model_string.cache_clear()
     try:
         np.testing.assert_allclose(tree_contributions(booster, X, chunk_rows=700), want, **TOL)
     finally:
-        treeshap._tables_from_model_string.cache_clear()
+        tree_tables.tables_from_model_string.cache_clear()
 
 
 def test_big_trees_are_cut_into_parts():
@@ -246,7 +247,7 @@ def test_big_trees_are_cut_into_parts():
         lgb.Dataset(X, y),
         num_boost_round=3,
     )
-    tables = treeshap._TreeTables.from_booster(booster)
+    tables = tree_tables.TreeTables.from_booster(booster)
     assert max(len(tree.parts) for tree in tables.trees) > 1
     _check(booster, X)
 

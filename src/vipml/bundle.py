@@ -53,9 +53,10 @@ import pandas as pd
 from vipml.config import Config, config_from_dict, config_to_dict
 from vipml.data.io import atomic_path
 from vipml.errors import ConfigError, ModelFormatError
+from vipml.model_columns import model_feature_names
 from vipml.model_inputs import ModelInputs
 from vipml.modeling.btyd import LifetimeValueModel
-from vipml.modeling.classifier import VipClassifier, model_feature_names
+from vipml.modeling.classifier import VipClassifier
 from vipml.version import __version__
 
 __all__ = [
@@ -186,7 +187,7 @@ class VipModel:
     horizon
         The label horizon (e.g. ``'26W'``): the scores predict ``(cutoff, cutoff + horizon]``.
     feature_names
-        The classifiers' input columns (:func:`vipml.modeling.classifier.model_feature_names`).
+        The classifiers' input columns (:func:`vipml.model_columns.model_feature_names`).
     btyd
         The lifetime-value model fitted at the cutoff.
     classifiers

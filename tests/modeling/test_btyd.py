@@ -20,7 +20,6 @@ from vipml.errors import (
     SchemaError,
 )
 from vipml.features.rfm import btyd_summary
-from vipml.modeling import btyd
 from vipml.modeling.btyd import (
     PURCHASE_MODELS,
     BetaGeoModel,
@@ -30,6 +29,7 @@ from vipml.modeling.btyd import (
     ParetoNBDModel,
     make_purchase_model,
     model_from_dict,
+    optimise,
 )
 
 with warnings.catch_warnings():
@@ -269,7 +269,7 @@ def test_warm_started_fit_on_many_histories_equals_plain_fit(simulated, monkeypa
     for key, value in sim.params["bgnbd"].items():
         assert compressed.params_[key] == pytest.approx(value, rel=0.15)
     # Gamma-Gamma sees only the ~31,000 repeat customers: lower the threshold to warm-start it
-    monkeypatch.setattr(btyd, "_WARM_MIN_ROWS", 10_000)
+    monkeypatch.setattr(optimise, "WARM_START_ROWS", 10_000)
     gg = GammaGammaModel().fit(summary)
     gg_plain = GammaGammaModel(compress=False).fit(summary)
     assert gg.n_unique_ > 10_000

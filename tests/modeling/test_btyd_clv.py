@@ -9,16 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vipml.btyd_report import compare_models, fit_report
 from vipml.data.datasets import load_cdnow
 from vipml.errors import ConfigError, ModelFormatError, NotFittedError
 from vipml.features import calibration_holdout
 from vipml.features.rfm import btyd_summary
-from vipml.modeling.btyd import (
-    BtydWarning,
-    LifetimeValueModel,
-    compare_models,
-    fit_report,
-)
+from vipml.modeling.btyd import BtydWarning, LifetimeValueModel
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

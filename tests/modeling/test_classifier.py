@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from vipml.errors import ModelFormatError, NotFittedError, VipmlError
-from vipml.modeling.classifier import VipClassifier, derived_columns, model_feature_names
-from vipml.modeling.reasons import PHRASES, join_reasons, phrase, top_reasons
+from vipml.model_columns import model_feature_names
+from vipml.modeling.classifier import VipClassifier, derived_columns
+from vipml.wording import PHRASES, join_reasons, phrase, top_reasons
 
 
 def _data(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:

@@ -115,7 +115,7 @@ def btyd(
     correlation. `vipml btyd --transactions cdnow-sample --cutoff 1997-09-30` reproduces
     Fader, Hardie & Lee (2005).
     """
-    from vipml.modeling.btyd import fit_report
+    from vipml.btyd_report import fit_report
 
     cfg = load_config(config)
     tx = read_transactions(transactions, cfg.columns.transactions, cfg.input)

@@ -41,8 +41,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.isotonic import IsotonicRegression
 
-from vipml.modeling.classifier import average_precision, roc_auc
+from vipml.modeling.metrics import average_precision, roc_auc
 
 __all__ = [
     "baseline_score",
@@ -83,6 +84,20 @@ PROBABILITY = {"future_vip": "p_future_vip", "churn": "p_churn"}
 def top_share_precision(y: np.ndarray, score: np.ndarray, share: float = 0.1) -> float:
     """Share of positives among the top ``share`` of rows by score; ties shared in proportion.
 
+    Parameters
+    ----------
+    y
+        Outcomes.
+    score
+        Scores, higher for more likely positives.
+    share
+        The top share of rows.
+
+    Returns
+    -------
+    float
+        The precision in the top share (NaN without rows).
+
     Examples
     --------
     >>> top_share_precision(np.array([1, 0, 0, 0], bool), np.array([1., 1., 0., 0.]), 0.25)
@@ -111,7 +126,28 @@ def _brier(y: np.ndarray, p: np.ndarray | None) -> float:
 def score_metrics(
     y: np.ndarray, score: np.ndarray, probability: np.ndarray | None = None
 ) -> dict[str, float]:
-    """Every metric of :data:`METRICS` for one score (``probability`` for the Brier score)."""
+    """Every metric of :data:`METRICS` for one score (``probability`` for the Brier score).
+
+    Parameters
+    ----------
+    y
+        Outcomes.
+    score
+        Scores, higher for more likely positives.
+    probability
+        Probabilities for the Brier score (NaN without).
+
+    Returns
+    -------
+    dict
+        ``{metric: value}``.
+
+    Examples
+    --------
+    >>> m = score_metrics(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.2, 0.8]))
+    >>> m["roc_auc"], m["brier"] != m["brier"]
+    (1.0, True)
+    """
     y = np.asarray(y, dtype=bool)
     score = np.asarray(score, dtype=np.float64)
     base = float(y.mean()) if len(y) else float("nan")
@@ -126,21 +162,70 @@ def score_metrics(
 
 
 def fit_isotonic(score: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
-    """Isotonic map from a score to a probability, as JSON-able thresholds."""
-    from sklearn.isotonic import IsotonicRegression
+    """Isotonic map from a score to a probability, as JSON-able thresholds.
 
+    Parameters
+    ----------
+    score
+        Scores.
+    y
+        Outcomes.
+
+    Returns
+    -------
+    dict
+        ``{"x": thresholds, "y": probabilities}``.
+
+    Examples
+    --------
+    >>> fit_isotonic(np.array([1.0, 2.0, 3.0]), np.array([0, 1, 1]))
+    {'x': [1.0, 2.0, 3.0], 'y': [0.0, 1.0, 1.0]}
+    """
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
     iso.fit(np.asarray(score, dtype=np.float64), np.asarray(y, dtype=np.float64))
     return {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
 
 
 def apply_isotonic(mapping: Mapping[str, list[float]], score: np.ndarray) -> np.ndarray:
-    """Apply :func:`fit_isotonic` output (linear between thresholds, clipped outside)."""
+    """Apply :func:`fit_isotonic` output (linear between thresholds, clipped outside).
+
+    Parameters
+    ----------
+    mapping
+        The output of :func:`fit_isotonic`.
+    score
+        Scores.
+
+    Returns
+    -------
+    numpy.ndarray
+        Probabilities.
+
+    Examples
+    --------
+    >>> apply_isotonic({"x": [1.0, 3.0], "y": [0.0, 1.0]}, np.array([0.0, 2.0])).tolist()
+    [0.0, 0.5]
+    """
     return np.interp(np.asarray(score, dtype=np.float64), mapping["x"], mapping["y"])
 
 
 def lift_table(y: np.ndarray, score: np.ndarray, bins: int = 10) -> pd.DataFrame:
     """Customers split into ``bins`` equal groups by score (highest first): rate, lift, capture.
+
+    Parameters
+    ----------
+    y
+        Outcomes.
+    score
+        Scores.
+    bins
+        Groups.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: ``group, customers, positives, positive_rate, lift,
+        cumulative_capture``.
 
     Examples
     --------
@@ -173,7 +258,27 @@ def lift_table(y: np.ndarray, score: np.ndarray, bins: int = 10) -> pd.DataFrame
 
 
 def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
-    """Mean predicted probability against the observed rate, in ``bins`` equal-count groups."""
+    """Mean predicted probability against the observed rate, in ``bins`` equal-count groups.
+
+    Parameters
+    ----------
+    y
+        Outcomes.
+    p
+        Predicted probabilities.
+    bins
+        Groups.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: ``customers, predicted, observed``.
+
+    Examples
+    --------
+    >>> calibration_table(np.array([0, 1]), np.array([0.2, 0.7]), bins=2).values.tolist()
+    [[1.0, 0.2, 0.0], [1.0, 0.7, 1.0]]
+    """
     y = np.asarray(y, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
     order = np.argsort(p, kind="stable")
@@ -191,6 +296,22 @@ def baseline_score(frame: pd.DataFrame, column: str, sign: float) -> np.ndarray:
     """A baseline's score per row, higher = more likely (:data:`BASELINES` gives ``column``
     and ``sign``; a missing value ranks last).
 
+    Parameters
+    ----------
+    frame
+        The scores table.
+    column
+        The baseline's column.
+    sign
+        1, or -1 when a lower value means more likely.
+
+    Returns
+    -------
+    numpy.ndarray
+        The scores.
+
+    Examples
+    --------
     >>> baseline_score(pd.DataFrame({"p_alive": [0.9, 0.2, None]}), "p_alive", -1.0).tolist()
     [0.09999999999999998, 0.8, -inf]
     """
@@ -208,6 +329,29 @@ def evaluate(
     ``predictions`` holds the scores table columns (``p_future_vip``, ``p_churn`` and the
     baseline columns of :data:`BASELINES`) with the outcomes ``future_vip``, ``churn`` and
     ``churn_eligible``. ``baseline_maps[target][baseline]`` are isotonic maps (for Brier).
+
+    Parameters
+    ----------
+    predictions
+        Scores and outcomes, one row per customer.
+    baseline_maps
+        Isotonic maps of the baselines, for their Brier score.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``(target, score)``.
+
+    Examples
+    --------
+    >>> predictions = pd.DataFrame({
+    ...     "p_future_vip": [0.9, 0.1, 0.6, 0.2], "p_churn": [0.1, 0.8, 0.3, 0.7],
+    ...     "spend_12m": [900, 10, 400, 30], "expected_value": [50, 1, 20, 2],
+    ...     "days_since_last": [5, 300, 30, 200], "p_alive": [0.9, 0.2, 0.8, 0.3],
+    ...     "p_no_purchase": [0.1, 0.9, 0.3, 0.8], "future_vip": [1, 0, 1, 0],
+    ...     "churn": [0, 1, 0, 1], "churn_eligible": [1, 1, 1, 1]})
+    >>> evaluate(predictions).loc[("future_vip", "lightgbm"), "roc_auc"]
+    np.float64(1.0)
     """
     rows = []
     for target in TARGETS:
@@ -257,6 +401,16 @@ class BacktestResult:
         The cutoff (data up to it trained the model) and the label horizon.
     info
         Training context: cutoffs used, rows, data fingerprint, validation metrics.
+    model
+        The trained model, when kept.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"roc_auc": [0.8, 0.6]}, index=pd.MultiIndex.from_tuples(
+    ...     [("churn", "lightgbm"), ("churn", "days_since_last")], names=["target", "score"]))
+    >>> result = BacktestResult(table, pd.DataFrame(), pd.Timestamp("2024-01-01"), "26W")
+    >>> result.metrics()["churn"]["roc_auc"]
+    0.8
     """
 
     table: pd.DataFrame
@@ -315,15 +469,16 @@ class BacktestResult:
 
     def lift_table(self, target: str, bins: int = 10) -> pd.DataFrame:
         """:func:`lift_table` of the model's probability for ``target``."""
-        frame = self._frame(target)
+        frame = self.target_frame(target)
         return lift_table(frame[target].to_numpy(bool), frame[PROBABILITY[target]], bins)
 
     def calibration_table(self, target: str, bins: int = 10) -> pd.DataFrame:
         """:func:`calibration_table` of the model's probability for ``target``."""
-        frame = self._frame(target)
+        frame = self.target_frame(target)
         return calibration_table(frame[target].to_numpy(bool), frame[PROBABILITY[target]], bins)
 
-    def _frame(self, target: str) -> pd.DataFrame:
+    def target_frame(self, target: str) -> pd.DataFrame:
+        """The predictions a target is scored on (churn: the customers eligible for it)."""
         frame = self.predictions
         if target == "churn" and "churn_eligible" in frame:
             frame = frame.loc[frame["churn_eligible"].to_numpy(dtype=bool)]

@@ -49,11 +49,16 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
 
-from vipml.errors import InvalidArgumentError, ModelFormatError, NotFittedError, VipmlError
-from vipml.modeling.params import Params
+from vipml.errors import InvalidArgumentError, ModelFormatError, VipmlError, format_examples
+from vipml.modeling.calibration import apply_calibration, fit_calibration
+from vipml.modeling.metrics import average_precision, roc_auc
+from vipml.modeling.params import Params, check_is_fitted
+from vipml.modeling.treeshap import tree_contributions
 from vipml.units import DAYS_PER_MONTH, cpu_count
 
 __all__ = [
@@ -63,11 +68,8 @@ __all__ = [
     "DERIVED_COLUMNS",
     "TIME_SCALE_COLUMNS",
     "BASE_TERMS",
-    "model_feature_names",
     "derived_columns",
     "VipClassifier",
-    "average_precision",
-    "roc_auc",
 ]
 
 log = logging.getLogger(__name__)
@@ -135,20 +137,6 @@ BASE_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 
-def model_feature_names(attributes: Sequence[str] = ()) -> list[str]:
-    """The model's input columns: every feature, the BTYD outputs, the ratios, the attributes.
-
-    Examples
-    --------
-    >>> names = model_feature_names(["region"])
-    >>> names[:2], names[-1], "p_alive" in names
-    (['frequency', 'recency'], 'region', True)
-    """
-    from vipml.features import FEATURE_COLUMNS
-
-    return [*FEATURE_COLUMNS, *BTYD_OUTPUTS, *DERIVED_COLUMNS, *attributes]
-
-
 def derived_columns(features: pd.DataFrame) -> pd.DataFrame:
     """Age-free ratios from the feature columns.
 
@@ -157,6 +145,24 @@ def derived_columns(features: pd.DataFrame) -> pd.DataFrame:
     * ``idle_share``: days since the last purchase / (tenure + 1);
     * ``spend_rate_monthly``, ``order_rate_monthly``: lifetime spend and orders per month of
       tenure (the first month counted in full).
+
+    Parameters
+    ----------
+    features
+        The feature table (``days_since_last``, ``mean_days_between``, ``tenure_days``,
+        ``revenue_total``, ``orders``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The four ratios, indexed like ``features``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"days_since_last": [60.0], "mean_days_between": [30.0],
+    ...                   "tenure_days": [365.25], "revenue_total": [1200.0], "orders": [6]})
+    >>> derived_columns(f).round(2).iloc[0].tolist()
+    [2.0, 0.16, 100.0, 0.5]
     """
     dsl = features["days_since_last"].to_numpy(dtype=np.float64)
     gap = features["mean_days_between"].to_numpy(dtype=np.float64)
@@ -183,38 +189,6 @@ def _transform(values: np.ndarray, how: str) -> np.ndarray:
     if how == "identity":
         return values
     raise InvalidArgumentError(f"transform {how!r} is not one of {', '.join(TRANSFORMS)}")
-
-
-def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC (ties count half); NaN when only one class is present.
-
-    Examples
-    --------
-    >>> roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
-    0.75
-    """
-    from sklearn.metrics import roc_auc_score
-
-    y = np.asarray(y, dtype=bool)
-    if y.all() or not y.any():
-        return float("nan")
-    return float(roc_auc_score(y, score))
-
-
-def average_precision(y: np.ndarray, score: np.ndarray) -> float:
-    """Average precision (area under the precision-recall curve, step-wise); NaN without positives.
-
-    Examples
-    --------
-    >>> round(average_precision(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])), 4)
-    0.8333
-    """
-    from sklearn.metrics import average_precision_score
-
-    y = np.asarray(y, dtype=bool)
-    if not y.any():
-        return float("nan")
-    return float(average_precision_score(y, score))
 
 
 class VipClassifier(Params):
@@ -260,6 +234,12 @@ class VipClassifier(Params):
         ``method`` and its parameters (``a``, ``b`` or ``x``, ``y`` thresholds).
     validation_ : dict
         Validation-window size, positive rate, log-loss, AUC and average precision.
+
+    Examples
+    --------
+    >>> clf = VipClassifier(n_estimators=50, calibration="isotonic")
+    >>> clf.get_params()["calibration"], hasattr(clf, "booster_")
+    ('isotonic', False)
     """
 
     def __init__(
@@ -347,8 +327,6 @@ class VipClassifier(Params):
             raise VipmlError(f"{what}: expected a pandas DataFrame, got {type(X).__name__}")
         missing = [c for c in names if c not in X.columns]
         if missing:
-            from vipml.errors import format_examples
-
             raise VipmlError(
                 f"{what}: {len(missing)} feature column(s) missing ({format_examples(missing)}): "
                 "build them with the same vipml version and config as the model"
@@ -411,9 +389,6 @@ class VipClassifier(Params):
 
         ``X_valid`` should be a later time window than ``X`` (never a random split).
         """
-        import lightgbm as lgb
-        from sklearn.linear_model import LogisticRegression
-
         self._check_settings()
         y = np.asarray(y, dtype=bool)
         y_valid = np.asarray(y_valid, dtype=bool)
@@ -517,39 +492,17 @@ class VipClassifier(Params):
         return self
 
     def _fit_calibration(self, raw: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-        if self.calibration == "none":
-            return {"method": "none"}
-        if self.calibration == "isotonic":
-            from sklearn.isotonic import IsotonicRegression
-
-            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
-            return {
-                "method": "isotonic",
-                "x": iso.X_thresholds_.tolist(),
-                "y": iso.y_thresholds_.tolist(),
-            }
-        from sklearn.linear_model import LogisticRegression
-
-        lr = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y)
-        return {"method": "sigmoid", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
+        return fit_calibration(raw, y, self.calibration)
 
     def _calibrate(self, raw: np.ndarray) -> np.ndarray:
-        cal = self.calibrator_
-        if cal["method"] == "none":
-            return 1.0 / (1.0 + np.exp(-raw))
-        if cal["method"] == "isotonic":
-            return np.interp(raw, np.asarray(cal["x"]), np.asarray(cal["y"]))
-        z = cal["a"] * raw + cal["b"]
-        return 1.0 / (1.0 + np.exp(-z))
+        return apply_calibration(self.calibrator_, raw)
 
     # --------------------------------------------------------------------------- prediction
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "booster_"):
-            raise NotFittedError(
-                "this VipClassifier is not fitted yet: call fit(...) first, or load a model "
-                "with vipml.load_model()"
-            )
+        check_is_fitted(
+            self, "booster_", "call fit(...) first, or load a model with vipml.load_model()"
+        )
 
     def _matrix(self, X: pd.DataFrame, matrix: np.ndarray | None) -> np.ndarray:
         self._check_fitted()
@@ -580,8 +533,6 @@ class VipClassifier(Params):
     def contributions(self, X: pd.DataFrame, matrix: np.ndarray | None = None) -> pd.DataFrame:
         """Per-feature contributions to the raw log-odds, plus ``bias``; rows sum to the score
         (``matrix`` as in :meth:`decision_function`)."""
-        from vipml.modeling.treeshap import tree_contributions
-
         matrix = self._matrix(X, matrix)
         # exact TreeSHAP, equal to LightGBM's pred_contrib, computed once per decision pattern
         contrib = tree_contributions(
@@ -641,8 +592,6 @@ class VipClassifier(Params):
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], booster_text: str) -> VipClassifier:
         """Rebuild a fitted classifier from :meth:`to_dict` output and the trees' text."""
-        import lightgbm as lgb
-
         if not isinstance(d, Mapping) or d.get("model") != "vip_classifier":
             raise ModelFormatError("classifier: the saved model is not a vipml classifier")
         if d.get("format_version") != _FORMAT_VERSION:

@@ -22,15 +22,58 @@ vipml.errors.InvalidArgumentError: Model has no parameter 'beta': its parameters
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import Any
 
-from vipml.errors import InvalidArgumentError
+from vipml.errors import InvalidArgumentError, NotFittedError
 
-__all__ = ["Params"]
+__all__ = ["Params", "check_is_fitted"]
+
+
+def check_is_fitted(
+    estimator: object, attributes: str | Sequence[str], how: str = "call fit(...) first"
+) -> None:
+    """Raise :class:`~vipml.errors.NotFittedError` unless ``estimator`` has ``attributes``.
+
+    The one not-fitted check of vipml's estimators (the fitted attributes end with ``_``).
+
+    Parameters
+    ----------
+    estimator
+        The estimator to check.
+    attributes
+        Name(s) of attributes that only a fit (or a load) sets.
+    how
+        How to get a fitted estimator, for the message.
+
+    Examples
+    --------
+    >>> class Model:
+    ...     pass
+    >>> check_is_fitted(Model(), "params_")
+    Traceback (most recent call last):
+    ...
+    vipml.errors.NotFittedError: this Model is not fitted yet: call fit(...) first
+    >>> model = Model()
+    >>> model.params_ = {}
+    >>> check_is_fitted(model, ["params_"])
+    """
+    names = [attributes] if isinstance(attributes, str) else list(attributes)
+    if not all(hasattr(estimator, name) for name in names):
+        raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet: {how}")
 
 
 class Params:
-    """``get_params`` / ``set_params`` from the ``__init__`` signature (scikit-learn style)."""
+    """``get_params`` / ``set_params`` from the ``__init__`` signature (scikit-learn style).
+
+    Examples
+    --------
+    >>> class Model(Params):
+    ...     def __init__(self, alpha: float = 1.0) -> None:
+    ...         self.alpha = alpha
+    >>> Model(alpha=2.0).get_params()
+    {'alpha': 2.0}
+    """
 
     @classmethod
     def _param_names(cls) -> list[str]:

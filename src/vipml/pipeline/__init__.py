@@ -15,7 +15,7 @@ latest window validate. Finally a BTYD model is fitted at ``C`` itself for scori
 
 **Scoring** (:func:`score`) builds the same features at the scoring cutoff, predicts with the
 saved BTYD model and both classifiers, and explains each customer's scores (top three drivers,
-:mod:`vipml.modeling.reasons`).
+:mod:`vipml.wording`).
 
 **Backtest** (:func:`backtest`) trains with the data up to a cutoff, scores at the cutoff, and
 judges the scores (and the baselines of :mod:`vipml.modeling.backtest`) on what happened in

@@ -20,11 +20,11 @@ from vipml.features import (
 )
 from vipml.features.attributes import row_attributes
 from vipml.features.rfm import BTYD_COLUMNS
+from vipml.model_columns import model_feature_names
 from vipml.modeling.btyd import BtydWarning, LifetimeValueModel
 from vipml.modeling.classifier import (
     BTYD_OUTPUTS,
     derived_columns,
-    model_feature_names,
 )
 from vipml.pipeline.common import (
     up_to,
@@ -119,8 +119,8 @@ def choose_purchase_model(
     """``config.btyd.model``, or for ``'auto'`` the best on the latest label window."""
     if config.btyd.model != "auto":
         return config.btyd.model
+    from vipml.btyd_report import compare_models
     from vipml.features import calibration_holdout
-    from vipml.modeling.btyd import compare_models
 
     ch = calibration_holdout(
         up_to(transactions, cutoff), cutoff - horizon, horizon, config=config, features="btyd"
@@ -162,7 +162,7 @@ def model_frame(
     """The classifiers' input at ``cutoff``: features, BTYD outputs, ratios and attributes.
 
     One row per customer with a purchase or a return on or before the cutoff, indexed by
-    ``customer_id``, columns :func:`~vipml.modeling.classifier.model_feature_names`.
+    ``customer_id``, columns :func:`~vipml.model_columns.model_feature_names`.
     ``features``: the :func:`~vipml.features.build_features` table of these transactions at
     this cutoff, when it is at hand (it is not built again).
     """

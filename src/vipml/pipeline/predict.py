@@ -15,7 +15,7 @@ from vipml.modeling.backtest import (
 from vipml.modeling.classifier import (
     VipClassifier,
 )
-from vipml.modeling.reasons import join_reasons, top_reasons
+from vipml.wording import join_reasons, top_reasons
 
 log = logging.getLogger(__name__)
 

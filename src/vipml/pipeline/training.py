@@ -20,6 +20,7 @@ from vipml.features import (
 )
 from vipml.features.rfm import BTYD_COLUMNS
 from vipml.labels import IncompleteHorizonWarning, make_labels
+from vipml.model_columns import model_feature_names
 from vipml.model_inputs import ModelInputs
 from vipml.modeling.backtest import (
     TARGETS,
@@ -31,7 +32,6 @@ from vipml.modeling.classifier import (
     BASE_TERMS,
     TIME_SCALE_COLUMNS,
     VipClassifier,
-    model_feature_names,
 )
 from vipml.pipeline.common import (
     LABEL_COLUMNS,

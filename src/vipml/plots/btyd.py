@@ -34,6 +34,7 @@ from matplotlib.figure import Figure
 from vipml.errors import InvalidArgumentError
 from vipml.features.rfm import day_numbers, period_start, purchases_only
 from vipml.modeling.btyd import HistoryGrid, PurchaseModel
+from vipml.modeling.params import check_is_fitted
 from vipml.units import PERIOD_DAYS
 
 __all__ = [
@@ -61,7 +62,33 @@ def calibration_holdout_table(
 
     ``cal_holdout`` as :func:`vipml.features.calibration_holdout` (``frequency, recency, T,
     frequency_holdout, duration_holdout``). Frequencies above ``max_frequency`` are pooled in
-    the last row. Returns columns ``customers, actual, predicted`` indexed by ``frequency``.
+    the last row.
+
+    Parameters
+    ----------
+    model
+        A fitted purchase model.
+    cal_holdout
+        Calibration summary with the holdout outcomes.
+    max_frequency
+        Frequencies from this one up are pooled.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``customers, actual, predicted`` indexed by ``frequency``.
+
+    Examples
+    --------
+    >>> from vipml.modeling.btyd import model_from_dict
+    >>> model = model_from_dict({"model": "bgnbd", "format_version": 1,
+    ...     "params": {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4}})
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"frequency": [0, 2, 5], "recency": [0.0, 20.0, 30.0],
+    ...                   "T": [38.0, 38.0, 38.0], "frequency_holdout": [0, 1, 3],
+    ...                   "duration_holdout": [39.0, 39.0, 39.0]})
+    >>> calibration_holdout_table(model, s)["customers"].tolist()
+    [1, 1, 1]
     """
     predicted = model.expected_purchases(
         cal_holdout, cal_holdout["duration_holdout"].to_numpy(dtype=np.float64)
@@ -86,7 +113,36 @@ def calibration_holdout_figure(
     max_frequency: int = 7,
     time_unit: Literal["D", "W"] = "W",
 ) -> Figure:
-    """Actual and predicted mean holdout purchases by calibration frequency."""
+    """Actual and predicted mean holdout purchases by calibration frequency.
+
+    Parameters
+    ----------
+    model
+        A fitted purchase model.
+    cal_holdout
+        Calibration summary with the holdout outcomes (as :func:`calibration_holdout_table`).
+    max_frequency
+        Frequencies from this one up are pooled.
+    time_unit
+        Unit of ``duration_holdout``, for the axis label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Examples
+    --------
+    >>> from vipml.modeling.btyd import model_from_dict
+    >>> model = model_from_dict({"model": "bgnbd", "format_version": 1,
+    ...     "params": {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4}})
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"frequency": [0, 2, 5], "recency": [0.0, 20.0, 30.0],
+    ...                   "T": [38.0, 38.0, 38.0], "frequency_holdout": [0, 1, 3],
+    ...                   "duration_holdout": [39.0, 39.0, 39.0]})
+    >>> calibration_holdout_figure(model, s).axes[0].get_xlabel()
+    'repeat purchases in the calibration period'
+    """
     table = calibration_holdout_table(model, cal_holdout, max_frequency)
     fig = _figure()
     ax = fig.add_subplot()
@@ -119,9 +175,38 @@ def model_matrix(
     Customers are of full age (``T`` = the largest ``T`` of the summary, or ``max_recency``);
     recency runs over whole time units from 0 to ``T``, frequency from 0 to the largest
     observed (at most 40). Cells with frequency 0 and recency > 0 cannot occur and are NaN.
-    Rows: recency; columns: frequency.
+
+    Parameters
+    ----------
+    model
+        A fitted purchase model.
+    summary
+        The BTYD summary the ranges come from.
+    kind
+        ``'p_alive'`` or ``'expected_purchases'``.
+    t
+        Horizon of the expected purchases.
+    max_frequency, max_recency
+        Ranges of the grid (default: from the summary).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: recency; columns: frequency.
+
+    Examples
+    --------
+    >>> from vipml.modeling.btyd import model_from_dict
+    >>> model = model_from_dict({"model": "bgnbd", "format_version": 1,
+    ...     "params": {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4}})
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"frequency": [0, 2, 5], "recency": [0.0, 20.0, 30.0],
+    ...                   "T": [38.0, 38.0, 38.0], "frequency_holdout": [0, 1, 3],
+    ...                   "duration_holdout": [39.0, 39.0, 39.0]})
+    >>> model_matrix(model, s, max_frequency=2, max_recency=3).shape
+    (4, 3)
     """
-    model._check_fitted()
+    check_is_fitted(model, "params_")
     T = float(max_recency if max_recency is not None else summary["T"].max())
     if max_frequency is None:
         max_frequency = int(min(summary["frequency"].max(), 40))
@@ -172,7 +257,38 @@ def frequency_recency_figure(
     max_recency: float | None = None,
     time_unit: Literal["D", "W"] = "W",
 ) -> Figure:
-    """Heat map of expected purchases in the next ``t`` by frequency and recency."""
+    """Heat map of expected purchases in the next ``t`` by frequency and recency.
+
+    Parameters
+    ----------
+    model
+        A fitted purchase model.
+    summary
+        The BTYD summary the ranges come from.
+    t
+        Horizon, in ``time_unit``.
+    max_frequency, max_recency
+        Ranges of the grid (default: from the summary).
+    time_unit
+        Unit of the summary, for the title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Examples
+    --------
+    >>> from vipml.modeling.btyd import model_from_dict
+    >>> model = model_from_dict({"model": "bgnbd", "format_version": 1,
+    ...     "params": {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4}})
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"frequency": [0, 2, 5], "recency": [0.0, 20.0, 30.0],
+    ...                   "T": [38.0, 38.0, 38.0], "frequency_holdout": [0, 1, 3],
+    ...                   "duration_holdout": [39.0, 39.0, 39.0]})
+    >>> frequency_recency_figure(model, s, t=4).axes[0].get_title()
+    'Expected purchases in the next 4 weeks (BG/NBD)'
+    """
     matrix = model_matrix(model, summary, "expected_purchases", t, max_frequency, max_recency)
     unit = _UNIT_NAMES[time_unit] if t != 1 else _UNIT_NAMES[time_unit][:-1]
     return _matrix_figure(
@@ -189,7 +305,34 @@ def p_alive_figure(
     max_frequency: int | None = None,
     max_recency: float | None = None,
 ) -> Figure:
-    """Heat map of P(alive) by frequency and recency."""
+    """Heat map of P(alive) by frequency and recency.
+
+    Parameters
+    ----------
+    model
+        A fitted purchase model.
+    summary
+        The BTYD summary the ranges come from.
+    max_frequency, max_recency
+        Ranges of the grid (default: from the summary).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Examples
+    --------
+    >>> from vipml.modeling.btyd import model_from_dict
+    >>> model = model_from_dict({"model": "bgnbd", "format_version": 1,
+    ...     "params": {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4}})
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"frequency": [0, 2, 5], "recency": [0.0, 20.0, 30.0],
+    ...                   "T": [38.0, 38.0, 38.0], "frequency_holdout": [0, 1, 3],
+    ...                   "duration_holdout": [39.0, 39.0, 39.0]})
+    >>> p_alive_figure(model, s).axes[0].get_xlabel()
+    'frequency (repeat purchases)'
+    """
     matrix = model_matrix(model, summary, "p_alive", 1.0, max_frequency, max_recency)
     return _matrix_figure(
         matrix, f"P(alive) by frequency and recency ({model.label})", "P(alive)", "RdYlGn"
@@ -210,10 +353,42 @@ def cumulative_purchases(
     purchase is a purchase period (``freq``) after the customer's first, as in the BTYD
     summary. The prediction on day ``d`` is ``sum_i E[N(d - first_i)]`` (the model's expected
     repeat purchases of a new customer, in ``time_unit``), so it is a forecast after the cutoff
-    and a fit before it. ``end`` defaults to the last transaction. Returns columns
-    ``actual, predicted`` indexed by date.
+    and a fit before it.
+
+    Parameters
+    ----------
+    model
+        A fitted purchase model.
+    transactions
+        Validated transactions.
+    cutoff
+        End of the calibration window.
+    end
+        Last day shown (default: the last transaction).
+    freq
+        Purchase period (``'D'``: a day with purchases counts once).
+    time_unit
+        Time unit of the model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``actual, predicted`` indexed by date.
+
+    Examples
+    --------
+    >>> from vipml.modeling.btyd import model_from_dict
+    >>> model = model_from_dict({"model": "bgnbd", "format_version": 1,
+    ...     "params": {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4}})
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 2, 2], "revenue": [10.0] * 5,
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-05",
+    ...                                  "2024-01-20", "2024-03-01"])})
+    >>> table = cumulative_purchases(model, tx, "2024-01-31")
+    >>> len(table), float(table["actual"].iloc[-1])
+    (61, 3.0)
     """
-    model._check_fitted()
+    check_is_fitted(model, "params_")
     cutoff = pd.Timestamp(cutoff).normalize()
     end = pd.Timestamp(end if end is not None else transactions["timestamp"].max()).normalize()
     tx = purchases_only(transactions, end)
@@ -253,7 +428,40 @@ def cumulative_purchases_figure(
     freq: Literal["D", "W"] = "D",
     time_unit: Literal["D", "W"] = "W",
 ) -> Figure:
-    """Cumulative repeat purchases over time, actual against predicted, cutoff marked."""
+    """Cumulative repeat purchases over time, actual against predicted, cutoff marked.
+
+    Parameters
+    ----------
+    model
+        A fitted purchase model.
+    transactions
+        Validated transactions.
+    cutoff
+        End of the calibration window.
+    end
+        Last day shown (default: the last transaction).
+    freq
+        Purchase period.
+    time_unit
+        Time unit of the model.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+
+    Examples
+    --------
+    >>> from vipml.modeling.btyd import model_from_dict
+    >>> model = model_from_dict({"model": "bgnbd", "format_version": 1,
+    ...     "params": {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.4}})
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": [1, 1, 2, 2, 2], "revenue": [10.0] * 5,
+    ...     "timestamp": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-05",
+    ...                                  "2024-01-20", "2024-03-01"])})
+    >>> cumulative_purchases_figure(model, tx, "2024-01-31").axes[0].get_ylabel()
+    'cumulative repeat purchases'
+    """
     table = cumulative_purchases(model, transactions, cutoff, end, freq, time_unit)
     fig = _figure(8.0, 4.5)
     ax = fig.add_subplot()

@@ -42,11 +42,36 @@ _TITLES = {"future_vip": "future VIP", "churn": "churn (customers active at the 
 
 
 def lift_chart(result: BacktestResult, bins: int = 10) -> Figure:
-    """Lift per score decile (highest scores first): LightGBM bars, baseline lines."""
+    """Lift per score decile (highest scores first): LightGBM bars, baseline lines.
+
+    Parameters
+    ----------
+    result
+        A backtest.
+    bins
+        Score groups.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per target.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from vipml.modeling.backtest import BacktestResult, evaluate
+    >>> rng = np.random.default_rng(1)
+    >>> pred = pd.DataFrame({c: rng.random(200) for c in ("p_future_vip", "p_churn",
+    ...     "spend_12m", "expected_value", "days_since_last", "p_alive", "p_no_purchase")})
+    >>> pred["future_vip"], pred["churn"] = pred["p_future_vip"] > 0.7, pred["p_churn"] > 0.5
+    >>> result = BacktestResult(evaluate(pred), pred, pd.Timestamp("2024-01-01"), "26W")
+    >>> lift_chart(result).axes[0].get_xlabel()
+    'score decile (1 = highest scores)'
+    """
     fig = Figure(figsize=(11, 4.2), dpi=110, layout="constrained")
     axes = fig.subplots(1, len(TARGETS))
     for ax, target in zip(np.atleast_1d(axes), TARGETS, strict=True):
-        frame = result._frame(target)
+        frame = result.target_frame(target)
         y = frame[target].to_numpy(dtype=bool)
         model = lift_table(y, frame[PROBABILITY[target]].to_numpy(dtype=np.float64), bins)
         groups = model["group"].to_numpy()
@@ -67,7 +92,32 @@ def lift_chart(result: BacktestResult, bins: int = 10) -> Figure:
 
 
 def calibration_curve(result: BacktestResult, bins: int = 10) -> Figure:
-    """Mean predicted probability against the observed rate, in equal-count groups."""
+    """Mean predicted probability against the observed rate, in equal-count groups.
+
+    Parameters
+    ----------
+    result
+        A backtest.
+    bins
+        Probability groups.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per target.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from vipml.modeling.backtest import BacktestResult, evaluate
+    >>> rng = np.random.default_rng(1)
+    >>> pred = pd.DataFrame({c: rng.random(200) for c in ("p_future_vip", "p_churn",
+    ...     "spend_12m", "expected_value", "days_since_last", "p_alive", "p_no_purchase")})
+    >>> pred["future_vip"], pred["churn"] = pred["p_future_vip"] > 0.7, pred["p_churn"] > 0.5
+    >>> result = BacktestResult(evaluate(pred), pred, pd.Timestamp("2024-01-01"), "26W")
+    >>> calibration_curve(result).axes[0].get_ylabel()
+    'observed rate'
+    """
     fig = Figure(figsize=(11, 4.2), dpi=110, layout="constrained")
     axes = fig.subplots(1, len(TARGETS))
     for ax, target in zip(np.atleast_1d(axes), TARGETS, strict=True):

@@ -59,6 +59,16 @@ def lorenz_curve(values: np.ndarray | pd.Series) -> tuple[np.ndarray, np.ndarray
 
     Only positive values count. Both arrays start at 0 and end at 1.
 
+    Parameters
+    ----------
+    values
+        One value per customer.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(share of customers, cumulative share of value)``.
+
     Examples
     --------
     >>> x, y = lorenz_curve([1.0, 3.0, 0.0])
@@ -81,7 +91,31 @@ def lorenz_figure(
     currency: str = "$",
 ) -> Figure:
     """Value concentration: the Lorenz curve with the top 10% and top 1% shares, and their
-    spend per order against the rest next to the rule of thumb (about 3x and 5x)."""
+    spend per order against the rest next to the rule of thumb (about 3x and 5x).
+
+    Parameters
+    ----------
+    scores
+        One row per customer with ``value`` and ``orders`` columns.
+    value
+        The value column.
+    orders
+        The order-count column (spend per order).
+    currency
+        Symbol on the money axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"spend_12m": [5.0, 9.0, 80.0], "orders_12m": [1, 1, 2]})
+    >>> len(lorenz_figure(scores).axes)
+    2
+    """
     c = value_concentration(scores, value=value, orders=orders)
     x, y = lorenz_curve(scores[value])
     fig = _figure(10.0, 4.2)
@@ -127,7 +161,26 @@ def lorenz_figure(
 
 
 def segment_sizes_figure(scores: pd.DataFrame) -> Figure:
-    """Customers per segment, and each segment's share of customers, 12-month spend and CLV."""
+    """Customers per segment, and each segment's share of customers, 12-month spend and CLV.
+
+    Parameters
+    ----------
+    scores
+        Segmented scores: ``segment``, ``spend_12m`` and ``clv`` per customer.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scores = pd.DataFrame({"segment": ["vip", "regular", "regular"],
+    ...                        "spend_12m": [900.0, 20.0, 10.0], "clv": [500.0, 15.0, 5.0]})
+    >>> len(segment_sizes_figure(scores).axes)
+    2
+    """
     counts = scores["segment"].value_counts().reindex(list(SEGMENTS), fill_value=0)
     total = max(len(scores), 1)
     spend = scores.groupby("segment")["spend_12m"].sum().reindex(list(SEGMENTS), fill_value=0)
@@ -167,7 +220,25 @@ def segment_sizes_figure(scores: pd.DataFrame) -> Figure:
 def vip_profile_figure(profile: pd.DataFrame, max_values: int = 8) -> Figure:
     """The VIP profile: each attribute's shares per group, and the value signals' VIP index.
 
-    ``profile`` is the table of :func:`vipml.segments.vip_profile`.
+    Parameters
+    ----------
+    profile
+        The table of :func:`vipml.segments.vip_profile`.
+    max_values
+        Most values shown per attribute.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per attribute, and one for the value signals.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> profile = pd.DataFrame({"kind": ["signal"], "attribute": ["spend_12m"],
+    ...                         "vip_index": [4.0]})
+    >>> vip_profile_figure(profile).axes[0].get_title()
+    'Value signals: VIPs against everyone else'
     """
     attributes = list(dict.fromkeys(profile.loc[profile["kind"] == "attribute", "attribute"]))
     signals = profile[profile["kind"] == "signal"]

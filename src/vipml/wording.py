@@ -1,4 +1,5 @@
-"""Reasons: each customer's top drivers of a score, as phrases a marketer understands.
+"""Wording for marketers: each customer's top drivers of a score as phrases, and the
+formatting of amounts, counts, shares and ratios in them.
 
 The drivers are the features with the largest *positive* contributions to the score's log-odds
 (:meth:`vipml.modeling.classifier.VipClassifier.contributions`: LightGBM's ``pred_contrib`` plus
@@ -124,11 +125,18 @@ PHRASES: dict[str, Phrase] = {
     "spend_rate_monthly": lambda x, r: f"spends {_money(x)} a month on average",
     "order_rate_monthly": lambda x, r: f"orders {x:.2f} times a month on average",
 }
-for _w, _label in _WINDOW.items():
-    PHRASES[f"orders_{_w}"] = (
-        lambda x, r, label=_label: f"{_count(x, 'order')} in the last {label}"
+
+
+def _window_phrases(label: str) -> tuple[Phrase, Phrase]:
+    """The phrases of the orders and spend of one window (``label``: e.g. "3 months")."""
+    return (
+        lambda x, r: f"{_count(x, 'order')} in the last {label}",
+        lambda x, r: f"spent {_money(x)} in the last {label}",
     )
-    PHRASES[f"spend_{_w}"] = lambda x, r, label=_label: f"spent {_money(x)} in the last {label}"
+
+
+for _w, _label in _WINDOW.items():
+    PHRASES[f"orders_{_w}"], PHRASES[f"spend_{_w}"] = _window_phrases(_label)
 
 
 #: Features whose phrase also reads other values of the customer's row.
@@ -155,6 +163,20 @@ class _Row(Mapping[str, Any]):
 
 def phrase(feature: str, value: Any, row: Mapping[str, Any] | None = None) -> str:
     """The phrase for one feature's value (``row``: the customer's other values, if needed).
+
+    Parameters
+    ----------
+    feature
+        The feature's name.
+    value
+        The customer's value of it.
+    row
+        The customer's other values (some phrases read them).
+
+    Returns
+    -------
+    str
+        The phrase; ``"<feature> is <value>"`` for a feature without a phrase of its own.
 
     Examples
     --------
@@ -217,6 +239,18 @@ def top_reasons(
         Reasons per customer; fewer when fewer features push the score up (the rest are "").
     min_contribution
         Only contributions above this count as drivers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``reason_1 .. reason_k``, indexed like ``contributions``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contrib = pd.DataFrame({"returns": [0.4], "orders": [0.9], "bias": [2.0]})
+    >>> top_reasons(contrib, pd.DataFrame({"returns": [0], "orders": [3]}), k=2).iloc[0].tolist()
+    ['3 orders in total', 'no returns']
     """
     features = [c for c in contributions.columns if c != "bias"]
     matrix = contributions[features].to_numpy(dtype=np.float64)
@@ -238,7 +272,7 @@ def top_reasons(
                 out[rows, j] = phrase(name, None)
             elif name in ROW_DEPENDENT:
                 for i in rows:
-                    out[i, j] = phrase(name, series[i], _Row(columns, i))
+                    out[i, j] = phrase(name, series[i], _Row(columns, int(i)))
             else:  # one phrase per distinct value: counts and days repeat a lot
                 codes, uniques = pd.factorize(pd.Series(series[rows]), use_na_sentinel=False)
                 out[rows, j] = _phrases(name, np.asarray(uniques))[codes]
@@ -250,6 +284,18 @@ def top_reasons(
 def join_reasons(reasons: pd.DataFrame) -> pd.Series:
     """One string per row: the non-empty reasons joined by ``"; "`` (missing ones skipped).
 
+    Parameters
+    ----------
+    reasons
+        One column per reason (as :func:`top_reasons`).
+
+    Returns
+    -------
+    pandas.Series
+        Named ``reasons``, indexed like ``reasons``.
+
+    Examples
+    --------
     >>> join_reasons(pd.DataFrame({"a": ["x", "", None], "b": ["y", "z", ""]})).tolist()
     ['x; y', 'z', '']
     """

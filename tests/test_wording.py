@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vipml.modeling.reasons import PHRASES, ROW_DEPENDENT, phrase, top_reasons
+from vipml.wording import PHRASES, ROW_DEPENDENT, phrase, top_reasons
 
 
 class _Recorder(dict):

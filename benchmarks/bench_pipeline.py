@@ -228,12 +228,13 @@ STAGES = {
         ("vipml.batch", "check_transactions"),
     ],
     "features": [
-        ("vipml.pipeline", "build_features"),
-        ("vipml.pipeline", "features_and_first_category"),
-        ("vipml.pipeline", "first_category"),
-        ("vipml.features", "line_totals"),
+        ("vipml.pipeline.frames", "build_features"),
+        ("vipml.pipeline.frames", "features_and_first_category"),
+        ("vipml.pipeline.frames", "first_category"),
+        ("vipml.pipeline.training", "build_features"),
+        ("vipml.batch", "line_totals"),
     ],
-    "labels": [("vipml.pipeline", "make_labels")],
+    "labels": [("vipml.pipeline.training", "make_labels")],
     "btyd": [
         ("vipml.modeling.btyd:LifetimeValueModel", "fit"),
         ("vipml.modeling.btyd:LifetimeValueModel", "predict"),
@@ -244,11 +245,14 @@ STAGES = {
         ("vipml.modeling.classifier:VipClassifier", "predict_proba"),
         ("vipml.modeling.classifier:VipClassifier", "contributions"),
     ],
-    "reasons": [("vipml.pipeline", "top_reasons"), ("vipml.pipeline", "join_reasons")],
-    "evaluation": [("vipml.pipeline", "evaluate")],
+    "reasons": [
+        ("vipml.pipeline.predict", "top_reasons"),
+        ("vipml.pipeline.predict", "join_reasons"),
+    ],
+    "evaluation": [("vipml.pipeline.training", "evaluate")],
     "segments": [
-        ("vipml.segments", "segment_thresholds"),
-        ("vipml.segments", "assign_segments"),
+        ("vipml.pipeline.scoring", "segment_thresholds"),
+        ("vipml.pipeline.scoring", "assign_segments"),
     ],
     "write": [("vipml.data.io", "write_table")],
 }

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from vipml.btyd_report import fit_report
 from vipml.cli._app import command, console, fail, parse_date
 from vipml.config import load_config
 from vipml.data.io import read_transactions, write_text
@@ -115,7 +116,6 @@ def btyd(
     correlation. `vipml btyd --transactions cdnow-sample --cutoff 1997-09-30` reproduces
     Fader, Hardie & Lee (2005).
     """
-    from vipml.btyd_report import fit_report
 
     cfg = load_config(config)
     tx = read_transactions(transactions, cfg.columns.transactions, cfg.input)

@@ -13,8 +13,11 @@ from typing import Annotated, Literal
 
 import typer
 
+from vipml.bundle import load_model
 from vipml.cli._app import command, console
 from vipml.config import load_config
+from vipml.data.io import read_transactions
+from vipml.errors import ConfigError
 
 
 @command("promote")
@@ -51,7 +54,6 @@ def promote(
     better (or with `--force`). Batch jobs then score with `--model models:/vipml@champion`.
     """
     from vipml import tracking  # lazy: importing mlflow takes seconds, only this command needs it
-    from vipml.errors import ConfigError
 
     if direction not in ("auto", "max", "min"):
         raise ConfigError(f"--direction {direction!r} is not one of 'auto', 'max', 'min'")
@@ -96,8 +98,6 @@ def register(
     run gets the model's params, metrics, manifest and feature list, and the pyfunc model.
     """
     from vipml import tracking  # lazy: importing mlflow takes seconds, only this command needs it
-    from vipml.bundle import load_model
-    from vipml.data.io import read_transactions
 
     cfg = load_config(config)
     uri = tracking.check_tracking_reachable()

@@ -29,6 +29,7 @@ from vipml.pipeline.common import (
 )
 from vipml.pipeline.scoring import score
 from vipml.pipeline.training import fit_and_validate, target_rows
+from vipml.segments import assign_segments
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ def predicted_vip_list_check(
     by ``customer_id``. The list is the one ``vipml score`` writes at the cutoff
     (:func:`vipml.segments.assign_segments` with ``config``).
     """
-    from vipml.segments import assign_segments
 
     segmented = assign_segments(
         predictions.reset_index(), config, as_of=cutoff, order="input"

@@ -9,12 +9,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from vipml.btyd_report import compare_models
 from vipml.config import Config, parse_duration
 from vipml.data.problems import missing_required_problems
 from vipml.data.schema import transaction_attributes
 from vipml.errors import SchemaError
 from vipml.features import (
     build_features,
+    calibration_holdout,
     features_and_first_category,
     first_category,
 )
@@ -119,8 +121,6 @@ def choose_purchase_model(
     """``config.btyd.model``, or for ``'auto'`` the best on the latest label window."""
     if config.btyd.model != "auto":
         return config.btyd.model
-    from vipml.btyd_report import compare_models
-    from vipml.features import calibration_holdout
 
     ch = calibration_holdout(
         up_to(transactions, cutoff), cutoff - horizon, horizon, config=config, features="btyd"

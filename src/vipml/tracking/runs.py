@@ -14,6 +14,7 @@ saved bundle later).
 Examples
 --------
 >>> versions = library_versions()
+>>> import vipml
 >>> versions["vipml"] == vipml.__version__ and "mlflow" in versions
 True
 """
@@ -39,7 +40,6 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.environment_variables import MLFLOW_RUN_ID
 from mlflow.tracking import MlflowClient
 
-import vipml
 from vipml.bundle import data_fingerprint
 from vipml.bundle import library_versions as bundle_library_versions
 from vipml.config import config_to_dict, flatten_config
@@ -64,6 +64,7 @@ from vipml.tracking.uri import (
     short_message,
     tracking_uri_set,
 )
+from vipml.version import __version__
 
 __all__ = ["LoggedVersion", "TrackedRun", "tracked_run", "library_versions"]
 
@@ -85,6 +86,7 @@ def library_versions() -> dict[str, str]:
     Examples
     --------
     >>> versions = library_versions()
+    >>> import vipml
     >>> versions["vipml"] == vipml.__version__ and "mlflow" in versions
     True
     """
@@ -491,7 +493,7 @@ class TrackedRun:
             signature = model_signature(bundle_dir, example)
         manifest = _read_manifest(bundle_dir)
         metadata = {
-            "vipml_version": vipml.__version__,
+            "vipml_version": __version__,
             "cutoff": str(manifest.get("cutoff", "")),
             "horizon": str(manifest.get("horizon", "")),
             "input": "transactions: customer_id, timestamp, revenue (+ optional columns)",
@@ -522,7 +524,7 @@ class TrackedRun:
         version = str(info.registered_model_version)
         with self._guard(f"tagging version {version} of {registered_model}"):
             for key, value in {
-                "vipml_version": vipml.__version__,
+                "vipml_version": __version__,
                 "cutoff": manifest.get("cutoff", ""),
                 "horizon": manifest.get("horizon", ""),
                 "data_fingerprint": _find_fingerprint(None, manifest) or "",

@@ -197,7 +197,9 @@ def _survey(
 
 
     file, groups = piece
-    ids, totals, columns = [], [], set()
+    ids: list[np.ndarray] = []
+    totals: list[pd.DataFrame] = []
+    columns: set[str] = set()
     for batch in pq.ParquetFile(file).iter_batches(_BATCH_ROWS, row_groups=groups):
         tx = _validated(batch.to_pandas(), run.config)
         columns.update(map(str, tx.columns))

@@ -37,9 +37,15 @@ import pandas as pd
 from vipml.batch import Progress, score_to_file
 from vipml.bundle import VipModel, is_model_uri, load_model
 from vipml.config import Config
-from vipml.data.dates import parse_timestamps
 from vipml.data.datasets import load_cdnow
-from vipml.data.io import BUNDLED_DATASETS, raw_transactions, read_customers, read_events, read_table
+from vipml.data.dates import parse_timestamps
+from vipml.data.io import (
+    BUNDLED_DATASETS,
+    raw_transactions,
+    read_customers,
+    read_events,
+    read_table,
+)
 from vipml.data.schema import ValidationReport, check_transactions, is_validated
 from vipml.errors import InvalidArgumentError, SchemaError
 from vipml.pipeline.scoring import ScoringResult
@@ -96,7 +102,7 @@ def resolve_model(model: VipModel | str | os.PathLike[str]) -> tuple[VipModel, s
 
         downloaded = str(resolve_model_uri(str(model)))
         return load_model(downloaded), downloaded
-    return load_model(model), downloaded
+    return load_model(os.fspath(model)), downloaded
 
 
 def read_transactions_reported(
@@ -202,7 +208,7 @@ def last_day(source: str | os.PathLike[str] | pd.DataFrame, config: Config) -> p
     name = next(
         (k for k, v in config.columns.transactions.items() if v == "timestamp"), "timestamp"
     )
-    raw = read_table(source, columns=[name], policy=config.input)
+    raw = read_table(os.fspath(source), columns=[name], policy=config.input)
     problems: list[str] = []
     parsed, _ = parse_timestamps(
         raw[name], "timestamp", problems, fmt=config.input.timestamp_format, required=False
@@ -339,7 +345,7 @@ def score_files(
             on_cutoff(when)
     warn_if_after_the_data(when, last)
     done = score_to_file(
-        bundle, source, when, out, chunks=n_chunks, workers=workers, events=ev,
+        bundle, source, when, os.fspath(out), chunks=n_chunks, workers=workers, events=ev,
         customers=cu, config=cfg, reasons=reasons, allow_missing=allow_missing,
         progress=progress,
     )

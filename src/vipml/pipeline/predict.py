@@ -24,7 +24,8 @@ class TreeInputs:
     """The trees' input matrix of a frame, built once for classifiers that read the same."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame, self.built = frame, {}
+        self.frame = frame
+        self.built: dict[tuple, np.ndarray] = {}
 
     def of(self, classifier: VipClassifier) -> np.ndarray:
         key = classifier.tree_input_key()

@@ -4,7 +4,7 @@ attribute."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -76,14 +76,14 @@ def customer_attributes(
         )
         out = first[["customer_id", "first_category"]].reset_index(drop=True)
     carried = [] if transactions is None else transaction_attributes(transactions)
-    if carried:
+    if carried and transactions is not None:
         latest = transactions["timestamp"].max()
         rows = row_attributes(transactions, latest, carried).reset_index()
         out = rows if out is None else out.merge(rows, on="customer_id", how="outer")
     if customers is not None:
         if transactions is not None:
             customers = align_ids(customers, transactions["customer_id"])
-        attrs = customers.drop_duplicates("customer_id")
+        attrs = cast(pd.DataFrame, customers).drop_duplicates("customer_id")
         if out is None:
             out = attrs.reset_index(drop=True)
         else:

@@ -71,6 +71,23 @@ def training_cutoffs(
     >>> from vipml.data.datasets import load_cdnow
     >>> [f"{c:%Y-%m-%d}" for c in training_cutoffs(load_cdnow(sample=True), "1997-12-31", "26W")]
     ['1997-07-02', '1997-06-04', '1997-05-07', '1997-04-09']
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions.
+    cutoff
+        The training cutoff.
+    horizon
+        The label window's length.
+    config
+        ``training.cutoff_step``, ``min_history_days`` and ``max_cutoffs`` (defaults when
+        ``None``).
+
+    Returns
+    -------
+    list of pandas.Timestamp
+        At least two cutoffs, newest first.
     """
     config = config or Config()
     cutoff = day_of(cutoff)
@@ -111,6 +128,37 @@ def training_frame(
     Columns: the model features, the labels of :func:`vipml.labels.make_labels` and
     ``cutoff`` (the window's cutoff). Everything in a row is computed from data up to its own
     cutoff, except the labels, which come from ``(cutoff, cutoff + horizon]``.
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions (rows after the cutoff's day are ignored).
+    cutoff
+        The training cutoff.
+    horizon
+        The label window's length.
+    events, customers
+        The optional events and customers tables.
+    config
+        The settings (defaults when ``None``).
+    progress
+        Called as ``progress(step, done, total)``.
+    purchase_model
+        The BTYD purchase model; chosen by :func:`choose_purchase_model` when ``None``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The stacked rows.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]),
+    ...     "revenue": [5.0]})
+    >>> training_frame(tx, "2024-06-30", "13W")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.VipmlError: only 1 training cutoff(s) fit between the first date 2024-01-01 ...
     """
     config = config or Config()
     progress = progress or no_progress
@@ -191,6 +239,18 @@ def validation_customers(customer_ids: pd.Index | np.ndarray, share: float) -> n
     >>> mask = validation_customers(pd.Index(range(10_000)), 0.3)
     >>> round(float(mask.mean()), 2), bool((mask == validation_customers(range(10_000), 0.3)).all())
     (0.3, True)
+
+    Parameters
+    ----------
+    customer_ids
+        The customers' ids.
+    share
+        The share held out, between 0 and 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        A boolean mask, one entry per id.
     """
     if not 0 < share < 1:
         raise ConfigError(f"training.validation_share: {share} must be between 0 and 1")
@@ -202,6 +262,25 @@ def validation_customers(customer_ids: pd.Index | np.ndarray, share: float) -> n
 
 
 def classifier_for(config: Config, target: str) -> VipClassifier:
+    """The classifier of ``target`` with the settings of ``config`` (``lightgbm`` and ``training``).
+
+    Parameters
+    ----------
+    config
+        The settings.
+    target
+        ``'future_vip'`` or ``'churn'``.
+
+    Returns
+    -------
+    VipClassifier
+        Not fitted.
+
+    Examples
+    --------
+    >>> classifier_for(Config(), "churn").num_leaves == Config().lightgbm.num_leaves
+    True
+    """
     lg = config.lightgbm
     return VipClassifier(
         num_leaves=lg.num_leaves,
@@ -223,6 +302,26 @@ def classifier_for(config: Config, target: str) -> VipClassifier:
 
 
 def target_rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The rows of a training frame a target's classifier learns from (churn: the eligible ones).
+
+    Parameters
+    ----------
+    frame
+        Training rows with a ``churn_eligible`` column.
+    target
+        ``'future_vip'`` or ``'churn'``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows kept.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"churn_eligible": [True, False]})
+    >>> len(target_rows(frame, "churn")), len(target_rows(frame, "future_vip"))
+    (1, 2)
+    """
     if target == "churn":
         return frame.loc[frame["churn_eligible"].to_numpy(dtype=bool)]
     return frame
@@ -237,7 +336,37 @@ def fit_and_validate(
     config: Config | None,
     progress: Progress | None,
 ) -> tuple[VipModel, pd.DataFrame]:
-    """Train; also return the validation window's rows (features, labels, baselines)."""
+    """Train; also return the validation window's rows (features, labels, baselines).
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions.
+    cutoff
+        The training cutoff.
+    horizon
+        The label window's length.
+    events, customers
+        The optional events and customers tables.
+    config
+        The settings (defaults when ``None``).
+    progress
+        Called as ``progress(step, done, total)``; ``None`` for none.
+
+    Returns
+    -------
+    tuple of (VipModel, pandas.DataFrame)
+        The trained model and the validation window's rows.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]),
+    ...     "revenue": [5.0]})
+    >>> fit_and_validate(tx, "2023-12-31", "13W", None, None, None, None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.VipmlError: no transaction on or before the cutoff 2023-12-31 ...
+    """
     config = config or Config()
     progress = progress or no_progress
     require_transactions(transactions)
@@ -348,6 +477,31 @@ def train(
     VipModel
         With validation metrics (latest window) of the models and the baselines in
         ``metrics``; save it with :meth:`VipModel.save`.
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions (:func:`vipml.data.io.read_transactions`).
+    cutoff
+        The training cutoff: no row after its day is read.
+    horizon
+        The prediction window's length (``'26W'``, ``'90D'``, days as an int, ...).
+    events, customers
+        The optional events and customers tables.
+    config
+        The settings (defaults when ``None``).
+    progress
+        Called as ``progress(step, done, total)``; ``None`` for none.
+
+    Examples
+    --------
+    Training takes seconds (see ``tests/test_pipeline.py``); the inputs are checked first:
+
+    >>> train([1, 2], "1997-12-31")
+    Traceback (most recent call last):
+    ...
+    vipml.errors.SchemaError: transactions: 1 problem found
+      - expected a pandas DataFrame, got list
     """
     require_transactions(transactions)
     last = day_of(transactions["timestamp"].max())

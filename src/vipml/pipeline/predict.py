@@ -117,6 +117,20 @@ def explain(
     without them (:func:`score` with ``explain=False``), segments, then explains the customers
     on a list (``scoring.reasons``); other rows keep empty reasons.
 
+    Parameters
+    ----------
+    model
+        The model that made the scores.
+    scores
+        A table made by :func:`~vipml.pipeline.scoring.score` (reason columns and features).
+    rows
+        A boolean mask of the rows to explain; ``None`` for every row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``scores`` with the reason columns filled for ``rows``.
+
     Examples
     --------
     >>> from vipml.data.datasets import load_cdnow
@@ -134,20 +148,6 @@ def explain(
     True
     >>> bool((full.loc[~on, "reasons"] == "").all()), bool((everyone["reasons"] != "").any())
     (True, True)
-
-    Parameters
-    ----------
-    model
-        The model that made the scores.
-    scores
-        A table made by :func:`~vipml.pipeline.scoring.score` (reason columns and features).
-    rows
-        A boolean mask of the rows to explain; ``None`` for every row.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy of ``scores`` with the reason columns filled for ``rows``.
     """
     missing = [c for c in (*model.feature_names, *REASON_COLUMNS) if c not in scores]
     if missing:

@@ -66,12 +66,6 @@ def training_cutoffs(
     ``c_k = cutoff - horizon - k * step`` while ``c_k`` has ``min_history_days`` of data
     before it, at most ``max_cutoffs``.
 
-    Examples
-    --------
-    >>> from vipml.data.datasets import load_cdnow
-    >>> [f"{c:%Y-%m-%d}" for c in training_cutoffs(load_cdnow(sample=True), "1997-12-31", "26W")]
-    ['1997-07-02', '1997-06-04', '1997-05-07', '1997-04-09']
-
     Parameters
     ----------
     transactions
@@ -88,6 +82,12 @@ def training_cutoffs(
     -------
     list of pandas.Timestamp
         At least two cutoffs, newest first.
+
+    Examples
+    --------
+    >>> from vipml.data.datasets import load_cdnow
+    >>> [f"{c:%Y-%m-%d}" for c in training_cutoffs(load_cdnow(sample=True), "1997-12-31", "26W")]
+    ['1997-07-02', '1997-06-04', '1997-05-07', '1997-04-09']
     """
     config = config or Config()
     cutoff = day_of(cutoff)
@@ -234,12 +234,6 @@ def validation_customers(customer_ids: pd.Index | np.ndarray, share: float) -> n
 
     The same customer is always in the same part, whatever the data around it.
 
-    Examples
-    --------
-    >>> mask = validation_customers(pd.Index(range(10_000)), 0.3)
-    >>> round(float(mask.mean()), 2), bool((mask == validation_customers(range(10_000), 0.3)).all())
-    (0.3, True)
-
     Parameters
     ----------
     customer_ids
@@ -251,6 +245,12 @@ def validation_customers(customer_ids: pd.Index | np.ndarray, share: float) -> n
     -------
     numpy.ndarray
         A boolean mask, one entry per id.
+
+    Examples
+    --------
+    >>> mask = validation_customers(pd.Index(range(10_000)), 0.3)
+    >>> round(float(mask.mean()), 2), bool((mask == validation_customers(range(10_000), 0.3)).all())
+    (0.3, True)
     """
     if not 0 < share < 1:
         raise ConfigError(f"training.validation_share: {share} must be between 0 and 1")
@@ -472,12 +472,6 @@ def train(
     windows). ``events`` (support tickets, referrals, ...) and ``customers`` (attributes used as
     categorical features) are optional.
 
-    Returns
-    -------
-    VipModel
-        With validation metrics (latest window) of the models and the baselines in
-        ``metrics``; save it with :meth:`VipModel.save`.
-
     Parameters
     ----------
     transactions
@@ -492,6 +486,12 @@ def train(
         The settings (defaults when ``None``).
     progress
         Called as ``progress(step, done, total)``; ``None`` for none.
+
+    Returns
+    -------
+    VipModel
+        With validation metrics (latest window) of the models and the baselines in
+        ``metrics``; save it with :meth:`VipModel.save`.
 
     Examples
     --------

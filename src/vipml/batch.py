@@ -93,6 +93,23 @@ def chunk_bounds(customer_ids: pd.Series | np.ndarray, chunks: int) -> np.ndarra
 
     ``chunks - 1`` sorted ids (fewer when there are fewer distinct ids); chunk ``k`` holds the
     ids ``bounds[k-1] <= id < bounds[k]``.
+
+    Parameters
+    ----------
+    customer_ids
+        The customers' ids (repeats allowed).
+    chunks
+        The number of chunks wanted.
+
+    Returns
+    -------
+    numpy.ndarray
+        The sorted upper bounds.
+
+    Examples
+    --------
+    >>> chunk_bounds(pd.Series([5, 1, 3, 3, 2, 4]), 2).tolist()
+    [3]
     """
     if chunks <= 1:
         return np.asarray(customer_ids)[:0]
@@ -104,7 +121,25 @@ def chunk_bounds(customer_ids: pd.Series | np.ndarray, chunks: int) -> np.ndarra
 
 
 def chunk_of(customer_id: pd.Series | np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """The chunk (0 .. len(bounds)) of each customer id, from :func:`chunk_bounds`."""
+    """The chunk (0 .. len(bounds)) of each customer id, from :func:`chunk_bounds`.
+
+    Parameters
+    ----------
+    customer_id
+        The ids.
+    bounds
+        The bounds of :func:`chunk_bounds`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One chunk number per id.
+
+    Examples
+    --------
+    >>> chunk_of(np.array([1, 3, 5]), np.array([3])).tolist()
+    [0, 1, 1]
+    """
     ids = np.asarray(customer_id)
     if len(bounds) == 0:
         return np.zeros(len(ids), dtype=np.int64)
@@ -197,7 +232,9 @@ def _survey(
 
 
     file, groups = piece
-    ids, totals, columns = [], [], set()
+    ids: list[np.ndarray] = []
+    totals: list[pd.DataFrame] = []
+    columns: set[str] = set()
     for batch in pq.ParquetFile(file).iter_batches(_BATCH_ROWS, row_groups=groups):
         tx = _validated(batch.to_pandas(), run.config)
         columns.update(map(str, tx.columns))
@@ -350,7 +387,26 @@ def watch_parent(parent: int, interval: float = 0.5) -> None:
     """End this (worker) process as soon as its parent dies, so that no worker outlives a
     killed run: on Linux the kernel sends SIGKILL when the parent exits (``PR_SET_PDEATHSIG``);
     everywhere a daemon thread checks every ``interval`` seconds that the parent is still
-    ``parent`` (the process id of the run that started this one)."""
+    ``parent`` (the process id of the run that started this one).
+
+    Parameters
+    ----------
+    parent
+        The process id of the parent.
+    interval
+        Seconds between two checks.
+
+    Examples
+    --------
+    >>> import multiprocessing
+    >>> fork = multiprocessing.get_context("fork")
+    >>> child = fork.Process(target=watch_parent, args=(os.getpid(),))  # the right parent
+    >>> child.start(); child.join(); child.exitcode
+    0
+    >>> orphan = fork.Process(target=watch_parent, args=(1,))  # its parent is not process 1
+    >>> orphan.start(); orphan.join(); orphan.exitcode
+    1
+    """
 
     if sys.platform.startswith("linux"):
 
@@ -464,6 +520,20 @@ def default_workers(chunks: int, workers: int = 0) -> int:
     """Worker processes for ``chunks`` chunks: ``workers`` if given, else one per core (at
     most one per chunk); 1 means in this process.
 
+    Parameters
+    ----------
+    chunks
+        The number of chunks.
+    workers
+        The workers asked for; 0 for one per core.
+
+    Returns
+    -------
+    int
+        The number of worker processes.
+
+    Examples
+    --------
     >>> default_workers(1), default_workers(10, 3), default_workers(2, 1)
     (1, 3, 1)
     """
@@ -528,6 +598,16 @@ def score_to_file(
     -------
     BatchResult
         The output path, the cutoff, the number of customers and a summary.
+
+    Examples
+    --------
+    Scoring needs a trained model (see ``tests/test_batch.py``); the settings are checked first:
+
+    >>> score_to_file(None, "cdnow-sample", "1997-12-31", "scores.parquet", config=Config(),
+    ...     reasons="some")
+    Traceback (most recent call last):
+    ...
+    vipml.errors.ConfigError: reasons='some': use one of listed, all, none
     """
     config = config or model.config
     reasons = check_reasons(reasons or config.scoring.reasons)

@@ -102,7 +102,7 @@ def resolve_model(model: VipModel | str | os.PathLike[str]) -> tuple[VipModel, s
 
         downloaded = str(resolve_model_uri(str(model)))
         return load_model(downloaded), downloaded
-    return load_model(model), downloaded
+    return load_model(os.fspath(model)), downloaded
 
 
 def read_transactions_reported(
@@ -208,7 +208,7 @@ def last_day(source: str | os.PathLike[str] | pd.DataFrame, config: Config) -> p
     name = next(
         (k for k, v in config.columns.transactions.items() if v == "timestamp"), "timestamp"
     )
-    raw = read_table(source, columns=[name], policy=config.input)
+    raw = read_table(os.fspath(source), columns=[name], policy=config.input)
     problems: list[str] = []
     parsed, _ = parse_timestamps(
         raw[name], "timestamp", problems, fmt=config.input.timestamp_format, required=False
@@ -345,7 +345,7 @@ def score_files(
             on_cutoff(when)
     warn_if_after_the_data(when, last)
     done = score_to_file(
-        bundle, source, when, out, chunks=n_chunks, workers=workers, events=ev,
+        bundle, source, when, os.fspath(out), chunks=n_chunks, workers=workers, events=ev,
         customers=cu, config=cfg, reasons=reasons, allow_missing=allow_missing,
         progress=progress,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
+import pandas as pd
 import typer
 
 from vipml import pipeline
@@ -72,7 +73,10 @@ def demo(
         with progress_reporter("training") as progress:
             model = pipeline.train(tx, cutoff, horizon, config=cfg, progress=progress)
         bundle = model.save(out / "model")
-        scores = score_customers(model, tx, cutoff, config=cfg, reasons="all").table
+        # without ``out`` the scoring result keeps its table
+        scores = cast(
+            pd.DataFrame, score_customers(model, tx, cutoff, config=cfg, reasons="all").table
+        )
         write_table(scores, out / "scores.parquet")
         paths = write_lists(
             scores, out, cfg, backtest={**figures, "metrics": result.to_dict()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import pandas as pd
 import typer
@@ -43,7 +43,7 @@ _TX_HELP = (
 
 def _print_read(report: ValidationReport) -> None:
     """Print what was read and how (formats detected, rows dropped)."""
-    tx = report.frame
+    tx = cast(pd.DataFrame, report.frame)  # only called on a usable read
     console.print(
         f"transactions: {len(tx):,} rows, {tx['customer_id'].nunique():,} customers, "
         f"{tx['timestamp'].min():%Y-%m-%d} to {tx['timestamp'].max():%Y-%m-%d}"

@@ -44,6 +44,32 @@ def predicted_vip_list_check(
     ``predictions``: the backtest's scores joined with the outcomes (``future_vip``), indexed
     by ``customer_id``. The list is the one ``vipml score`` writes at the cutoff
     (:func:`vipml.segments.assign_segments` with ``config``).
+
+    Parameters
+    ----------
+    predictions
+        Scores with the outcome ``future_vip``, indexed by ``customer_id``.
+    config
+        The segment rules.
+    cutoff
+        The backtest's cutoff.
+
+    Returns
+    -------
+    dict of str to float
+        ``customers``, ``non_vips``, ``min_p_future_vip``, ``base_rate_p_future_vip``,
+        ``precision``, ``spend_12m_precision`` and ``base_rate``.
+
+    Examples
+    --------
+    >>> from vipml.segments import INPUT_COLUMNS
+    >>> p = pd.DataFrame({c: [0.0, 0.0, 0.0] for c in INPUT_COLUMNS[1:-1]},
+    ...     index=pd.Index([1, 2, 3], name="customer_id"))
+    >>> p = p.assign(reasons="", spend_12m=[500.0, 50.0, 10.0], p_future_vip=[0.1, 0.9, 0.1],
+    ...     p_alive=0.9, future_vip=[True, True, False])
+    >>> check = predicted_vip_list_check(p, Config(), pd.Timestamp("2024-01-01"))
+    >>> check["customers"], check["non_vips"], check["base_rate"]  # too few for a list
+    (0, 2, 0.5)
     """
 
     segmented = assign_segments(
@@ -81,6 +107,37 @@ def backtest(
     ``transactions``. Baselines are scored on the same customers (:mod:`vipml.modeling.backtest`).
     The data must cover the judged window: a window that ends up to 7 days after the data
     (a quiet end of an export) is judged with a warning; beyond, the cutoff is refused.
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions, covering the judged window.
+    cutoff
+        The backtest's cutoff.
+    horizon
+        The judged window's length.
+    events, customers
+        The optional events and customers tables.
+    config
+        The settings (defaults when ``None``).
+    progress
+        Called as ``progress(step, done, total)``; ``None`` for none.
+
+    Returns
+    -------
+    BacktestResult
+        Metrics of the models and the baselines, and the predictions joined with the outcomes.
+
+    Examples
+    --------
+    A backtest trains a model (seconds; see ``tests/test_pipeline.py``); the inputs are checked
+    first:
+
+    >>> backtest([1, 2], "1997-06-30")
+    Traceback (most recent call last):
+    ...
+    vipml.errors.SchemaError: transactions: 1 problem found
+      - expected a pandas DataFrame, got list
     """
     config = config or Config()
     progress = progress or no_progress

@@ -40,7 +40,24 @@ _MAX_LEVELS = 200
 
 
 def categorical_attributes(customers: pd.DataFrame | None) -> pd.DataFrame:
-    """Categorical attributes of the customers table (text columns), indexed by customer_id."""
+    """Categorical attributes of the customers table (text columns), indexed by customer_id.
+
+    Parameters
+    ----------
+    customers
+        The customers table (``customer_id`` and attributes), or ``None``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text columns with at most 200 distinct values, missing values as ``'unknown'``.
+
+    Examples
+    --------
+    >>> cu = pd.DataFrame({"customer_id": [1, 2], "tier": ["gold", None], "age": [30, 40]})
+    >>> categorical_attributes(cu)["tier"].tolist()
+    ['gold', 'unknown']
+    """
     if customers is None:
         return pd.DataFrame(index=pd.Index([], name="customer_id"))
     if "customer_id" not in customers:
@@ -77,7 +94,25 @@ def _few_levels(values: pd.Series, table: str, column: str) -> bool:
 
 def row_attribute_names(transactions: pd.DataFrame) -> list[str]:
     """The customer attributes carried on the transaction rows (``input.customer_attributes``)
-    that can be features: at most ``_MAX_LEVELS`` distinct values each."""
+    that can be features: at most ``_MAX_LEVELS`` distinct values each.
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions.
+
+    Returns
+    -------
+    list of str
+        The usable attribute names.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]),
+    ...     "revenue": [5.0]})
+    >>> row_attribute_names(tx)
+    []
+    """
     return [
         name
         for name in transaction_attributes(transactions)
@@ -93,7 +128,32 @@ def customer_attributes_at(
 ) -> pd.DataFrame:
     """The attributes ``names`` at ``cutoff``: from the customers table where it has the column
     (it wins for the same name), else from the transaction rows; ``first_category`` is left to
-    :func:`model_frame`."""
+    :func:`model_frame`.
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions.
+    customers_table
+        Attributes indexed by ``customer_id`` (:func:`categorical_attributes`).
+    cutoff
+        The day the attributes are read at.
+    names
+        The attribute names wanted, in order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per name, indexed by ``customer_id``.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]),
+    ...     "revenue": [5.0]})
+    >>> table = pd.DataFrame({"tier": ["gold"]}, index=pd.Index([1], name="customer_id"))
+    >>> customer_attributes_at(tx, table, "2024-01-31", ["tier"]).to_dict("list")
+    {'tier': ['gold']}
+    """
     from_rows = [
         n for n in names if n not in customers_table.columns and n in transactions.columns
     ]
@@ -118,7 +178,33 @@ def _btyd_inputs(features: pd.DataFrame) -> dict[str, pd.Series]:
 def choose_purchase_model(
     transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon: pd.Timedelta, config: Config
 ) -> str:
-    """``config.btyd.model``, or for ``'auto'`` the best on the latest label window."""
+    """``config.btyd.model``, or for ``'auto'`` the best on the latest label window.
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions.
+    cutoff
+        The training cutoff.
+    horizon
+        The label window's length.
+    config
+        Its ``btyd.model`` is used as is unless ``'auto'``.
+
+    Returns
+    -------
+    str
+        The purchase model's name (``'pareto_nbd'``, ``'mbgnbd'``, ...).
+
+    Examples
+    --------
+    >>> from vipml.config import config_from_dict
+    >>> tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]),
+    ...     "revenue": [5.0]})
+    >>> choose_purchase_model(tx, pd.Timestamp("2024-06-30"), pd.Timedelta(days=91),
+    ...     config_from_dict({"btyd": {"model": "mbgnbd"}}))
+    'mbgnbd'
+    """
     if config.btyd.model != "auto":
         return config.btyd.model
 
@@ -165,6 +251,36 @@ def model_frame(
     ``customer_id``, columns :func:`~vipml.model_columns.model_feature_names`.
     ``features``: the :func:`~vipml.features.build_features` table of these transactions at
     this cutoff, when it is at hand (it is not built again).
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions (rows after the cutoff's day are ignored).
+    cutoff
+        The cutoff.
+    horizon
+        The prediction window's length (for the BTYD outputs).
+    btyd
+        A fitted :class:`~vipml.modeling.btyd.LifetimeValueModel`.
+    events, attributes
+        The optional events table and customer attributes (indexed by ``customer_id``).
+    config
+        The settings (defaults when ``None``).
+    profitable_lines
+        The product lines counted as profitable, when fixed by training.
+    features
+        The feature table, when at hand.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer, the model's feature columns.
+
+    Examples
+    --------
+    >>> from vipml.modeling.classifier import model_feature_names
+    >>> "p_alive" in model_feature_names([])
+    True
     """
     config = config or Config()
     horizon = parse_duration(horizon)
@@ -193,7 +309,27 @@ def model_frame(
 
 def attribute_feature_names(transactions: pd.DataFrame, customers_table: pd.DataFrame) -> list[str]:
     """The attribute features: the customers table's (:func:`categorical_attributes`), then the row
-    attributes it lacks, then ``first_category`` when there are categories."""
+    attributes it lacks, then ``first_category`` when there are categories.
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions.
+    customers_table
+        The customers' categorical attributes (:func:`categorical_attributes`).
+
+    Returns
+    -------
+    list of str
+        The attribute feature names, in order.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]),
+    ...     "revenue": [5.0], "category": ["books"]})
+    >>> attribute_feature_names(tx, pd.DataFrame(columns=["tier"]))
+    ['tier', 'first_category']
+    """
     names = list(customers_table.columns)
     names += [n for n in row_attribute_names(transactions) if n not in names]
     if "category" in transactions and "first_category" not in names:

@@ -21,10 +21,26 @@ log = logging.getLogger(__name__)
 
 
 class TreeInputs:
-    """The trees' input matrix of a frame, built once for classifiers that read the same."""
+    """The trees' input matrix of a frame, built once for classifiers that read the same.
+
+    Parameters
+    ----------
+    frame
+        A model frame (:func:`~vipml.pipeline.frames.model_frame`).
+
+    Examples
+    --------
+    >>> class Stub:
+    ...     def tree_input_key(self): return ("orders",)
+    ...     def tree_matrix(self, frame): return frame.to_numpy()
+    >>> inputs = TreeInputs(pd.DataFrame({"orders": [1.0, 2.0]}))
+    >>> inputs.of(Stub()) is inputs.of(Stub())
+    True
+    """
 
     def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame, self.built = frame, {}
+        self.frame = frame
+        self.built: dict[tuple, np.ndarray] = {}
 
     def of(self, classifier: VipClassifier) -> np.ndarray:
         key = classifier.tree_input_key()
@@ -34,7 +50,34 @@ class TreeInputs:
 
 
 def predict_frame(model: VipModel, frame: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
-    """Probabilities and reason columns (empty unless ``explain``) for a model frame's rows."""
+    """Probabilities and reason columns (empty unless ``explain``) for a model frame's rows.
+
+    Parameters
+    ----------
+    model
+        A trained or loaded :class:`~vipml.bundle.VipModel`.
+    frame
+        Its input rows (:func:`~vipml.pipeline.frames.model_frame`).
+    explain
+        Whether to fill the reason columns (a TreeSHAP pass per row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``p_future_vip``, ``p_churn``, the reason columns, then the frame's columns.
+
+    Examples
+    --------
+    >>> class Clf:
+    ...     def tree_input_key(self): return ()
+    ...     def tree_matrix(self, frame): return frame.to_numpy()
+    ...     def predict_proba(self, frame, matrix): return np.full(len(frame), 0.5)
+    >>> class Model:
+    ...     classifiers = {"future_vip": Clf(), "churn": Clf()}
+    >>> out = predict_frame(Model(), pd.DataFrame({"orders": [2]}), explain=False)
+    >>> float(out["p_churn"].iloc[0]), list(out.columns[:3]), list(out.columns[-2:])
+    (0.5, ['p_future_vip', 'p_churn', 'reasons'], ['churn_reasons', 'orders'])
+    """
     out = pd.DataFrame(index=frame.index)
     matrices = TreeInputs(frame)
     for target, column in (("future_vip", "p_future_vip"), ("churn", "p_churn")):
@@ -73,6 +116,20 @@ def explain(
     Reasons cost a TreeSHAP pass per customer and model. ``vipml score`` scores everyone
     without them (:func:`score` with ``explain=False``), segments, then explains the customers
     on a list (``scoring.reasons``); other rows keep empty reasons.
+
+    Parameters
+    ----------
+    model
+        The model that made the scores.
+    scores
+        A table made by :func:`~vipml.pipeline.scoring.score` (reason columns and features).
+    rows
+        A boolean mask of the rows to explain; ``None`` for every row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``scores`` with the reason columns filled for ``rows``.
 
     Examples
     --------

@@ -85,6 +85,16 @@ def score(
         :data:`SCORE_COLUMNS` (``reasons``: the three strongest drivers of ``p_future_vip``
         joined by ``"; "``; ``churn_reasons``: the same for ``p_churn``), then every model
         feature. ``attrs['cutoff']`` holds the cutoff used.
+
+    Examples
+    --------
+    Scoring needs a trained model (see ``tests/test_pipeline.py``); the inputs are checked first:
+
+    >>> score(None, [1, 2], "1997-12-31")
+    Traceback (most recent call last):
+    ...
+    vipml.errors.SchemaError: transactions: 1 problem found
+      - expected a pandas DataFrame, got list
     """
     require_transactions(transactions)
     events, customers = aligned_tables(transactions, events, customers)

@@ -66,6 +66,23 @@ def training_cutoffs(
     ``c_k = cutoff - horizon - k * step`` while ``c_k`` has ``min_history_days`` of data
     before it, at most ``max_cutoffs``.
 
+    Parameters
+    ----------
+    transactions
+        Validated transactions.
+    cutoff
+        The training cutoff.
+    horizon
+        The label window's length.
+    config
+        ``training.cutoff_step``, ``min_history_days`` and ``max_cutoffs`` (defaults when
+        ``None``).
+
+    Returns
+    -------
+    list of pandas.Timestamp
+        At least two cutoffs, newest first.
+
     Examples
     --------
     >>> from vipml.data.datasets import load_cdnow
@@ -111,6 +128,37 @@ def training_frame(
     Columns: the model features, the labels of :func:`vipml.labels.make_labels` and
     ``cutoff`` (the window's cutoff). Everything in a row is computed from data up to its own
     cutoff, except the labels, which come from ``(cutoff, cutoff + horizon]``.
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions (rows after the cutoff's day are ignored).
+    cutoff
+        The training cutoff.
+    horizon
+        The label window's length.
+    events, customers
+        The optional events and customers tables.
+    config
+        The settings (defaults when ``None``).
+    progress
+        Called as ``progress(step, done, total)``.
+    purchase_model
+        The BTYD purchase model; chosen by :func:`choose_purchase_model` when ``None``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The stacked rows.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]),
+    ...     "revenue": [5.0]})
+    >>> training_frame(tx, "2024-06-30", "13W")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.VipmlError: only 1 training cutoff(s) fit between the first date 2024-01-01 ...
     """
     config = config or Config()
     progress = progress or no_progress
@@ -186,6 +234,18 @@ def validation_customers(customer_ids: pd.Index | np.ndarray, share: float) -> n
 
     The same customer is always in the same part, whatever the data around it.
 
+    Parameters
+    ----------
+    customer_ids
+        The customers' ids.
+    share
+        The share held out, between 0 and 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        A boolean mask, one entry per id.
+
     Examples
     --------
     >>> mask = validation_customers(pd.Index(range(10_000)), 0.3)
@@ -202,6 +262,25 @@ def validation_customers(customer_ids: pd.Index | np.ndarray, share: float) -> n
 
 
 def classifier_for(config: Config, target: str) -> VipClassifier:
+    """The classifier of ``target`` with the settings of ``config`` (``lightgbm`` and ``training``).
+
+    Parameters
+    ----------
+    config
+        The settings.
+    target
+        ``'future_vip'`` or ``'churn'``.
+
+    Returns
+    -------
+    VipClassifier
+        Not fitted.
+
+    Examples
+    --------
+    >>> classifier_for(Config(), "churn").num_leaves == Config().lightgbm.num_leaves
+    True
+    """
     lg = config.lightgbm
     return VipClassifier(
         num_leaves=lg.num_leaves,
@@ -223,6 +302,26 @@ def classifier_for(config: Config, target: str) -> VipClassifier:
 
 
 def target_rows(frame: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The rows of a training frame a target's classifier learns from (churn: the eligible ones).
+
+    Parameters
+    ----------
+    frame
+        Training rows with a ``churn_eligible`` column.
+    target
+        ``'future_vip'`` or ``'churn'``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows kept.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"churn_eligible": [True, False]})
+    >>> len(target_rows(frame, "churn")), len(target_rows(frame, "future_vip"))
+    (1, 2)
+    """
     if target == "churn":
         return frame.loc[frame["churn_eligible"].to_numpy(dtype=bool)]
     return frame
@@ -237,7 +336,37 @@ def fit_and_validate(
     config: Config | None,
     progress: Progress | None,
 ) -> tuple[VipModel, pd.DataFrame]:
-    """Train; also return the validation window's rows (features, labels, baselines)."""
+    """Train; also return the validation window's rows (features, labels, baselines).
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions.
+    cutoff
+        The training cutoff.
+    horizon
+        The label window's length.
+    events, customers
+        The optional events and customers tables.
+    config
+        The settings (defaults when ``None``).
+    progress
+        Called as ``progress(step, done, total)``; ``None`` for none.
+
+    Returns
+    -------
+    tuple of (VipModel, pandas.DataFrame)
+        The trained model and the validation window's rows.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [1], "timestamp": pd.to_datetime(["2024-01-01"]),
+    ...     "revenue": [5.0]})
+    >>> fit_and_validate(tx, "2023-12-31", "13W", None, None, None, None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.VipmlError: no transaction on or before the cutoff 2023-12-31 ...
+    """
     config = config or Config()
     progress = progress or no_progress
     require_transactions(transactions)
@@ -343,11 +472,36 @@ def train(
     windows). ``events`` (support tickets, referrals, ...) and ``customers`` (attributes used as
     categorical features) are optional.
 
+    Parameters
+    ----------
+    transactions
+        Validated transactions (:func:`vipml.data.io.read_transactions`).
+    cutoff
+        The training cutoff: no row after its day is read.
+    horizon
+        The prediction window's length (``'26W'``, ``'90D'``, days as an int, ...).
+    events, customers
+        The optional events and customers tables.
+    config
+        The settings (defaults when ``None``).
+    progress
+        Called as ``progress(step, done, total)``; ``None`` for none.
+
     Returns
     -------
     VipModel
         With validation metrics (latest window) of the models and the baselines in
         ``metrics``; save it with :meth:`VipModel.save`.
+
+    Examples
+    --------
+    Training takes seconds (see ``tests/test_pipeline.py``); the inputs are checked first:
+
+    >>> train([1, 2], "1997-12-31")
+    Traceback (most recent call last):
+    ...
+    vipml.errors.SchemaError: transactions: 1 problem found
+      - expected a pandas DataFrame, got list
     """
     require_transactions(transactions)
     last = day_of(transactions["timestamp"].max())

@@ -38,6 +38,18 @@ def marketer_lists(
     On the at-risk and lapsed lists ``reasons`` gives the churn reasons (``churn_reasons``,
     where the scores have them): why the customer may be lost, not why they may grow.
 
+    Parameters
+    ----------
+    scores
+        The output of :func:`assign_segments`.
+    config
+        A :class:`Config`, plain nested settings, or ``None`` for the defaults.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        One table per list name of :data:`LISTS`.
+
     Examples
     --------
     >>> from vipml.segments import assign_segments
@@ -93,6 +105,18 @@ def with_churn_reasons(table: pd.DataFrame) -> pd.DataFrame:
     replaced by their ``churn_reasons`` where those were written: why the customer may be
     lost, not why they may grow. Tables without ``churn_reasons`` are returned as they are.
 
+    Parameters
+    ----------
+    table
+        A segmented scores table or list.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, with churn reasons on the churn segments' rows.
+
+    Examples
+    --------
     >>> t = pd.DataFrame({"segment": ["vip", "lapsed_vip"], "reasons": ["a", "b"],
     ...                   "churn_reasons": ["x", "y"]})
     >>> with_churn_reasons(t)["reasons"].tolist()
@@ -115,6 +139,25 @@ def segment_summary(scores: pd.DataFrame) -> pd.DataFrame:
 
     Columns: ``segment``, ``label``, ``customers``, ``share_of_customers``, ``spend_12m``,
     ``share_of_spend``, ``clv``, ``share_of_clv``, ``mean_p_future_vip``, ``mean_p_churn``.
+
+    Parameters
+    ----------
+    scores
+        The output of :func:`assign_segments`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per segment, then the ``all`` row.
+
+    Examples
+    --------
+    >>> from vipml.segments import INPUT_COLUMNS, assign_segments
+    >>> scores = assign_segments(pd.DataFrame({c: [0.0] * 3 for c in INPUT_COLUMNS}).assign(
+    ...     customer_id=[1, 2, 3], spend_12m=[900.0, 100.0, 10.0], reasons=""))
+    >>> summary = segment_summary(scores).set_index("segment")
+    >>> int(summary.loc["lapsed_vip", "customers"]), int(summary.loc["all", "customers"])
+    (1, 3)
     """
     require_segments(scores)
     grouped = scores.groupby("segment", sort=False).agg(
@@ -162,6 +205,21 @@ def value_concentration(
     The top 10% and top 1% (at least one customer each) by ``value``: their share of the total,
     and their value per order against the rest's (the field's rule of thumb: about 3x for the
     top 10% and 5x for the top 1%). Also the Gini coefficient.
+
+    Parameters
+    ----------
+    scores
+        One row per customer.
+    value
+        The value column.
+    orders
+        The order count column (each customer counts one order when it is missing).
+
+    Returns
+    -------
+    dict of str to float
+        ``customers``, ``total``, ``top10_share``, ``top10_order_value_ratio``, the same for
+        ``top1`` and ``gini``.
 
     Examples
     --------

@@ -4,7 +4,7 @@ attribute."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,18 @@ def customer_attributes(
     refunds left out) when the transactions carry a ``category`` column. A row attribute is the
     value on the customer's latest row; the customers table wins for the same name.
 
+    Parameters
+    ----------
+    transactions
+        Validated transactions, or ``None``.
+    customers
+        The customers table, or ``None``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id`` and the attributes, one row per customer.
+
     Examples
     --------
     >>> tx = pd.DataFrame({"customer_id": [1, 1, 2],
@@ -76,14 +88,14 @@ def customer_attributes(
         )
         out = first[["customer_id", "first_category"]].reset_index(drop=True)
     carried = [] if transactions is None else transaction_attributes(transactions)
-    if carried:
+    if carried and transactions is not None:
         latest = transactions["timestamp"].max()
         rows = row_attributes(transactions, latest, carried).reset_index()
         out = rows if out is None else out.merge(rows, on="customer_id", how="outer")
     if customers is not None:
         if transactions is not None:
             customers = align_ids(customers, transactions["customer_id"])
-        attrs = customers.drop_duplicates("customer_id")
+        attrs = cast(pd.DataFrame, customers).drop_duplicates("customer_id")
         if out is None:
             out = attrs.reset_index(drop=True)
         else:
@@ -98,6 +110,23 @@ def customer_attributes(
 
 
 def is_text(values: pd.Series) -> bool:
+    """Whether a column holds text (object, string or categorical).
+
+    Parameters
+    ----------
+    values
+        The column.
+
+    Returns
+    -------
+    bool
+        True for text.
+
+    Examples
+    --------
+    >>> is_text(pd.Series(["a"])), is_text(pd.Series([1.5]))
+    (True, False)
+    """
     return (
         pd.api.types.is_object_dtype(values)
         or pd.api.types.is_string_dtype(values)
@@ -136,6 +165,16 @@ def vip_profile(scores: pd.DataFrame, attributes: pd.DataFrame | None = None) ->
         ``kind`` (count / attribute / signal), ``attribute``, ``value``, ``statistic``
         (count / share / mean), ``vip``, ``predicted_vip``, ``everyone_else``, ``vip_index``,
         ``predicted_vip_index``.
+
+    Examples
+    --------
+    >>> from vipml.segments import INPUT_COLUMNS, assign_segments
+    >>> scores = assign_segments(pd.DataFrame({c: [0.0] * 3 for c in INPUT_COLUMNS}).assign(
+    ...     customer_id=[1, 2, 3], spend_12m=[900.0, 100.0, 10.0], reasons=""))
+    >>> profile = vip_profile(scores, pd.DataFrame({"customer_id": [1, 2, 3],
+    ...     "region": ["north", "south", "south"]}))
+    >>> profile.loc[:1, ["kind", "attribute"]].to_dict("list")
+    {'kind': ['count', 'attribute'], 'attribute': ['customers', 'region']}
     """
     require_segments(scores)
     df = scores
@@ -197,7 +236,25 @@ def vip_profile(scores: pd.DataFrame, attributes: pd.DataFrame | None = None) ->
 
 
 def profile_attributes_used(profile: pd.DataFrame) -> list[str]:
-    """The categorical attributes a :func:`vip_profile` table compares."""
+    """The categorical attributes a :func:`vip_profile` table compares.
+
+    Parameters
+    ----------
+    profile
+        A :func:`vip_profile` table.
+
+    Returns
+    -------
+    list of str
+        The attribute names, in the table's order.
+
+    Examples
+    --------
+    >>> profile = pd.DataFrame({"kind": ["count", "attribute", "attribute", "signal"],
+    ...     "attribute": ["customers", "region", "region", "spend_12m"]})
+    >>> profile_attributes_used(profile)
+    ['region']
+    """
     return list(dict.fromkeys(profile.loc[profile["kind"] == "attribute", "attribute"]))
 
 

@@ -31,7 +31,30 @@ logger = logging.getLogger(__name__)
 
 
 def check_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Validate the scorer's table; return a clean copy without the derived columns."""
+    """Validate the scorer's table; return a clean copy without the derived columns.
+
+    Parameters
+    ----------
+    scores
+        One row per customer with the :data:`INPUT_COLUMNS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy without the derived segment columns, with a fresh index.
+
+    Raises
+    ------
+    SchemaError
+        When columns are missing or values are invalid.
+
+    Examples
+    --------
+    >>> from vipml.segments import INPUT_COLUMNS
+    >>> raw = pd.DataFrame({c: [0.0] for c in INPUT_COLUMNS}).assign(customer_id=[1], reasons="")
+    >>> list(check_scores(raw.assign(segment="vip")).columns) == list(INPUT_COLUMNS)
+    True
+    """
     problems = []
     require_columns(
         scores.columns,
@@ -75,7 +98,23 @@ def check_scores(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def as_text(values: pd.Series) -> pd.Series:
-    """Reasons as one string per customer (lists joined with '; ', missing as '')."""
+    """Reasons as one string per customer (lists joined with '; ', missing as '').
+
+    Parameters
+    ----------
+    values
+        The reasons column (text, lists of text or missing values).
+
+    Returns
+    -------
+    pandas.Series
+        One string per customer.
+
+    Examples
+    --------
+    >>> as_text(pd.Series([["a", "b"], None, "c"])).tolist()
+    ['a; b', '', 'c']
+    """
     if pd.api.types.is_string_dtype(values) and not values.isna().any():
         return values
 
@@ -93,6 +132,23 @@ def as_text(values: pd.Series) -> pd.Series:
 
 
 def value_columns(vip: VipConfig) -> tuple[str, str]:
+    """The value and CLV columns of the VIP rule: spend (``spend_12m``, ``clv``) or profit.
+
+    Parameters
+    ----------
+    vip
+        The ``vip`` settings.
+
+    Returns
+    -------
+    tuple of (str, str)
+        The 12-month value column and the CLV column.
+
+    Examples
+    --------
+    >>> value_columns(Config().vip)
+    ('spend_12m', 'clv')
+    """
     return ("spend_12m", "clv") if vip.value == "spend" else ("profit_12m", "clv_profit")
 
 
@@ -108,6 +164,18 @@ def describe_vip_rule(
     config: Config | Mapping[str, Any] | None = None, threshold: float | None = None
 ) -> str:
     """One sentence saying who is a VIP.
+
+    Parameters
+    ----------
+    config
+        A :class:`Config`, plain nested settings, or ``None`` for the defaults.
+    threshold
+        The dynamic threshold of this run, when known.
+
+    Returns
+    -------
+    str
+        The sentence.
 
     Examples
     --------
@@ -178,6 +246,23 @@ def _previous_status(
 
 
 def truthy(v: Any) -> bool:
+    """Whether a value read from a file means true (``'yes'``, ``'1'``, ``True``, ...).
+
+    Parameters
+    ----------
+    v
+        The value; missing values are false.
+
+    Returns
+    -------
+    bool
+        Its truth.
+
+    Examples
+    --------
+    >>> truthy("Yes"), truthy("0"), truthy(float("nan")), truthy(1)
+    (True, False, False, True)
+    """
     if isinstance(v, str):
         return v.strip().lower() in ("true", "t", "yes", "y", "1", "1.0")
     try:
@@ -271,6 +356,22 @@ def segment_thresholds(
     ``p_future_vip`` are read. Compute them once over all customers, then segment
     chunks or partitions with ``assign_segments(chunk, config, thresholds=...)``: the rows equal
     those of segmenting the whole table at once.
+
+    Parameters
+    ----------
+    scores
+        The whole customer table (columns as above).
+    config
+        A :class:`Config`, plain nested settings, or ``None`` for the defaults.
+    previous
+        The previous run's scores (fixed mode: VIP statuses still in their term).
+    as_of
+        The run's date (fixed mode).
+
+    Returns
+    -------
+    dict of str to Any
+        The statistics named above.
 
     Examples
     --------
@@ -374,6 +475,13 @@ def assign_segments(
         A required column is missing, an id repeats, or a numeric score is missing or infinite.
     ConfigError
         ``previous`` is given without a date for this run, or a treatment names an unknown field.
+
+    Examples
+    --------
+    >>> scores = assign_segments(pd.DataFrame({c: [0.0] * 3 for c in INPUT_COLUMNS}).assign(
+    ...     customer_id=[1, 2, 3], spend_12m=[900.0, 100.0, 10.0], p_alive=0.9, reasons=""))
+    >>> scores[["customer_id", "vip_now", "tier"]].to_dict("list")
+    {'customer_id': [1, 2, 3], 'vip_now': [True, False, False], 'tier': ['gold', '', '']}
     """
     cfg = as_config(config)
     vip, seg = cfg.vip, cfg.segments

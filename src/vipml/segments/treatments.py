@@ -95,7 +95,26 @@ def _render(df: pd.DataFrame, template: str, cfg: Config, where: str) -> pd.Seri
 
 
 def treatments_for(df: pd.DataFrame, cfg: Config) -> pd.Series:
-    """One treatment per customer: the first configured rule that matches."""
+    """One treatment per customer: the first configured rule that matches.
+
+    Parameters
+    ----------
+    df
+        Segmented scores (the columns the rules' conditions name).
+    cfg
+        The settings with the treatment rules.
+
+    Returns
+    -------
+    pandas.Series
+        The treatment text of each row (amounts filled in).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"segment": ["regular"], "customer_id": [1]})
+    >>> treatments_for(df, Config()).tolist()
+    ['Standard newsletter; no special treatment']
+    """
     return _matched_rules(df, cfg)[0]
 
 
@@ -148,6 +167,19 @@ def treatment_rules_table(
     With ``scores`` (a segmented table), each rule also gets the number of customers it was
     given to (``customers``) and the text of one of them (``example``: amounts filled in); a
     last row counts the customers no rule matched, when there are any.
+
+    Parameters
+    ----------
+    config
+        A :class:`Config`, plain nested settings, or ``None`` for the defaults.
+    scores
+        A segmented scores table, or ``None``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``order``, ``segment``, ``when``, ``treatment``, ``offers_discount`` (and with
+        ``scores``: ``customers``, ``example``).
 
     Examples
     --------

@@ -105,7 +105,23 @@ FALLBACK_TREATMENT = "Standard communications (no treatment rule matched)"
 
 
 def as_config(config: Config | Mapping[str, Any] | None) -> Config:
-    """A :class:`Config` from a Config, nested plain data (validated), or None (defaults)."""
+    """A :class:`Config` from a Config, nested plain data (validated), or None (defaults).
+
+    Parameters
+    ----------
+    config
+        A :class:`Config`, nested plain data, or ``None``.
+
+    Returns
+    -------
+    Config
+        The settings.
+
+    Examples
+    --------
+    >>> as_config({"vip": {"top_pct": 0.05}}).vip.top_pct
+    0.05
+    """
     if config is None:
         return Config()
     if isinstance(config, Config):
@@ -114,10 +130,53 @@ def as_config(config: Config | Mapping[str, Any] | None) -> Config:
 
 
 def money_text(x: float, currency: str, decimals: int = 2) -> str:
+    """An amount as text with its currency sign and thousands separators.
+
+    Parameters
+    ----------
+    x
+        The amount.
+    currency
+        The currency sign.
+    decimals
+        Digits after the point.
+
+    Returns
+    -------
+    str
+        The text.
+
+    Examples
+    --------
+    >>> money_text(-1234.5, "$")
+    '-$1,234.50'
+    """
     return f"{'-' if x < 0 else ''}{currency}{abs(x):,.{decimals}f}"
 
 
 def require_segments(scores: pd.DataFrame) -> None:
+    """Check that ``scores`` was segmented (:func:`assign_segments` columns present).
+
+    Parameters
+    ----------
+    scores
+        The table to check.
+
+    Raises
+    ------
+    SchemaError
+        When a segment column is missing.
+
+    Examples
+    --------
+    >>> require_segments(pd.DataFrame({"vip_now": [True], "tier": ["gold"], "segment": ["vip"],
+    ...     "gap_to_vip": [0.0]}))
+    >>> require_segments(pd.DataFrame({"segment": ["vip"]}))
+    Traceback (most recent call last):
+    ...
+    vipml.errors.SchemaError: scores: 1 problem found
+      - missing column(s) vip_now, tier, gap_to_vip: call vipml.segments.assign_segments first
+    """
     missing = [c for c in ("vip_now", "tier", "segment", "gap_to_vip") if c not in scores]
     if missing:
         raise SchemaError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import cast
 
 import pandas as pd
 from pyspark.sql import DataFrame as SparkDataFrame
@@ -68,11 +69,12 @@ def profitable_lines(
                 yield part.reset_index().astype({"category": object})
 
     with quiet_pyspark():
-        summed = (
+        summed = cast(
+            pd.DataFrame,
             tx.mapInPandas(totals, schema)
             .groupBy("category")
             .agg(F.sum("revenue").alias("revenue"), F.sum("gross_profit").alias("gross_profit"))
-            .toPandas()
+            .toPandas(),
         )
     if summed.empty:
         return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 from pyspark.sql import Column, SparkSession
@@ -190,6 +190,12 @@ def _day_end(cutoff: str | pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(cutoff).normalize() + pd.Timedelta(days=1)
 
 
+@overload
+def up_to(sdf: SparkDataFrame, cutoff: str | pd.Timestamp) -> SparkDataFrame: ...
+@overload
+def up_to(sdf: None, cutoff: str | pd.Timestamp) -> None: ...
+@overload
+def up_to(sdf: SparkDataFrame | None, cutoff: str | pd.Timestamp) -> SparkDataFrame | None: ...
 def up_to(sdf: SparkDataFrame | None, cutoff: str | pd.Timestamp) -> SparkDataFrame | None:
     """Rows on or before the cutoff's day (the pandas builders filter the same way; doing it
     before the shuffle only saves moving rows no bucket will read)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -62,12 +62,13 @@ def fit_lifetime_value(
     columns = list(BTYD_COLUMNS)
     require_columns(features, columns, "features")
     with quiet_pyspark():
-        distinct = (
+        distinct = cast(
+            pd.DataFrame,
             features.select(*[F.col(c).cast("double").alias(c) for c in columns])
             .groupBy(*columns)
             .agg(F.count(F.lit(1)).alias("customers"))
             .orderBy(*columns)
-            .toPandas()
+            .toPandas(),
         )
     if distinct.empty:
         raise SchemaError(["the feature table has no customers: is the cutoff before the data?"])

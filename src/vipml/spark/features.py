@@ -45,6 +45,27 @@ def profitable_lines(
     category: sums over rows, so additive over any split of the rows) runs on every Arrow batch
     of every partition (``mapInPandas``, no shuffle); Spark adds the totals up, and
     :func:`vipml.features.rank_lines` ranks them on the driver, as the pandas path does.
+
+    Parameters
+    ----------
+    transactions
+        A Spark DataFrame with vipml's column names.
+    cutoff
+        Rows after the cutoff's day are ignored.
+    config
+        ``features.top_lines_share``; default :class:`Config`.
+
+    Returns
+    -------
+    list of str
+        The profitable lines, best first (empty without a ``category`` column).
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> profitable_lines(session.read.parquet("transactions/"), "2024-12-30")  # doctest: +SKIP
+        ['vinyl', 'books']
     """
 
 
@@ -109,6 +130,14 @@ def build_features(
     Spark DataFrame
         ``customer_id`` and the columns of :data:`vipml.features.FEATURE_COLUMNS`, one row per
         customer, equal to the pandas result (no order is guaranteed: sort when it matters).
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> tx = session.read.parquet("transactions/")                       # doctest: +SKIP
+        >>> build_features(tx, "2024-12-30", num_buckets=16).count()          # doctest: +SKIP
+        23570
     """
 
     config = config or Config()

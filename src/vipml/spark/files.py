@@ -40,6 +40,28 @@ def read_table(
     ``timestamp`` is parsed (session time zone), ``revenue``, ``cost``, ``list_price`` and
     ``quantity`` become doubles and ``is_return`` a boolean; nothing else is checked here
     (validate data at the boundary, as on one machine).
+
+    Parameters
+    ----------
+    spark
+        The Spark session.
+    path
+        A Parquet file or folder, or a CSV file.
+    columns
+        The file's column names mapped onto vipml's; ``None`` keeps them.
+
+    Returns
+    -------
+    Spark DataFrame
+        The table, with the types above.
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> tx = read_table(session, "orders.csv", {"order_date": "timestamp"})  # doctest: +SKIP
+        >>> tx.schema["timestamp"].dataType                                      # doctest: +SKIP
+        TimestampType()
     """
 
     text = str(path)
@@ -138,6 +160,33 @@ def score_path(
     ``out`` ends in ``.csv``. The folder is written beside ``out`` under a temporary name and
     renamed into place when complete, so ``out`` is never half-written (on a local or mounted
     file system; object stores use their own committers).
+
+    Parameters
+    ----------
+    model
+        A :class:`vipml.bundle.VipModel`, a bundle folder or an MLflow model URI.
+    transactions
+        A Parquet or CSV path, a pandas frame, or ``cdnow`` / ``cdnow-sample``.
+    out
+        The output folder (``.csv`` for CSV parts, else Parquet).
+    cutoff
+        The scoring date; ``None`` takes the last date in the data.
+    events, customers
+        Optional paths of the events and customers tables.
+    config
+        Column names and segment rules; default the model's config.
+    segment
+        Also segment the customers (as ``vipml score``).
+    reasons
+        Whose reasons are written (``'listed'``, ``'all'`` or ``'none'``).
+    spark
+        A Spark session; default :func:`spark_session` with ``master``.
+    master
+        The Spark master URL when a session is started.
+    num_buckets
+        Number of customer buckets (see :func:`score`).
+    allow_missing
+        Inputs the model was trained with that may be missing.
 
     Returns
     -------

@@ -28,7 +28,26 @@ _TABLE = "_vipml_table"
 
 
 def bucket_expression(column: str, num_buckets: int) -> Column:
-    """The bucket of each row: ``pmod(xxhash64(column), num_buckets)`` (deterministic)."""
+    """The bucket of each row: ``pmod(xxhash64(column), num_buckets)`` (deterministic).
+
+    Parameters
+    ----------
+    column
+        The column hashed (``customer_id``).
+    num_buckets
+        The number of buckets, at least 1.
+
+    Returns
+    -------
+    pyspark.sql.Column
+        The bucket number, ``0 .. num_buckets - 1``.
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> sdf.withColumn("bucket", bucket_expression("customer_id", 8))  # doctest: +SKIP
+    """
 
     if int(num_buckets) < 1:
         raise InvalidArgumentError(f"num_buckets={num_buckets!r} must be at least 1")
@@ -36,12 +55,56 @@ def bucket_expression(column: str, num_buckets: int) -> Column:
 
 
 def with_bucket(sdf: SparkDataFrame, num_buckets: int, column: str = "customer_id") -> Any:
-    """``sdf`` with the bucket column :data:`BUCKET` added."""
+    """``sdf`` with the bucket column :data:`BUCKET` added.
+
+    Parameters
+    ----------
+    sdf
+        A Spark DataFrame holding ``column``.
+    num_buckets
+        The number of buckets.
+    column
+        The column hashed.
+
+    Returns
+    -------
+    Spark DataFrame
+        ``sdf`` with the column :data:`BUCKET`.
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> with_bucket(tx, 8).select(BUCKET).distinct().count() <= 8  # doctest: +SKIP
+        True
+    """
     require_columns(sdf, [column], "transactions")
     return sdf.withColumn(BUCKET, bucket_expression(column, num_buckets))
 
 
 def require_columns(sdf: SparkDataFrame, columns: list[str], table: str) -> None:
+    """Check that a Spark DataFrame has ``columns``.
+
+    Parameters
+    ----------
+    sdf
+        The Spark DataFrame.
+    columns
+        The column names needed.
+    table
+        The table's name in the error.
+
+    Raises
+    ------
+    SchemaError
+        Naming the missing columns.
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> require_columns(tx, ["customer_id", "timestamp"], "transactions")  # doctest: +SKIP
+    """
     problems.require_columns(
         sdf.columns,
         columns,
@@ -70,6 +133,18 @@ def spark_schema(frame: pd.DataFrame, index: bool = False) -> StructType:
     With ``index=True`` the (named) index comes first, as :meth:`pandas.DataFrame.reset_index`
     would put it.
 
+    Parameters
+    ----------
+    frame
+        A pandas frame.
+    index
+        Whether the index becomes the first column(s).
+
+    Returns
+    -------
+    pyspark.sql.types.StructType
+        The schema; every field nullable.
+
     Examples
     --------
     >>> frame = pd.DataFrame({"n": [1], "x": [0.5], "ok": [True], "s": ["a"]})
@@ -89,7 +164,24 @@ def spark_schema(frame: pd.DataFrame, index: bool = False) -> StructType:
 
 
 def to_plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Arrow-friendly columns: pandas' str / category / object become Python strings."""
+    """Arrow-friendly columns: pandas' str / category / object become Python strings.
+
+    Parameters
+    ----------
+    frame
+        A pandas frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same values, text as Python strings (missing as ``None``), timestamps in ns.
+
+    Examples
+    --------
+    >>> plain = to_plain(pd.DataFrame({"s": pd.Series(["a", None], dtype="string"), "n": [1, 2]}))
+    >>> plain["s"].tolist(), plain["n"].tolist()
+    (['a', None], [1, 2])
+    """
     out = {}
     for name, col in frame.items():
         if pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_numeric_dtype(col.dtype):
@@ -102,7 +194,29 @@ def to_plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_spark(spark: SparkSession, frame: pd.DataFrame, index: bool = False) -> SparkDataFrame:
-    """A Spark DataFrame holding ``frame`` (with its index as columns when ``index=True``)."""
+    """A Spark DataFrame holding ``frame`` (with its index as columns when ``index=True``).
+
+    Parameters
+    ----------
+    spark
+        The Spark session.
+    frame
+        A pandas frame.
+    index
+        Whether the index becomes the first column(s).
+
+    Returns
+    -------
+    Spark DataFrame
+        The rows of ``frame``, with the schema of :func:`spark_schema`.
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> to_spark(session, pd.DataFrame({"n": [1, 2]})).count()  # doctest: +SKIP
+        2
+    """
     schema = spark_schema(frame, index=index)
     plain = to_plain(frame.reset_index() if index else frame)
     plain.columns = schema.fieldNames()
@@ -111,7 +225,25 @@ def to_spark(spark: SparkSession, frame: pd.DataFrame, index: bool = False) -> S
 
 
 def from_spark_batch(frame: pd.DataFrame) -> pd.DataFrame:
-    """Undo Arrow's conversions inside a worker: timestamps back to naive datetime64[ns]."""
+    """Undo Arrow's conversions inside a worker: timestamps back to naive datetime64[ns].
+
+    Parameters
+    ----------
+    frame
+        A pandas batch as Spark hands it to a worker (changed in place).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same frame, with naive ``datetime64[ns]`` timestamps.
+
+    Examples
+    --------
+    >>> paris = pd.to_datetime(["2024-01-01 12:00"]).tz_localize("Europe/Paris")
+    >>> batch = pd.DataFrame({"t": paris})
+    >>> from_spark_batch(batch)["t"].tolist()
+    [Timestamp('2024-01-01 11:00:00')]
+    """
     for name, col in frame.items():
         if pd.api.types.is_datetime64_any_dtype(col.dtype):
             if getattr(col.dt, "tz", None) is not None:
@@ -137,6 +269,35 @@ def map_buckets(
 
     Side tables travel with the transactions through one ``cogroup``: they are stacked into a
     single frame (the union of their columns plus a table tag) and split again in the worker.
+
+    Parameters
+    ----------
+    func
+        Called as ``func(transactions, **side)`` with pandas frames.
+    schema
+        The schema of what ``func`` returns.
+    transactions
+        A Spark DataFrame with ``customer_id``.
+    side
+        Side tables by keyword name (events, customers), or ``None``.
+    num_buckets
+        The number of buckets; default ``spark.sql.shuffle.partitions``.
+
+    Returns
+    -------
+    Spark DataFrame
+        The union of ``func``'s frames.
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> def count(tx, events=None):                                          # doctest: +SKIP
+        ...     return tx.groupby("customer_id").size().rename("n").reset_index()
+        >>> schema = T.StructType([T.StructField("customer_id", T.LongType()),   # doctest: +SKIP
+        ...     T.StructField("n", T.LongType())])
+        >>> map_buckets(count, schema, tx, {"events": None}).count()             # doctest: +SKIP
+        23570
     """
 
     spark = transactions.sparkSession
@@ -198,7 +359,25 @@ def up_to(sdf: None, cutoff: str | pd.Timestamp) -> None: ...
 def up_to(sdf: SparkDataFrame | None, cutoff: str | pd.Timestamp) -> SparkDataFrame | None: ...
 def up_to(sdf: SparkDataFrame | None, cutoff: str | pd.Timestamp) -> SparkDataFrame | None:
     """Rows on or before the cutoff's day (the pandas builders filter the same way; doing it
-    before the shuffle only saves moving rows no bucket will read)."""
+    before the shuffle only saves moving rows no bucket will read).
+
+    Parameters
+    ----------
+    sdf
+        A Spark DataFrame with ``customer_id`` and ``timestamp``, or ``None``.
+    cutoff
+        The cutoff; its whole day is kept.
+
+    Returns
+    -------
+    Spark DataFrame or None
+        The rows kept (``None`` for ``None``).
+
+    Examples
+    --------
+    >>> up_to(None, "2024-12-30") is None
+    True
+    """
     if sdf is None:
         return None
 

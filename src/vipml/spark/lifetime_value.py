@@ -49,6 +49,18 @@ def fit_lifetime_value(
     purchase_model
         ``'bgnbd'``, ``'pareto_nbd'`` or ``'mbgnbd'``; default ``config.btyd.model`` (``'auto'``
         is not supported here: choose on a sample with :func:`vipml.modeling.btyd.compare_models`).
+
+    Returns
+    -------
+    LifetimeValueModel
+        The fitted model.
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> features = build_features(tx, "2024-12-30")                            # doctest: +SKIP
+        >>> btyd = fit_lifetime_value(features, purchase_model="pareto_nbd")     # doctest: +SKIP
     """
 
 

@@ -158,6 +158,13 @@ def score(
     product lines (:func:`profitable_lines`) and, with ``segment``, the VIP threshold, tier
     bounds and dormant CLV bar. Everything else is per customer: features, BTYD predictions
     with the bundle's fitted parameters, both classifiers and the reasons.
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> scores = score("model/", tx, "2024-12-30", segment=True)  # doctest: +SKIP
+        >>> scores.groupBy("segment").count().show()                  # doctest: +SKIP
     """
 
     require_columns(transactions, ["customer_id", "timestamp", "revenue"], "transactions")

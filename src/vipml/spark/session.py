@@ -20,7 +20,19 @@ BUCKET = "_vipml_bucket"
 
 @contextmanager
 def quiet_pyspark() -> Iterator[None]:
-    """Silence PySpark's known warning that pandas >= 3 is 'not fully supported'."""
+    """Silence PySpark's known warning that pandas >= 3 is 'not fully supported'.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        A context in which those warnings are ignored.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with quiet_pyspark():
+    ...     warnings.warn("PySpark does not yet fully support pandas 3", UserWarning)
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*PySpark does not yet fully support pandas")
         warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
@@ -50,12 +62,25 @@ def spark_session(
     conf
         More Spark settings, applied last.
 
+    Returns
+    -------
+    pyspark.sql.SparkSession
+        The active session, or a new one.
+
     Notes
     -----
     In local mode ``SPARK_LOCAL_IP`` defaults to 127.0.0.1 (else Spark binds the external
     interface) and ``PYSPARK_PYTHON`` to this interpreter (else workers may start a Python
     without vipml's dependencies). A new session gets the UTC time zone, Arrow and adaptive
     execution; an active session, or one spark-submit configures, is left as it is.
+
+    Examples
+    --------
+    Needs a JVM (``tests/test_spark.py`` runs it)::
+
+        >>> session = spark_session("local[2]", shuffle_partitions=4)  # doctest: +SKIP
+        >>> session.conf.get("spark.sql.session.timeZone")             # doctest: +SKIP
+        'UTC'
     """
 
     active = SparkSession.getActiveSession()

@@ -29,6 +29,26 @@ class ShippedBundle:
     ``manifest.json``, the JSON parameters and the LightGBM text models. A worker writes them
     to a temporary folder once and loads them with :func:`vipml.load_model`, exactly as the
     single-machine path loads a bundle, so both paths score with the same model.
+
+    Parameters
+    ----------
+    files
+        The bundle's files by relative path.
+
+    Attributes
+    ----------
+    files
+        The files, sorted by path.
+    digest
+        A SHA-256 of the names and contents: the key the workers load the model under.
+
+    Examples
+    --------
+    >>> shipped = ShippedBundle({"model.txt": b"tree", "manifest.json": b"{}"})
+    >>> list(shipped.files), len(shipped.digest)
+    (['manifest.json', 'model.txt'], 64)
+    >>> shipped.digest == ShippedBundle({"manifest.json": b"{}", "model.txt": b"tree"}).digest
+    True
     """
 
     def __init__(self, files: Mapping[str, bytes]) -> None:

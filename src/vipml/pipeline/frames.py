@@ -278,7 +278,7 @@ def model_frame(
 
     Examples
     --------
-    >>> from vipml.modeling.classifier import model_feature_names
+    >>> from vipml.model_columns import model_feature_names
     >>> "p_alive" in model_feature_names([])
     True
     """

@@ -1,7 +1,9 @@
-"""Matplotlib figures (headless Agg backend) and one way to save or embed them.
+"""Matplotlib figures and one way to save or embed them.
 
 Each plotting module returns :class:`matplotlib.figure.Figure` objects; :func:`save_figure`
 writes a PNG atomically and :func:`figure_to_data_uri` embeds one in a self-contained HTML page.
+The figures are made without pyplot, so no backend is chosen here: they render headless (PNG
+through Agg) and, in a notebook with ``%matplotlib inline``, inline.
 """
 
 from __future__ import annotations
@@ -10,13 +12,9 @@ import base64
 import io
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg", force=False)
-
-from matplotlib.figure import Figure  # noqa: E402
-
-from vipml.data.io import write_text  # noqa: E402
+from vipml.data.io import write_text
 
 __all__ = ["new_figure", "save_figure", "figure_to_png", "figure_to_data_uri"]
 

@@ -48,7 +48,7 @@ def fit_lifetime_value(
         ``btyd`` and ``features.default_margin_rate`` settings; default :class:`Config`.
     purchase_model
         ``'bgnbd'``, ``'pareto_nbd'`` or ``'mbgnbd'``; default ``config.btyd.model`` (``'auto'``
-        is not supported here: choose on a sample with :func:`vipml.modeling.btyd.compare_models`).
+        is not supported here: choose on a sample with :func:`vipml.btyd_report.compare_models`).
 
     Returns
     -------

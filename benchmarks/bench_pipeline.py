@@ -225,6 +225,7 @@ STAGES = {
     # label: (module or class path, attribute) pairs timed under that label
     "validation": [
         ("vipml.data.schema", "validate_transactions"),
+        ("vipml.data.io", "validate_transactions"),
         ("vipml.batch", "check_transactions"),
     ],
     "features": [
@@ -445,7 +446,7 @@ def step_spark(folder: Path, info: dict[str, Any], bundle: Path, out: Path) -> d
             spark=spark,
         )
     spark.stop()
-    return {"times": dict(watch.times), "peak_gib": peak_gib(), "rows": result["customers"]}
+    return {"times": dict(watch.times), "peak_gib": peak_gib(), "rows": result.customers}
 
 
 # --------------------------------------------------------------------------------------------

@@ -418,7 +418,7 @@ class ScoringResult:
         return cls(
             cutoff=cutoff,
             customers=len(table),
-            explained=int((table["reasons"].astype(str) != "").sum()),
+            explained=int(table["reasons"].ne("").sum()),
             segments={str(k): int(v) for k, v in counts.items()},
             total_p_future_vip=float(table["p_future_vip"].sum()),
             total_p_churn=float(table["p_churn"].sum()),

@@ -22,6 +22,7 @@ from vipml.config import Config, InputConfig
 from vipml.data.cells import FORMULA_REGEX
 from vipml.data.io import BUNDLED_DATASETS, read_transactions
 from vipml.pipeline.scoring import ScoringResult
+from vipml.segments import SEGMENTS
 from vipml.spark.frames import to_spark
 from vipml.spark.scoring import last_day, score
 from vipml.spark.session import quiet_pyspark, spark_session
@@ -246,26 +247,28 @@ def score_path(
 
 
 def _summary(written: SparkDataFrame, cutoff: pd.Timestamp, segmented: bool) -> ScoringResult:
-    """The run's summary, read back from the written scores (one aggregate and one count per
-    segment): the same figures a batch run adds up over its chunks."""
-    totals = written.agg(
+    """The run's summary, read back from the written scores in one aggregate (counts per
+    segment included): the same figures a batch run adds up over its chunks."""
+    sums = [
         F.count(F.lit(1)).alias("customers"),
         F.sum(F.col("p_future_vip").cast("double")).alias("p_future_vip"),
         F.sum(F.col("p_churn").cast("double")).alias("p_churn"),
         F.sum(F.when(F.coalesce(F.col("reasons"), F.lit("")) != "", 1).otherwise(0)).alias(
             "explained"
         ),
-    ).collect()[0]
-    counts: dict[str, int] = {}
+    ]
     if segmented:
-        rows = written.groupBy("segment").count().collect()
-        counts = dict(sorted(((str(r["segment"]), int(r["count"])) for r in rows),
-                             key=lambda kv: -kv[1]))
+        sums += [
+            F.sum(F.when(F.col("segment") == name, 1).otherwise(0)).alias(f"segment_{name}")
+            for name in SEGMENTS
+        ]
+    totals = written.agg(*sums).collect()[0]
+    counts = {name: int(totals[f"segment_{name}"] or 0) for name in SEGMENTS} if segmented else {}
     return ScoringResult(
         cutoff=cutoff,
         customers=int(totals["customers"]),
         explained=int(totals["explained"] or 0),
-        segments=counts,
+        segments=dict(sorted(((k, v) for k, v in counts.items() if v), key=lambda kv: -kv[1])),
         total_p_future_vip=float(totals["p_future_vip"] or 0.0),
         total_p_churn=float(totals["p_churn"] or 0.0),
         engine="spark",

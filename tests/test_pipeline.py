@@ -16,7 +16,7 @@ from vipml.model_inputs import MissingInputError
 from vipml.modeling.backtest import BASELINES, MODEL_NAME
 from vipml.modeling.metrics import roc_auc
 from vipml.pipeline import (
-    SCORE_COLUMNS,
+    PREDICTION_COLUMNS,
     backtest,
     score,
     train,
@@ -82,7 +82,7 @@ def test_same_seed_same_scores_other_seed_other_scores(tx, scores):
 
 
 def test_scores_table(model, tx, scores):
-    assert list(scores.columns[: len(SCORE_COLUMNS)]) == list(SCORE_COLUMNS)
+    assert list(scores.columns[: len(PREDICTION_COLUMNS)]) == list(PREDICTION_COLUMNS)
     assert len(scores) == 2357 and scores["customer_id"].is_unique
     numeric = scores.select_dtypes("number")
     assert np.isfinite(numeric.to_numpy()).all()

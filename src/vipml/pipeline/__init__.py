@@ -45,7 +45,7 @@ from vipml.pipeline.backtesting import backtest, predicted_vip_list_check
 from vipml.pipeline.common import Progress
 from vipml.pipeline.frames import model_frame, row_attribute_names
 from vipml.pipeline.predict import REASON_COLUMNS, explain
-from vipml.pipeline.scoring import SCORE_COLUMNS, score
+from vipml.pipeline.scoring import PREDICTION_COLUMNS, score
 from vipml.pipeline.training import (
     train,
     training_cutoffs,
@@ -55,7 +55,7 @@ from vipml.pipeline.training import (
 
 __all__ = [
     "Progress",
-    "SCORE_COLUMNS",
+    "PREDICTION_COLUMNS",
     "VipModel",
     "load_model",
     "training_cutoffs",

@@ -33,8 +33,9 @@ from vipml.segments import INPUT_COLUMNS, assign_segments, segment_thresholds
 log = logging.getLogger(__name__)
 
 
-#: The first columns of the scores table (feature columns follow).
-SCORE_COLUMNS = INPUT_COLUMNS + ("reason_1", "reason_2", "reason_3", "churn_reasons")
+#: The first columns of the scores table before segmenting: the predictions and their reasons
+#: (feature columns follow). Segmenting puts :data:`vipml.segments.SCORE_COLUMNS` first.
+PREDICTION_COLUMNS = INPUT_COLUMNS + ("reason_1", "reason_2", "reason_3", "churn_reasons")
 
 
 def score(
@@ -82,7 +83,7 @@ def score(
     -------
     DataFrame
         One row per customer with a purchase or a return on or before the cutoff, columns
-        :data:`SCORE_COLUMNS` (``reasons``: the three strongest drivers of ``p_future_vip``
+        :data:`PREDICTION_COLUMNS` (``reasons``: the three strongest drivers of ``p_future_vip``
         joined by ``"; "``; ``churn_reasons``: the same for ``p_churn``), then every model
         feature. ``attrs['cutoff']`` holds the cutoff used.
 
@@ -131,8 +132,8 @@ def score(
     out = predict_frame(model, frame, explain=explain)
     out.index.name = "customer_id"
     out = out.reset_index()
-    rest = [c for c in out.columns if c not in SCORE_COLUMNS]
-    out = out[[*SCORE_COLUMNS, *rest]]
+    rest = [c for c in out.columns if c not in PREDICTION_COLUMNS]
+    out = out[[*PREDICTION_COLUMNS, *rest]]
     out.attrs["cutoff"] = f"{cutoff:%Y-%m-%d}"
     out.attrs["horizon"] = model.horizon
     return out

@@ -148,7 +148,7 @@ def score(
     Returns
     -------
     Spark DataFrame
-        The columns and rows of the pandas scores table (:data:`vipml.pipeline.SCORE_COLUMNS`,
+        The columns and rows of the pandas scores table (:data:`vipml.pipeline.PREDICTION_COLUMNS`,
         then the model features), or with ``segment`` those of the segmented table of
         ``vipml score``; in no particular order.
 

@@ -1,11 +1,11 @@
 """Every public function and class of the library has a numpy-style docstring.
 
 "Public": no leading underscore, defined in a ``vipml`` module that is not private itself
-(re-exports are checked where they are defined), outside ``vipml.cli`` (commands are documented by ``--help``). The docstring
-needs a ``Parameters`` section when the callable takes parameters (for a class: its
-``__init__``'s, or ``Attributes`` for a dataclass-like record), ``Returns`` (or ``Yields``)
-when a function returns something, and ``Examples``. The API reference (``docs/api``) is built
-from these docstrings.
+(re-exports are checked where they are defined), outside ``vipml.cli`` (commands are
+documented by ``--help``). The docstring needs a ``Parameters`` section when the callable
+takes parameters (for a class: its ``__init__``'s, or ``Attributes`` for a dataclass-like
+record), ``Returns`` (or ``Yields``) when a function returns something, and ``Examples``.
+The API reference (``docs/api``) is built from these docstrings.
 """
 
 from __future__ import annotations

@@ -11,12 +11,15 @@ import pytest
 from vipml.modeling.backtest import (
     BASELINES,
     METRICS,
+    RANK_AVERAGE,
     BacktestResult,
     apply_isotonic,
     calibration_table,
+    discovery_table,
     evaluate,
     fit_isotonic,
     lift_table,
+    rank_average_score,
     score_metrics,
     top_share_precision,
 )
@@ -93,7 +96,8 @@ def result() -> BacktestResult:
 def test_evaluate_table_and_verdict(result):
     table = result.table
     expected = [("future_vip", "lightgbm")] + [("future_vip", b) for b in BASELINES["future_vip"]]
-    expected += [("churn", "lightgbm")] + [("churn", b) for b in BASELINES["churn"]]
+    expected += [("future_vip", RANK_AVERAGE), ("churn", "lightgbm")]
+    expected += [("churn", b) for b in BASELINES["churn"]] + [("churn", RANK_AVERAGE)]
     assert list(table.index) == expected
     assert list(table.columns) == [*METRICS, "customers", "positives"]
     # churn is judged on eligible customers only
@@ -111,7 +115,7 @@ def test_metrics_dict_flattens_to_the_promote_metric_name(result):
     assert metrics["future_vip"]["average_precision"] == pytest.approx(
         result.table.loc[("future_vip", "lightgbm"), "average_precision"]
     )
-    assert set(metrics["churn"]["baselines"]) == set(BASELINES["churn"])
+    assert set(metrics["churn"]["baselines"]) == {*BASELINES["churn"], RANK_AVERAGE}
     data = json.loads(result.to_json())
     assert data["cutoff"] == "2024-06-30" and data["horizon"] == "26W"
     assert data["beats_baselines"] == {"future_vip": True, "churn": True}
@@ -126,3 +130,45 @@ def test_plots_render(result):
         assert figure_to_png(fig).startswith(b"\x89PNG")
     labels = [t.get_text() for t in lift_chart(result).axes[0].get_legend().get_texts()]
     assert labels == ["spend_12m", "btyd_expected_value", "LightGBM"]
+
+
+def test_rank_average_is_the_mean_of_the_two_rules_percentile_ranks():
+    """future VIP: spend ranks 1..4, expected value ranks 2,1,4,3 -> mean rank / 4; a missing
+    value ranks last; churn averages days since last and P(no purchase), not P(alive)."""
+    frame = pd.DataFrame({
+        "spend_12m": [10.0, 20.0, 30.0, 40.0],
+        "expected_value": [2.0, 1.0, 4.0, 3.0],
+        "days_since_last": [5.0, 50.0, 500.0, np.nan],
+        "p_no_purchase": [0.1, 0.3, 0.2, 0.9],
+        "p_alive": [0.0, 0.0, 0.0, 0.0],
+    })
+    assert rank_average_score(frame, "future_vip").tolist() == [0.375, 0.375, 0.875, 0.875]
+    # days: NaN lowest -> ranks 2,3,4,1; p_no_purchase ranks 1,3,2,4
+    assert rank_average_score(frame, "churn").tolist() == [0.375, 0.75, 0.75, 0.625]
+
+
+def test_rank_average_row_sits_between_or_near_its_rules(result):
+    table = result.table
+    for target, rules in (("future_vip", ["spend_12m", "btyd_expected_value"]),
+                          ("churn", ["days_since_last", "btyd_p_no_purchase"])):
+        row = table.loc[(target, RANK_AVERAGE)]
+        for metric in ("roc_auc", "average_precision"):
+            low = min(table.loc[(target, r), metric] for r in rules)
+            high = max(table.loc[(target, r), metric] for r in rules)
+            assert low - 0.05 <= row[metric] <= high + 0.05, (target, metric)
+
+
+def test_discovery_counts_only_the_customers_not_vips_now(result):
+    pred = result.predictions.assign(vip_now=np.arange(len(result.predictions)) % 4 == 0)
+    table = discovery_table(pred)
+    others = pred.loc[~pred["vip_now"]]
+    assert list(table.index.get_level_values("score")) == [
+        "lightgbm", *BASELINES["future_vip"], RANK_AVERAGE]
+    assert (table["customers"] == len(others)).all()
+    assert (table["positives"] == int(others["future_vip"].sum())).all()
+    with_discovery = BacktestResult(result.table, pred, result.cutoff, "26W", discovery=table)
+    data = json.loads(with_discovery.to_json())
+    found = data["metrics"]["future_vip"]["discovery"]
+    assert set(found) == {"lightgbm", *BASELINES["future_vip"], RANK_AVERAGE}
+    assert found["lightgbm"]["customers"] == len(others)
+    assert "discovery (customers not VIPs at the cutoff)" in with_discovery.format_table()

@@ -19,7 +19,14 @@ Baselines (:data:`BASELINES`): *future VIP*: past 12-month spend (``spend_12m``)
 expected spend in the horizon (``btyd_expected_value``); *churn*: days since the last purchase
 (``days_since_last``), ``1 - P(alive)`` (``btyd_1_minus_p_alive``) and the BTYD probability of no
 purchase in the horizon (``btyd_p_no_purchase``). Churn is judged on the customers active at the
-cutoff only (:func:`vipml.labels.churn_eligible`).
+cutoff only (:func:`vipml.labels.churn_eligible`). One more rule per target, ``rank_average``
+(:data:`RANK_AVERAGE_OF`), is the mean of the percentile ranks of two of those rules (*future
+VIP*: 12-month spend and BTYD expected spend; *churn*: days since the last purchase and BTYD
+P(no purchase)): a marketer's best simple combination, calibrated like the other rules.
+
+*Discovery* (:func:`discovery_table`): ROC AUC and average precision of every future-VIP score
+among the customers who are not VIPs at the cutoff (``vip_now`` false), the ones a marketer
+does not already know about.
 
 Examples
 --------
@@ -47,6 +54,13 @@ from vipml.modeling.metrics import average_precision, roc_auc
 
 __all__ = [
     "baseline_score",
+    "rule_scores",
+    "percentile_rank",
+    "rank_average_score",
+    "discovery_table",
+    "RANK_AVERAGE",
+    "RANK_AVERAGE_OF",
+    "DISCOVERY_METRICS",
     "METRICS",
     "MODEL_NAME",
     "BASELINES",
@@ -77,6 +91,15 @@ BASELINES: dict[str, dict[str, tuple[str, float]]] = {
         "btyd_p_no_purchase": ("p_no_purchase", 1.0),
     },
 }
+#: The name of the rank-average rule, a row of the backtest table next to :data:`BASELINES`.
+RANK_AVERAGE = "rank_average"
+#: Per target, the rules of :data:`BASELINES` whose percentile ranks ``rank_average`` averages.
+RANK_AVERAGE_OF: dict[str, tuple[str, ...]] = {
+    "future_vip": ("spend_12m", "btyd_expected_value"),
+    "churn": ("days_since_last", "btyd_p_no_purchase"),
+}
+#: The metrics of the discovery table (:func:`discovery_table`).
+DISCOVERY_METRICS = ("roc_auc", "average_precision")
 #: The model's probability column in the scores table, per target.
 PROBABILITY = {"future_vip": "p_future_vip", "churn": "p_churn"}
 
@@ -320,6 +343,130 @@ def baseline_score(frame: pd.DataFrame, column: str, sign: float) -> np.ndarray:
     return values if sign > 0 else 1.0 - values
 
 
+def percentile_rank(score: np.ndarray) -> np.ndarray:
+    """Percentile rank of each score in ``(0, 1]`` (ties share their mean rank).
+
+    Parameters
+    ----------
+    score
+        Scores (``-inf`` ranks lowest).
+
+    Returns
+    -------
+    numpy.ndarray
+        The ranks divided by the number of scores.
+
+    Examples
+    --------
+    >>> percentile_rank(np.array([10.0, 30.0, 20.0, 20.0])).tolist()
+    [0.25, 1.0, 0.625, 0.625]
+    """
+    values = pd.Series(np.asarray(score, dtype=np.float64))
+    return values.rank(method="average", pct=True).to_numpy(dtype=np.float64)
+
+
+def rank_average_score(frame: pd.DataFrame, target: str) -> np.ndarray:
+    """The ``rank_average`` rule: the mean percentile rank of the rules of
+    :data:`RANK_AVERAGE_OF` for ``target``, ranked among the rows of ``frame``.
+
+    Parameters
+    ----------
+    frame
+        The scores table (the rules' columns of :data:`BASELINES`).
+    target
+        ``future_vip`` or ``churn``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One score per row, in ``(0, 1]``, higher = more likely.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"spend_12m": [10.0, 20.0, 30.0, 40.0],
+    ...                       "expected_value": [4.0, 3.0, 2.0, 1.0]})
+    >>> rank_average_score(frame, "future_vip").tolist()
+    [0.625, 0.625, 0.625, 0.625]
+    """
+    ranks = [
+        percentile_rank(baseline_score(frame, *BASELINES[target][name]))
+        for name in RANK_AVERAGE_OF[target]
+    ]
+    if not len(frame):
+        return np.zeros(0, dtype=np.float64)
+    return np.asarray(np.mean(ranks, axis=0), dtype=np.float64)
+
+
+def rule_scores(frame: pd.DataFrame, target: str) -> dict[str, np.ndarray]:
+    """Every rule's score for ``target``: the :data:`BASELINES`, then :data:`RANK_AVERAGE`.
+
+    Parameters
+    ----------
+    frame
+        The scores table.
+    target
+        ``future_vip`` or ``churn``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``{rule: scores}``, higher = more likely.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"spend_12m": [1.0, 3.0], "expected_value": [1.0, 2.0]})
+    >>> {k: v.tolist() for k, v in rule_scores(frame, "future_vip").items()}
+    {'spend_12m': [1.0, 3.0], 'btyd_expected_value': [1.0, 2.0], 'rank_average': [0.5, 1.0]}
+    """
+    out = {
+        name: baseline_score(frame, column, sign)
+        for name, (column, sign) in BASELINES[target].items()
+    }
+    out[RANK_AVERAGE] = rank_average_score(frame, target)
+    return out
+
+
+def discovery_table(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Discovery: ROC AUC and average precision of every future-VIP score among the customers
+    who are not VIPs at the cutoff (``vip_now`` false; the rules are ranked among them).
+
+    Parameters
+    ----------
+    predictions
+        Scores with the outcome ``future_vip`` and the flag ``vip_now``, one row per customer.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``(target, score)`` (target ``future_vip``): :data:`DISCOVERY_METRICS`,
+        ``customers`` (the non-VIPs) and ``positives`` (those who became VIPs).
+
+    Examples
+    --------
+    >>> predictions = pd.DataFrame({
+    ...     "p_future_vip": [0.9, 0.8, 0.1, 0.6, 0.2], "spend_12m": [900, 10, 400, 30, 5],
+    ...     "expected_value": [50, 1, 20, 2, 1], "future_vip": [1, 1, 0, 1, 0],
+    ...     "vip_now": [True, False, False, False, False]})
+    >>> table = discovery_table(predictions)
+    >>> table.loc[("future_vip", "lightgbm"), ["roc_auc", "customers", "positives"]].tolist()
+    [1.0, 4.0, 2.0]
+    """
+    target = "future_vip"
+    vip_now = predictions["vip_now"].fillna(False).to_numpy(dtype=bool)
+    frame = predictions.loc[~vip_now]
+    y = frame[target].fillna(False).to_numpy(dtype=bool)
+    n, positives = len(y), int(y.sum())
+    scores = {MODEL_NAME: frame[PROBABILITY[target]].to_numpy(dtype=np.float64)}
+    scores.update(rule_scores(frame, target))
+    rows = [
+        {"target": target, "score": name, "roc_auc": roc_auc(y, score),
+         "average_precision": average_precision(y, score), "customers": n,
+         "positives": positives}
+        for name, score in scores.items()
+    ]
+    return pd.DataFrame(rows).set_index(["target", "score"])
+
+
 def evaluate(
     predictions: pd.DataFrame,
     baseline_maps: Mapping[str, Mapping[str, Mapping[str, list[float]]]] | None = None,
@@ -328,7 +475,8 @@ def evaluate(
 
     ``predictions`` holds the scores table columns (``p_future_vip``, ``p_churn`` and the
     baseline columns of :data:`BASELINES`) with the outcomes ``future_vip``, ``churn`` and
-    ``churn_eligible``. ``baseline_maps[target][baseline]`` are isotonic maps (for Brier).
+    ``churn_eligible``. The scores are the model, each baseline and :data:`RANK_AVERAGE`
+    (:func:`rule_scores`). ``baseline_maps[target][rule]`` are isotonic maps (for Brier).
 
     Parameters
     ----------
@@ -365,8 +513,7 @@ def evaluate(
             {"target": target, "score": MODEL_NAME, **score_metrics(y, p, p),
              "customers": n, "positives": positives}
         )
-        for name, (column, sign) in BASELINES[target].items():
-            score = baseline_score(frame, column, sign)
+        for name, score in rule_scores(frame, target).items():
             mapping = (baseline_maps or {}).get(target, {}).get(name)
             prob = apply_isotonic(mapping, score) if mapping else None
             rows.append(
@@ -374,6 +521,10 @@ def evaluate(
                  "customers": n, "positives": positives}
             )
     return pd.DataFrame(rows).set_index(["target", "score"])
+
+
+def _four(value: float) -> str:
+    return f"{value:.4f}"
 
 
 def _finite(value: Any) -> Any:
@@ -400,9 +551,13 @@ class BacktestResult:
     cutoff, horizon
         The cutoff (data up to it trained the model) and the label horizon.
     info
-        Training context: cutoffs used, rows, data fingerprint, validation metrics.
+        Training context: cutoffs used, rows, data fingerprint, validation metrics, and the
+        predicted-VIP list check (``predicted_vip_list``).
     model
         The trained model, when kept.
+    discovery
+        :func:`discovery_table`: the future-VIP scores among the customers not VIPs at the
+        cutoff (empty when not computed).
 
     Examples
     --------
@@ -419,6 +574,7 @@ class BacktestResult:
     horizon: str
     info: dict[str, Any] = field(default_factory=dict)
     model: Any = None
+    discovery: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def beats_baselines(
         self, metrics: tuple[str, ...] = ("roc_auc", "average_precision")
@@ -437,6 +593,8 @@ class BacktestResult:
 
         Flattened with ``_`` (as MLflow logging does) the model's own read
         ``future_vip_average_precision``, the baselines ``future_vip_baselines_spend_12m_...``.
+        With a discovery table, ``future_vip`` also holds ``discovery: {score: {metric:
+        value}}`` (``future_vip_discovery_lightgbm_roc_auc``, ...).
         """
         out: dict[str, Any] = {}
         for (target, score), row in self.table.iterrows():
@@ -446,26 +604,48 @@ class BacktestResult:
                 entry.update(values)
             else:
                 entry["baselines"][score] = values
+        for (target, score), row in self.discovery.iterrows():
+            entry = out.setdefault(target, {"baselines": {}})
+            entry.setdefault("discovery", {})[score] = {k: _finite(v) for k, v in row.items()}
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able summary: cutoff, horizon, metrics, whether the model beats the baselines."""
-        return {
+        """JSON-able summary: cutoff, horizon, metrics (with discovery), whether the model
+        beats the baselines, and the predicted-VIP list check (``predicted_vip_list``:
+        ``precision`` of the list against ``spend_12m_precision`` of as many top non-VIPs by
+        12-month spend, and the non-VIPs' ``base_rate``)."""
+        out = {
             "cutoff": f"{pd.Timestamp(self.cutoff):%Y-%m-%d}",
             "horizon": str(self.horizon),
             "metrics": self.metrics(),
             "beats_baselines": self.beats_baselines(),
             "info": json.loads(json.dumps(self.info, default=str)),
         }
+        if "predicted_vip_list" in self.info:
+            out["predicted_vip_list"] = {
+                k: _finite(v) for k, v in self.info["predicted_vip_list"].items()
+            }
+        return out
 
     def to_json(self) -> str:
         """:meth:`to_dict` as indented JSON (NaN written as null)."""
         return json.dumps(self.to_dict(), indent=2)
 
     def format_table(self) -> str:
-        """The metrics table as aligned text."""
+        """The metrics table as aligned text, then the discovery table and the list check."""
         shown = self.table[list(METRICS) + ["customers", "positives"]].copy()
-        return shown.to_string(float_format=lambda v: f"{v:.4f}")
+        text = shown.to_string(float_format=_four)
+        if len(self.discovery):
+            text += "\n\ndiscovery (customers not VIPs at the cutoff):\n"
+            text += self.discovery.to_string(float_format=_four)
+        check = self.info.get("predicted_vip_list")
+        if check and check.get("customers"):
+            text += (
+                f"\n\npredicted-VIP list: {check['customers']} customers, precision "
+                f"{check['precision']:.4f}; top non-VIPs by 12-month spend "
+                f"{check['spend_12m_precision']:.4f}; all non-VIPs {check['base_rate']:.4f}"
+            )
+        return text
 
     def lift_table(self, target: str, bins: int = 10) -> pd.DataFrame:
         """:func:`lift_table` of the model's probability for ``target``."""

@@ -19,7 +19,8 @@ saved BTYD model and both classifiers, and explains each customer's scores (top 
 
 **Backtest** (:func:`backtest`) trains with the data up to a cutoff, scores at the cutoff, and
 judges the scores (and the baselines of :mod:`vipml.modeling.backtest`) on what happened in
-``(cutoff, cutoff + horizon]``.
+``(cutoff, cutoff + horizon]``; :func:`backtest_cutoffs` does it at several cutoffs and sums
+up the mean and the worst case per score.
 
 Progress: pass ``progress=callable(step: str, done: int, total: int)`` to follow long runs
 (the CLI draws a progress bar with it).
@@ -41,7 +42,12 @@ True
 """
 
 from vipml.bundle import VipModel, load_model
-from vipml.pipeline.backtesting import backtest, predicted_vip_list_check
+from vipml.pipeline.backtesting import (
+    backtest,
+    backtest_cutoffs,
+    predicted_vip_list_check,
+    vip_now_at,
+)
 from vipml.pipeline.common import Progress
 from vipml.pipeline.frames import model_frame, row_attribute_names
 from vipml.pipeline.predict import REASON_COLUMNS, explain
@@ -68,5 +74,7 @@ __all__ = [
     "explain",
     "REASON_COLUMNS",
     "backtest",
+    "backtest_cutoffs",
+    "vip_now_at",
     "predicted_vip_list_check",
 ]

@@ -12,13 +12,14 @@ from vipml.config import Config, parse_duration
 from vipml.errors import VipmlError
 from vipml.labels import make_labels
 from vipml.modeling.backtest import (
-    BASELINES,
     TARGETS,
     BacktestResult,
-    baseline_score,
+    discovery_table,
     evaluate,
     fit_isotonic,
+    rule_scores,
 )
+from vipml.modeling.backtest_cutoffs import CutoffsBacktest
 from vipml.pipeline.common import (
     QUIET_DAYS,
     Progress,
@@ -32,6 +33,40 @@ from vipml.pipeline.training import fit_and_validate, target_rows
 from vipml.segments import assign_segments
 
 log = logging.getLogger(__name__)
+
+
+def _segmented(predictions: pd.DataFrame, config: Config, cutoff: pd.Timestamp) -> pd.DataFrame:
+    return assign_segments(predictions.reset_index(), config, as_of=cutoff, order="input")
+
+
+def vip_now_at(predictions: pd.DataFrame, config: Config, cutoff: pd.Timestamp) -> np.ndarray:
+    """Who is a VIP at the cutoff, by the segment rules ``vipml score`` applies
+    (:func:`vipml.segments.assign_segments` with ``config``), in the rows' order.
+
+    Parameters
+    ----------
+    predictions
+        The backtest's scores, indexed by ``customer_id``.
+    config
+        The segment rules.
+    cutoff
+        The backtest's cutoff.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per row.
+
+    Examples
+    --------
+    >>> from vipml.segments import INPUT_COLUMNS
+    >>> p = pd.DataFrame({c: [0.0, 0.0, 0.0] for c in INPUT_COLUMNS[1:-1]},
+    ...     index=pd.Index([1, 2, 3], name="customer_id"))
+    >>> p = p.assign(reasons="", spend_12m=[500.0, 50.0, 10.0], p_future_vip=0.1, p_alive=0.9)
+    >>> vip_now_at(p, Config(), pd.Timestamp("2024-01-01")).tolist()
+    [True, False, False]
+    """
+    return _segmented(predictions, config, cutoff)["vip_now"].to_numpy(dtype=bool)
 
 
 def predicted_vip_list_check(
@@ -72,9 +107,7 @@ def predicted_vip_list_check(
     (0, 2, 0.5)
     """
 
-    segmented = assign_segments(
-        predictions.reset_index(), config, as_of=cutoff, order="input"
-    )
+    segmented = _segmented(predictions, config, cutoff)
     became = predictions["future_vip"].fillna(False).to_numpy(dtype=bool)
     others = ~segmented["vip_now"].to_numpy(dtype=bool)
     listed = (segmented["segment"] == "predicted_vip").to_numpy()
@@ -171,9 +204,9 @@ def backtest(
     maps: dict[str, dict[str, Any]] = {}
     for target in TARGETS:
         rows = target_rows(valid, target)
-        for name, (column, sign) in BASELINES[target].items():
+        for name, rule in rule_scores(rows, target).items():
             maps.setdefault(target, {})[name] = fit_isotonic(
-                baseline_score(rows, column, sign), rows[target].to_numpy(dtype=bool)
+                rule, rows[target].to_numpy(dtype=bool)
             )
     table = evaluate(predictions, maps)
     info = {
@@ -183,6 +216,7 @@ def backtest(
         "features": len(model.feature_names),
         "predicted_vip_list": predicted_vip_list_check(predictions, config, cutoff),
     }
+    predictions["vip_now"] = vip_now_at(predictions, config, cutoff)
     result = BacktestResult(
         table=table,
         predictions=predictions.reset_index(),
@@ -190,5 +224,64 @@ def backtest(
         horizon=model.horizon,
         info=info,
         model=model,
+        discovery=discovery_table(predictions),
     )
     return result
+
+
+def backtest_cutoffs(
+    transactions: pd.DataFrame,
+    cutoffs: list[str | pd.Timestamp] | tuple[str | pd.Timestamp, ...],
+    horizon: str | int | pd.Timedelta = "26W",
+    events: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
+    config: Config | None = None,
+    progress: Progress | None = None,
+) -> CutoffsBacktest:
+    """:func:`backtest` at each of ``cutoffs`` (same horizon): how the scores hold on average
+    and in the worst case (:meth:`~vipml.modeling.backtest_cutoffs.CutoffsBacktest.summary`).
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions, covering every judged window.
+    cutoffs
+        The cutoffs, at least one; run in the order given.
+    horizon
+        The judged windows' length.
+    events, customers
+        The optional events and customers tables.
+    config
+        The settings (defaults when ``None``).
+    progress
+        Called as ``progress(step, done, total)`` for each backtest; ``None`` for none.
+
+    Returns
+    -------
+    CutoffsBacktest
+        One backtest per cutoff and their summary.
+
+    Examples
+    --------
+    Each cutoff trains a model (seconds; see ``tests/test_pipeline.py``); the cutoffs are
+    checked first:
+
+    >>> backtest_cutoffs(pd.DataFrame(), [])
+    Traceback (most recent call last):
+    ...
+    vipml.errors.VipmlError: backtest_cutoffs: give at least one cutoff
+    """
+    if not len(cutoffs):
+        raise VipmlError("backtest_cutoffs: give at least one cutoff")
+    days = [day_of(c) for c in cutoffs]
+    if len(set(days)) < len(days):
+        raise VipmlError(
+            "backtest_cutoffs: a cutoff is given twice: " + ", ".join(f"{d:%Y-%m-%d}" for d in days)
+        )
+    results = []
+    for day in days:
+        log.info("backtest at %s", f"{day:%Y-%m-%d}")
+        results.append(
+            backtest(transactions, day, horizon, events, customers, config, progress)
+        )
+    return CutoffsBacktest(results)

@@ -13,11 +13,12 @@ from vipml.data.simulate import simulate
 from vipml.errors import VipmlError
 from vipml.labels import known_customers
 from vipml.model_inputs import MissingInputError
-from vipml.modeling.backtest import BASELINES, MODEL_NAME
+from vipml.modeling.backtest import BASELINES, MODEL_NAME, RANK_AVERAGE
 from vipml.modeling.metrics import roc_auc
 from vipml.pipeline import (
     PREDICTION_COLUMNS,
     backtest,
+    backtest_cutoffs,
     score,
     train,
     training_cutoffs,
@@ -184,6 +185,47 @@ def test_the_predicted_vip_list_is_judged_out_of_time(cdnow_backtest):
     assert check["min_p_future_vip"] >= 2 * check["base_rate_p_future_vip"]
     assert check["precision"] > check["spend_12m_precision"] > check["base_rate"]
     assert check["precision"] > 4 * check["base_rate"]
+
+
+def test_sample_backtest_reports_rank_average_and_discovery(tx):
+    """The rank-average rule is a row per target, calibrated on the validation window (a
+    Brier score), between or near its two rules; discovery counts only the non-VIPs."""
+    result = backtest(tx, "1997-10-31", "26W", config=config_from_dict(FAST))
+    table = result.table
+    for target, rules in (("future_vip", ("spend_12m", "btyd_expected_value")),
+                          ("churn", ("days_since_last", "btyd_p_no_purchase"))):
+        row = table.loc[(target, RANK_AVERAGE)]
+        assert 0 < row["brier"] < 0.5
+        for metric in ("roc_auc", "average_precision"):
+            values = [table.loc[(target, r), metric] for r in rules]
+            assert min(values) - 0.03 <= row[metric] <= max(values) + 0.03, (target, metric)
+    pred = result.predictions
+    non_vips = int((~pred["vip_now"]).sum())
+    assert 0 < non_vips < len(pred)
+    assert non_vips == result.info["predicted_vip_list"]["non_vips"]
+    discovery = result.discovery
+    assert list(discovery.index.get_level_values("score")) == [
+        MODEL_NAME, *BASELINES["future_vip"], RANK_AVERAGE]
+    assert (discovery["customers"] == non_vips).all()
+    assert (discovery["positives"] == int(pred.loc[~pred["vip_now"], "future_vip"].sum())).all()
+    # among non-VIPs future VIPs are rarer and harder to find than among everyone
+    assert discovery.loc[("future_vip", MODEL_NAME), "average_precision"] < table.loc[
+        ("future_vip", MODEL_NAME), "average_precision"]
+
+
+def test_backtest_at_several_cutoffs_sums_up_mean_and_worst(tx):
+    result = backtest_cutoffs(tx, ["1997-10-31", "1997-11-30"], "26W",
+                              config=config_from_dict(FAST))
+    assert result.cutoffs == ["1997-10-31", "1997-11-30"]
+    summary = result.summary()
+    row = summary.loc[("future_vip", MODEL_NAME)]
+    per = [r.table.loc[("future_vip", MODEL_NAME), "roc_auc"] for r in result.results]
+    assert row["roc_auc_worst"] == pytest.approx(min(per))
+    assert row["roc_auc_mean"] == pytest.approx(np.mean(per))
+    assert row["roc_auc@1997-11-30"] == pytest.approx(per[1])
+    assert ("future_vip_discovery", RANK_AVERAGE) in summary.index
+    with pytest.raises(VipmlError, match="a cutoff is given twice"):
+        backtest_cutoffs(tx, ["1997-09-30", "1997-09-30"], "26W")
 
 
 def test_backtest_needs_data_after_the_cutoff(tx):

@@ -112,16 +112,63 @@ def test_backtest_prints_the_table_and_writes_json_and_plots(workdir):
          str(workdir / "bt.json"), "--plots", str(plots), "--no-tracking"],
     )
     assert result.exit_code == 0, result.output
-    for name in ("btyd_expected_value", "btyd_p_no_purchase", "days_since_last", "spend_12m"):
+    for name in ("btyd_expected_value", "btyd_p_no_purchase", "days_since_last", "spend_12m",
+                 "rank_average"):
         assert name in result.output
     assert "every baseline on ROC AUC and average precision" in result.output
+    assert "discovery: future VIPs among the customers not VIPs at the cutoff" in result.output
+    assert "predicted-VIP list (top 2% of non-VIPs" in result.output
     data = json.loads((workdir / "bt.json").read_text())
     assert data["cutoff"] == "1997-12-31" and data["horizon"] == "26W"
     assert set(data["metrics"]) == {"future_vip", "churn"}
     assert 0.5 < data["metrics"]["future_vip"]["roc_auc"] <= 1
+    assert "rank_average" in data["metrics"]["churn"]["baselines"]
+    discovery = data["metrics"]["future_vip"]["discovery"]
+    assert set(discovery) == {"lightgbm", "spend_12m", "btyd_expected_value", "rank_average"}
+    listed = data["predicted_vip_list"]
+    # discovery counts the non-VIPs only: as many as the list check's non-VIPs
+    assert discovery["lightgbm"]["customers"] == listed["non_vips"] < 2357
+    assert {"precision", "spend_12m_precision", "base_rate"} <= set(listed)
     assert sorted(p.name for p in plots.iterdir()) == [
         "backtest.json", "calibration_curve.png", "lift_chart.png"
     ]
+
+
+def test_backtest_at_several_cutoffs_prints_mean_and_worst(workdir):
+    out = workdir / "cutoffs.json"
+    result = runner.invoke(
+        app,
+        ["backtest", "--transactions", "cdnow-sample", "--cutoffs", "1997-10-31,1997-12-31",
+         "--config", str(workdir / "fast.yaml"), "--json", str(out), "--no-tracking"],
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "backtest at 2 cutoffs, horizon 26W: mean, worst case and each cutoff" in text
+    for header in ("ROC AUC mean", "ROC AUC worst", "AP mean", "AP worst", "AP 1997-10-31"):
+        assert header in text
+    data = json.loads(out.read_text())
+    assert data["cutoffs"] == ["1997-10-31", "1997-12-31"] and data["horizon"] == "26W"
+    assert [b["cutoff"] for b in data["backtests"]] == data["cutoffs"]
+    summary = data["summary"]
+    assert set(summary) == {"future_vip", "churn", "future_vip_discovery"}
+    for target, scores in summary.items():
+        assert "lightgbm" in scores and "rank_average" in scores, target
+        for values in scores.values():
+            for metric in ("roc_auc", "average_precision"):
+                per = values[metric]["per_cutoff"]
+                assert set(per) == set(data["cutoffs"])
+                assert values[metric]["worst"] == pytest.approx(min(per.values()))
+                assert values[metric]["mean"] == pytest.approx(sum(per.values()) / 2)
+    both = runner.invoke(
+        app, ["backtest", "--transactions", "cdnow-sample", "--cutoff", "1997-12-31",
+              "--cutoffs", "1997-10-31", "--no-tracking"],
+    )
+    assert both.exit_code == 1 and "give --cutoff or --cutoffs, not both" in both.output
+    bad = runner.invoke(
+        app, ["backtest", "--transactions", "cdnow-sample", "--cutoffs", "1997-10-31,soon",
+              "--no-tracking"],
+    )
+    assert bad.exit_code == 1 and "--cutoffs 'soon' is not a date" in bad.output
 
 
 def test_backtest_default_cutoff_and_bad_horizon(workdir):

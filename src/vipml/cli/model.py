@@ -29,8 +29,10 @@ from vipml.data.io import write_text
 from vipml.data.schema import ValidationReport
 from vipml.errors import ConfigError
 from vipml.jobs import read_inputs, resolve_model, score_files
-from vipml.modeling.backtest import METRICS
+from vipml.modeling.backtest import DISCOVERY_METRICS, METRICS, BacktestResult
+from vipml.modeling.backtest_cutoffs import SUMMARY_METRICS, CutoffsBacktest
 from vipml.pipeline import backtest as run_backtest
+from vipml.pipeline import backtest_cutoffs as run_backtest_cutoffs
 from vipml.pipeline import train as run_train
 from vipml.plots import save_figure
 from vipml.plots.classifier import calibration_curve, lift_chart
@@ -101,6 +103,46 @@ def _metrics_table(table: pd.DataFrame, title: str) -> Table:
         shown.add_column(_HEADERS[metric], justify="right", no_wrap=True)
     for (target, name), row in table.iterrows():
         cells = [f"{row[m]:.4f}" if pd.notna(row[m]) else "-" for m in METRICS]
+        style = "bold" if name == "lightgbm" else None
+        shown.add_row(str(target), str(name), *cells, style=style)
+    return shown
+
+
+def _discovery_table(table: pd.DataFrame, title: str) -> Table:
+
+    shown = Table(title=title, title_justify="left", box=box.SIMPLE, pad_edge=False)
+    shown.add_column("target", no_wrap=True)
+    shown.add_column("score", no_wrap=True)
+    for metric in DISCOVERY_METRICS:
+        shown.add_column(_HEADERS[metric], justify="right", no_wrap=True)
+    shown.add_column("customers", justify="right", no_wrap=True)
+    shown.add_column("became VIPs", justify="right", no_wrap=True)
+    for (target, name), row in table.iterrows():
+        cells = [f"{row[m]:.4f}" if pd.notna(row[m]) else "-" for m in DISCOVERY_METRICS]
+        style = "bold" if name == "lightgbm" else None
+        shown.add_row(
+            str(target), str(name), *cells, f"{int(row['customers']):,}",
+            f"{int(row['positives']):,}", style=style,
+        )
+    return shown
+
+
+def _summary_table(result: CutoffsBacktest, title: str) -> Table:
+
+    summary = result.summary()
+    shown = Table(title=title, title_justify="left", box=box.SIMPLE, pad_edge=False)
+    shown.add_column("target", no_wrap=True)
+    shown.add_column("score", no_wrap=True)
+    columns = []
+    for metric in SUMMARY_METRICS:
+        for kind, label in (("mean", "mean"), ("worst", "worst")):
+            columns.append(f"{metric}_{kind}")
+            shown.add_column(f"{_HEADERS[metric]} {label}", justify="right", no_wrap=True)
+        for cutoff in result.cutoffs:
+            columns.append(f"{metric}@{cutoff}")
+            shown.add_column(f"{_HEADERS[metric]} {cutoff}", justify="right", no_wrap=True)
+    for (target, name), row in summary.iterrows():
+        cells = [f"{row[c]:.4f}" if pd.notna(row[c]) else "-" for c in columns]
         style = "bold" if name == "lightgbm" else None
         shown.add_row(str(target), str(name), *cells, style=style)
     return shown
@@ -378,6 +420,13 @@ def backtest(
             "the last date in the data minus the horizon (printed)."
         ),
     ] = None,
+    cutoffs: Annotated[
+        str | None,
+        typer.Option(
+            help="Several cutoffs, separated by commas (e.g. 1997-10-31,1997-12-31): a "
+            "backtest at each and one table with the mean and the worst case per score."
+        ),
+    ] = None,
     horizon: Annotated[
         str | None, typer.Option(help="Label horizon [default: labels.horizon, 26W].")
     ] = None,
@@ -389,7 +438,10 @@ def backtest(
     ] = None,
     plots: Annotated[
         Path | None,
-        typer.Option(help="Folder for lift_chart.png and calibration_curve.png (and the JSON)."),
+        typer.Option(
+            help="Folder for lift_chart.png and calibration_curve.png (and the JSON); with "
+            "--cutoffs one subfolder per cutoff."
+        ),
     ] = None,
     experiment: Annotated[str | None, typer.Option(help=EXPERIMENT_HELP)] = None,
     no_tracking: Annotated[bool, typer.Option("--no-tracking", help=NO_TRACKING_HELP)] = False,
@@ -398,14 +450,31 @@ def backtest(
 
     Trains with the data up to the cutoff, predicts at it and compares with what happened in
     the horizon: ROC AUC, average precision, precision and lift in the top decile, Brier score,
-    for LightGBM and for the baselines (12-month spend and BTYD expected spend for future VIPs;
-    days since last purchase, 1 - P(alive) and the BTYD probability of no purchase for churn).
+    for LightGBM and for the baselines (12-month spend, BTYD expected spend and their
+    rank-average for future VIPs; days since last purchase, 1 - P(alive), the BTYD probability
+    of no purchase and the rank-average of the first and last for churn). Then discovery (the
+    future-VIP scores among the customers not VIPs at the cutoff) and the predicted-VIP list
+    against as many top non-VIPs by 12-month spend. With --cutoffs: a backtest at each cutoff
+    and one table with the mean and the worst case per score.
     """
 
     cfg = load_config(config)
     tracking = tracking_for(cfg, no_tracking)
+    if cutoffs is not None and cutoff is not None:
+        fail("give --cutoff or --cutoffs, not both")
+    many = None
+    if cutoffs is not None:
+        many = [parse_date(v.strip(), "--cutoffs") for v in cutoffs.split(",") if v.strip()]
+        if not many:
+            fail("--cutoffs: give at least one date, e.g. 1997-10-31,1997-12-31")
     tx, ev, cu = _read_inputs(transactions, events, customers, cfg)
     h = _horizon(horizon, cfg)
+    if many is not None:
+        _backtest_cutoffs(
+            [cast(pd.Timestamp, d) for d in many], h, tx, ev, cu, cfg, json_out, plots,
+            tracking, experiment,
+        )
+        return
     when = parse_date(cutoff)
     if when is None:
         when = tx["timestamp"].max().normalize() - parse_duration(h)
@@ -418,30 +487,99 @@ def backtest(
             result = run_backtest(
                 tx, when, h, events=ev, customers=cu, config=cfg, progress=progress
             )
-        end = when + parse_duration(h)
-        console.print(
-            _metrics_table(
-                result.table,
-                f"backtest: trained up to {when:%Y-%m-%d}, judged on ({when:%Y-%m-%d}, "
-                f"{end:%Y-%m-%d}] (churn: customers active at the cutoff)",
-            )
-        )
-        for target, beats in result.beats_baselines().items():
-            verdict = "[green]beats[/]" if beats else "[red]does not beat[/]"
-            console.print(
-                f"{target}: LightGBM {verdict} every baseline on ROC AUC and average precision"
-            )
-        console.print(_list_check(result.info["predicted_vip_list"], cfg), soft_wrap=True)
+        _print_backtest(result, cfg)
         if json_out is not None:
             write_text(result.to_json(), json_out)
             console.print(f"metrics: {json_out}")
         if plots is not None:
-
-            plots.mkdir(parents=True, exist_ok=True)
-            save_figure(lift_chart(result), plots / "lift_chart.png")
-            save_figure(calibration_curve(result), plots / "calibration_curve.png")
-            write_text(result.to_json(), plots / "backtest.json")
+            _save_plots(result, plots)
             console.print(f"plots: {plots}")
         if run is not None:
             run.log_backtest(result, tx)
+            console.print(f"MLflow run {run.run_id} in experiment {run.experiment!r}")
+
+
+def _print_backtest(result: BacktestResult, cfg: Config) -> None:
+    """One backtest's tables: the metrics, the discovery rows, the verdicts, the list check."""
+    when = pd.Timestamp(result.cutoff)
+    end = when + parse_duration(result.horizon)
+    console.print(
+        _metrics_table(
+            result.table,
+            f"backtest: trained up to {when:%Y-%m-%d}, judged on ({when:%Y-%m-%d}, "
+            f"{end:%Y-%m-%d}] (churn: customers active at the cutoff)",
+        )
+    )
+    for target, beats in result.beats_baselines().items():
+        verdict = "[green]beats[/]" if beats else "[red]does not beat[/]"
+        console.print(
+            f"{target}: LightGBM {verdict} every baseline on ROC AUC and average precision"
+        )
+    if len(result.discovery):
+        console.print(
+            _discovery_table(
+                result.discovery,
+                "discovery: future VIPs among the customers not VIPs at the cutoff",
+            )
+        )
+    console.print(_list_check(result.info["predicted_vip_list"], cfg), soft_wrap=True)
+
+
+def _save_plots(result: BacktestResult, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    save_figure(lift_chart(result), folder / "lift_chart.png")
+    save_figure(calibration_curve(result), folder / "calibration_curve.png")
+    write_text(result.to_json(), folder / "backtest.json")
+
+
+def _backtest_cutoffs(
+    cutoffs: list[pd.Timestamp],
+    h: str,
+    tx: pd.DataFrame,
+    ev: pd.DataFrame | None,
+    cu: pd.DataFrame | None,
+    cfg: Config,
+    json_out: Path | None,
+    plots: Path | None,
+    tracking: Any,
+    experiment: str | None,
+) -> None:
+    """`vipml backtest --cutoffs`: one backtest per cutoff, then the summary table."""
+    days = ",".join(f"{d:%Y-%m-%d}" for d in cutoffs)
+    with tracked_run(tracking, experiment, f"backtest {days}", cfg, "backtest") as run:
+        with progress_reporter("backtest") as progress:
+            result = run_backtest_cutoffs(
+                tx, cutoffs, h, events=ev, customers=cu, config=cfg, progress=progress
+            )
+        for one in result.results:
+            for target, beats in one.beats_baselines().items():
+                verdict = "beats" if beats else "does not beat"
+                console.print(
+                    f"{one.cutoff:%Y-%m-%d} {target}: LightGBM {verdict} every baseline on "
+                    "ROC AUC and average precision"
+                )
+            console.print(
+                f"{one.cutoff:%Y-%m-%d} " + _list_check(one.info["predicted_vip_list"], cfg),
+                soft_wrap=True,
+            )
+        console.print(
+            _summary_table(
+                result,
+                f"backtest at {len(cutoffs)} cutoffs, horizon {h}: mean, worst case and each "
+                "cutoff (churn: customers active at the cutoff; future_vip_discovery: "
+                "customers not VIPs at it)",
+            )
+        )
+        if json_out is not None:
+            write_text(result.to_json(), json_out)
+            console.print(f"metrics: {json_out}")
+        if plots is not None:
+            for one in result.results:
+                _save_plots(one, plots / f"{one.cutoff:%Y-%m-%d}")
+            write_text(result.to_json(), plots / "backtest.json")
+            console.print(f"plots: {plots}")
+        if run is not None:
+            run.log_params({"cutoffs": days, "horizon": h})
+            run.log_metrics(result.to_dict()["summary"], "cutoffs")
+            run.log_text(result.to_json(), "backtest.json")
             console.print(f"MLflow run {run.run_id} in experiment {run.experiment!r}")

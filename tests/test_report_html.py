@@ -87,11 +87,13 @@ def test_one_row_per_treatment_rule_with_its_count(cdnow_report):
 def test_the_backtest_is_a_small_table(cdnow_report):
     _, text, result = cdnow_report
     table = _table_with(text, "ROC AUC")
-    assert len(table) == 7  # future VIP: the model and 2 baselines; churn: the model and 3
+    # future VIP: the model, 2 baselines and their rank-average; churn: the model, 3 and one
+    assert len(table) == 9
     assert list(table.columns) == ["target", "score", "ROC AUC", "average precision",
                                    "precision, top 10%", "lift, top 10%"]
     assert set(table["score"]) >= {"vipml model", "rule: 12-month spend",
-                                   "rule: days since last purchase"}
+                                   "rule: days since last purchase",
+                                   "rank-average of two rules"}
     model = table[(table["target"] == "future VIP") & (table["score"] == "vipml model")]
     expected = result.table.loc[("future_vip", "lightgbm"), "roc_auc"]
     assert model["ROC AUC"].iloc[0] == f"{expected:,.3g}"

@@ -97,6 +97,7 @@ _BASELINE_LABELS = {
     "days_since_last": "rule: days since last purchase",
     "btyd_1_minus_p_alive": "BTYD 1 - P(alive)",
     "btyd_p_no_purchase": "BTYD P(no purchase)",
+    "rank_average": "rank-average of two rules",
 }
 _BACKTEST_METRICS = {
     "roc_auc": "ROC AUC",

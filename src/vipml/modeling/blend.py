@@ -198,7 +198,7 @@ def fit_blend(
     (['calibration', 'references', 'weights'], 'isotonic')
     """
     references = {k: reference_quantiles(v) for k, v in columns.items()}
-    raw = blend_score(columns, references, target, weights)
+    raw = _log_odds(blend_score(columns, references, target, weights))
     how = "sigmoid" if method == "none" else method
     y = np.asarray(y, dtype=bool)
     return {
@@ -235,8 +235,14 @@ def apply_blend(
     >>> apply_blend(state, cols, "future_vip").tolist()
     [0.0, 1.0]
     """
-    raw = blend_score(columns, state["references"], target, state["weights"])
+    raw = _log_odds(blend_score(columns, state["references"], target, state["weights"]))
     return apply_calibration(state["calibration"], raw)
+
+
+def _log_odds(rank: np.ndarray) -> np.ndarray:
+    """A blended rank as log-odds: Platt scaling then fits the tails (few top customers buy)."""
+    r = np.clip(rank, 1e-4, 1.0 - 1e-4)
+    return np.log(r / (1.0 - r))
 
 
 def blend_columns(frame: Any, model_score: np.ndarray, target: str) -> dict[str, np.ndarray]:

@@ -171,13 +171,23 @@ def read_inputs(
     >>> len(tx), ev, cu
     (6919, None, None)
     """
+    ev, cu = _side_tables(events, customers, config)
+    return read_transactions_reported(transactions, config, on_read), ev, cu
+
+
+def _side_tables(
+    events: str | os.PathLike[str] | None,
+    customers: str | os.PathLike[str] | None,
+    config: Config,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The optional events and customers tables, validated (None stays None)."""
     ev = read_events(events, config.columns.events, config.input) if events is not None else None
     cu = (
         read_customers(customers, config.columns.customers, config.input)
         if customers is not None
         else None
     )
-    return read_transactions_reported(transactions, config, on_read), ev, cu
+    return ev, cu
 
 
 def last_day(source: str | os.PathLike[str] | pd.DataFrame, config: Config) -> pd.Timestamp:
@@ -329,12 +339,7 @@ def score_files(
         raise InvalidArgumentError("chunks must be at least 1")
     if workers is not None and workers < 0:
         raise InvalidArgumentError("workers must be 0 (one per core) or more")
-    ev = read_events(events, cfg.columns.events, cfg.input) if events is not None else None
-    cu = (
-        read_customers(customers, cfg.columns.customers, cfg.input)
-        if customers is not None
-        else None
-    )
+    ev, cu = _side_tables(events, customers, cfg)
     source: Any = transactions
     if n_chunks == 1:  # read whole once (the chunked engine reads its chunks itself)
         source = read_transactions_reported(transactions, cfg, on_read)

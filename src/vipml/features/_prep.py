@@ -32,7 +32,6 @@ from vipml.units import NS_PER_DAY
 log = logging.getLogger(__name__)
 
 
-
 def cutoff_day(cutoff: str | pd.Timestamp) -> int:
     """The cutoff's day as whole days since 1970-01-01."""
     return int(pd.Timestamp(cutoff).normalize().value // NS_PER_DAY)

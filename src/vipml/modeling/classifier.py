@@ -136,7 +136,6 @@ BASE_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-
 def derived_columns(features: pd.DataFrame) -> pd.DataFrame:
     """Age-free ratios from the feature columns.
 
@@ -632,7 +631,6 @@ class VipClassifier(Params):
                 "the bundle is damaged, retrain"
             )
         return model
-
 
 
 def _level_codes(column: pd.Series, levels: Sequence[str]) -> np.ndarray:

@@ -177,7 +177,6 @@ def distinct_codes(words: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndar
     return inverse.ravel().astype(np.intp), bits
 
 
-
 # --------------------------------------------------------------------------- model structure
 
 #: A condition on a row: it agrees with every ``(node, goes_left)`` step of the list.

@@ -148,7 +148,6 @@ def require_transactions(transactions: pd.DataFrame) -> None:
         raise SchemaError(["transactions: no rows: nothing to train or score"])
 
 
-
 #: Days a training cutoff may lie after the last transaction (a quiet weekend or holiday at the
 #: end of an export) with a warning; beyond, it is an error.
 QUIET_DAYS = 7

@@ -173,8 +173,6 @@ def _btyd_inputs(features: pd.DataFrame) -> dict[str, pd.Series]:
     }
 
 
-
-
 def choose_purchase_model(
     transactions: pd.DataFrame, cutoff: pd.Timestamp, horizon: pd.Timedelta, config: Config
 ) -> str:

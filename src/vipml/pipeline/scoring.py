@@ -99,13 +99,10 @@ def score(
     """
     require_transactions(transactions)
     events, customers = aligned_tables(transactions, events, customers)
-    needed = model.needed_inputs
     if verify_inputs:
         given = GivenInputs.of(transactions.columns, events, customers)
-        check_inputs(needed, given, allow_missing).report(
-            model.config.columns.transactions, stacklevel=3
-        )
-    transactions, events = restrict_to_model(needed, transactions, events)
+        check_model_inputs(model, given, allow_missing, stacklevel=4)
+    transactions, events = restrict_to_model(model.needed_inputs, transactions, events)
     if cutoff is None:
         cutoff = day_of(transactions["timestamp"].max())
         log.info("scoring at the last date in the data: %s", f"{cutoff:%Y-%m-%d}")
@@ -137,7 +134,6 @@ def score(
     out.attrs["cutoff"] = f"{cutoff:%Y-%m-%d}"
     out.attrs["horizon"] = model.horizon
     return out
-
 
 
 # --------------------------------------------------------------------------------------------

@@ -112,7 +112,6 @@ def training_cutoffs(
     return out
 
 
-
 def training_frame(
     transactions: pd.DataFrame,
     cutoff: str | pd.Timestamp,
@@ -447,7 +446,6 @@ def fit_and_validate(
     model.metrics = _metrics_dict(table, where=f"validation window {cutoffs[0]:%Y-%m-%d}")
     step("done", total)
     return model, scored
-
 
 
 def _metrics_dict(table: pd.DataFrame, where: str) -> dict[str, Any]:

@@ -44,7 +44,6 @@ _PROFILE_SIGNALS = (
 )
 
 
-
 def customer_attributes(
     transactions: pd.DataFrame | None = None, customers: pd.DataFrame | None = None
 ) -> pd.DataFrame:

@@ -200,8 +200,6 @@ re-evaluated'
     return f"VIP = the top {vip.top_pct:.0%} of customers by {what}{at}, re-evaluated at every run"
 
 
-
-
 def _as_of(scores: pd.DataFrame, as_of: Any) -> pd.Timestamp | None:
     for candidate in (as_of, scores.attrs.get("as_of"), scores.attrs.get("cutoff")):
         if candidate is not None and not (isinstance(candidate, float) and math.isnan(candidate)):

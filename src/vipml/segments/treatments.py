@@ -157,8 +157,6 @@ def _matched_rules(df: pd.DataFrame, cfg: Config) -> tuple[pd.Series, np.ndarray
 # --------------------------------------------------------------------------- lists
 
 
-
-
 def treatment_rules_table(
     config: Config | Mapping[str, Any] | None = None, scores: pd.DataFrame | None = None
 ) -> pd.DataFrame:

@@ -103,7 +103,6 @@ FALLBACK_TREATMENT = "Standard communications (no treatment rule matched)"
 # --------------------------------------------------------------------------- checks
 
 
-
 def as_config(config: Config | Mapping[str, Any] | None) -> Config:
     """A :class:`Config` from a Config, nested plain data (validated), or None (defaults).
 

@@ -51,6 +51,7 @@ from vipml.pipeline.frames import (
     model_frame,
 )
 from vipml.pipeline.predict import predict_frame
+from vipml.pipeline.safety_net import fit_safety_net
 
 log = logging.getLogger(__name__)
 
@@ -381,7 +382,7 @@ def fit_and_validate(
         )
     purchase_model = choose_purchase_model(tx, cutoff, horizon_td, config)
     cutoffs = training_cutoffs(tx, cutoff, horizon_td, config)
-    total = len(cutoffs) + 3
+    total = len(cutoffs) + 4
 
     def step(message: str, done: int) -> None:
         progress(message, done, total)
@@ -439,6 +440,9 @@ def fit_and_validate(
         training=training,
         inputs=inputs,
     )
+    # the safety net: the blend of each model with the rules, chosen on the validation rows
+    step("the safety net (blends with the rules)", len(cutoffs) + 3)
+    model.training["blend"] = fit_safety_net(model, valid, tx, events, customers)
     # validation metrics of the models and the baselines (on the latest window)
     scored = predict_frame(model, valid[names], explain=False)
     scored = pd.concat([scored, valid[list(LABEL_COLUMNS)]], axis=1)

@@ -1,0 +1,117 @@
+"""The safety net at training: the blend of the model with the rules, fitted and chosen.
+
+The weight of the model in the blend is chosen on the validation rows
+(:func:`vipml.modeling.blend.choose_weights`); the percentile references and the quantile
+mapping to probabilities are then taken from the population at the training cutoff (everyone
+known at it; churn: the customers active at it), so a score is ranked against its own cutoff's
+customers and the probabilities keep the model's level there.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vipml.bundle import VipModel
+from vipml.labels import churn_eligible
+from vipml.modeling.backtest import PROBABILITY, TARGETS
+from vipml.modeling.blend import (
+    blend_columns,
+    choose_weights,
+    fit_blend,
+)
+from vipml.modeling.btyd import BtydWarning
+from vipml.pipeline.frames import (
+    categorical_attributes,
+    customer_attributes_at,
+    model_frame,
+)
+from vipml.pipeline.predict import predict_frame
+
+log = logging.getLogger(__name__)
+
+
+def fit_safety_net(
+    model: VipModel,
+    valid: pd.DataFrame,
+    transactions: pd.DataFrame,
+    events: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+) -> dict[str, Any]:
+    """Fit, per target, the blend of the model with the rules; ``model.training['blend']``.
+
+    Parameters
+    ----------
+    model
+        The trained model (no blend yet).
+    valid
+        The validation rows: features and labels.
+    transactions, events, customers
+        The training data up to the model's cutoff.
+
+    Returns
+    -------
+    dict
+        Per target: ``use`` (False: the model alone), ``chosen`` (the candidate's name),
+        ``reason``, ``validation`` (ROC AUC and AP of
+        each weight and rule) and ``state`` (:func:`vipml.modeling.blend.fit_blend`).
+
+    Examples
+    --------
+    A trained model is needed (see ``tests/test_safety_net.py``); without targets nothing is
+    fitted:
+
+    >>> from vipml.modeling import backtest
+    >>> backtest.TARGETS[0]
+    'future_vip'
+    """
+    names = model.feature_names
+    by_model = predict_frame(model, valid[names], explain=False)
+    now = _population_scores(model, transactions, events, customers)
+    active = churn_eligible(transactions, model.cutoff, model.config)
+    out: dict[str, Any] = {}
+    for target in TARGETS:
+        rows = valid if target == "future_vip" else valid.loc[valid["churn_eligible"].astype(bool)]
+        y = rows[target].to_numpy(dtype=bool)
+        columns = blend_columns(rows, by_model.loc[rows.index, PROBABILITY[target]], target)
+        choice = choose_weights(y, columns, target)
+        alone = choice["name"] == "model_alone"
+        population = now if target == "future_vip" else now.loc[
+            now.index.isin(active.index[active.to_numpy(dtype=bool)])
+        ]
+        at_cutoff = blend_columns(population, population[PROBABILITY[target]], target)
+        state = fit_blend(at_cutoff, target, choice["weights"])
+        out[target] = {
+            "use": not alone,
+            "chosen": choice["name"],
+            "reason": choice["reason"],
+            "validation": {k: [round(x, 4) for x in v] for k, v in choice["metrics"].items()},
+            "state": state,
+        }
+        log.info("%s: the final score is %s: %s", target, choice["name"], choice["reason"])
+    return out
+
+
+def _population_scores(
+    model: VipModel,
+    transactions: pd.DataFrame,
+    events: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """The model's probabilities and the rule columns of everyone known at the cutoff."""
+    attrs = None
+    if model.attributes:
+        table = categorical_attributes(customers)
+        attrs = customer_attributes_at(transactions, table, model.cutoff, model.attributes)
+    with warnings.catch_warnings():  # scoring warns about these; training does not
+        warnings.simplefilter("ignore", BtydWarning)
+        frame = model_frame(
+            transactions, model.cutoff, model.horizon, model.btyd, events, attrs, model.config
+        )
+    return predict_frame(model, frame, explain=False).astype(
+        {c: np.float64 for c in PROBABILITY.values()}
+    )

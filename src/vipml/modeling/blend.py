@@ -308,12 +308,10 @@ def candidate_weights(target: str) -> dict[str, dict[str, float]]:
 def choose_weights(
     y: np.ndarray, columns: Mapping[str, np.ndarray], target: str
 ) -> dict[str, Any]:
-    """The blend kept, judged on rows the model did not train on.
-
-    The default (the first of :func:`candidate_weights`) is kept unless a rule (alone or the
-    rules rank-averaged) beats it on ROC AUC + AP there; then the candidate with the best
-    ROC AUC + AP is kept (one criterion, not two: on few rows a rule often wins one of them
-    by noise).
+    """The blend kept, judged on rows the model did not train on: the candidate of
+    :func:`candidate_weights` with the best ROC AUC + AP there (one criterion, not two: on few
+    rows one metric often moves by noise), the earlier one on a tie, so the default blend is
+    kept unless another candidate does better. A model that loses to a rule gives way to it.
 
     Parameters
     ----------
@@ -344,14 +342,12 @@ def choose_weights(
     for name, weights in candidates.items():
         score = blend_score(columns, references, target, weights)
         metrics[name] = [roc_auc(y, score), average_precision(y, score)]
+    total = {n: round(sum(m), 6) for n, m in metrics.items()}
+    name = max(candidates, key=lambda n: total[n])  # max keeps the first of equals
     rules = ["rules_rank_average", *(c for c, _ in BLEND_RULES[target])]
-    best_rule = max(rules, key=lambda n: sum(metrics[n]))
-    default = next(iter(candidates))
-    if sum(metrics[default]) >= sum(metrics[best_rule]):
-        name, reason = default, "no rule beat it on the validation rows (ROC AUC + AP)"
-    else:
-        name = max(candidates, key=lambda n: sum(metrics[n]))
-        reason = (
-            f"{best_rule} beat {default} on the validation rows (ROC AUC + AP); {name} did best"
-        )
+    best_rule = max(rules, key=lambda n: total[n])
+    reason = (
+        f"the best ROC AUC + AP on the validation rows, {total[name]:.4f} (the best rule, "
+        f"{best_rule}: {total[best_rule]:.4f})"
+    )
     return {"name": name, "weights": candidates[name], "reason": reason, "metrics": metrics}

@@ -126,6 +126,8 @@ BASE_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
         ("expected_value", "log1p"),
         ("spend_12m", "log1p"),
         ("p_no_purchase", "logit"),
+        ("frequency", "log1p"),
+        ("days_since_last", "log1p"),
     ),
     "churn": (
         ("p_no_purchase", "logit"),

@@ -223,6 +223,11 @@ def train(
                 f"validation window {info['validation_cutoff']} (churn: customers active at it)",
             )
         )
+        for target in ("future_vip", "churn"):
+            selection = (info.get(target) or {}).get("selection")
+            if selection:
+                style = "" if selection["out_of_time"] else "[yellow]"
+                console.print(f"{style}{target} trees and blend: {selection['reason']}")
         for target, choice in (info.get("blend") or {}).items():
             console.print(
                 f"final {target} score: {_blend_text(choice['chosen'])}: {choice['reason']}"

@@ -212,6 +212,14 @@ class TrainingConfig:
         Share of customers (by a hash of customer_id) held out of the training windows; their
         rows in the latest window validate. Label windows overlap, so validating on customers
         the trees trained on would reward memorising their futures.
+    selection_windows
+        Out-of-time model selection: up to this many older windows whose label windows end
+        before the validation window starts (``c + horizon <= latest cutoff``) train a
+        selection model; its validation rows pick the number of trees and the safety net's
+        blend, so no choice is judged on a future the training labels saw. The final model
+        then trains on the usual windows with those choices. When the history is too short for
+        such a window (or ``0``), the choices are judged on the held-out customers of the
+        latest window, whose future overlaps the training labels, and the bundle says so.
     class_weight
         Class imbalance: weigh each class to parity (calibration restores the probabilities).
     calibration
@@ -229,6 +237,7 @@ class TrainingConfig:
     seed: int = 42
     max_customers: int | None = 200_000
     validation_share: float = 0.3
+    selection_windows: int = 3
     class_weight: Literal["balanced", "none"] = "balanced"
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
 

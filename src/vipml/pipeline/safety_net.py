@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ def fit_safety_net(
     transactions: pd.DataFrame,
     events: pd.DataFrame | None,
     customers: pd.DataFrame | None,
+    judged: Mapping[str, tuple[pd.DataFrame, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     """Fit, per target, the blend of the model with the rules; ``model.training['blend']``.
 
@@ -52,6 +54,11 @@ def fit_safety_net(
         The validation rows: features and labels.
     transactions, events, customers
         The training data up to the model's cutoff.
+    judged
+        Per target, other rows to judge the candidate blends on (features and labels) and the
+        probabilities to judge them with: the out-of-time selection model's, on every
+        customer of the validation window. A target left out is judged on ``valid`` with the
+        model's own probabilities.
 
     Returns
     -------
@@ -75,9 +82,16 @@ def fit_safety_net(
     active = churn_eligible(transactions, model.cutoff, model.config)
     out: dict[str, Any] = {}
     for target in TARGETS:
-        rows = valid if target == "future_vip" else valid.loc[valid["churn_eligible"].astype(bool)]
+        if judged and target in judged:
+            rows, scores = judged[target]
+        else:
+            keep = np.ones(len(valid), dtype=bool)
+            if target == "churn":
+                keep = valid["churn_eligible"].astype(bool).to_numpy()
+            rows = valid.loc[keep]
+            scores = by_model[PROBABILITY[target]].to_numpy(dtype=np.float64)[keep]
         y = rows[target].to_numpy(dtype=bool)
-        columns = blend_columns(rows, by_model.loc[rows.index, PROBABILITY[target]], target)
+        columns = blend_columns(rows, scores, target)
         choice = choose_weights(y, columns, target)
         alone = choice["name"] == "model_alone"
         population = now if target == "future_vip" else now.loc[

@@ -220,6 +220,15 @@ class TrainingConfig:
         then trains on the usual windows with those choices. When the history is too short for
         such a window (or ``0``), the choices are judged on the held-out customers of the
         latest window, whose future overlaps the training labels, and the bundle says so.
+    linear_prior
+        ``false`` (default): LightGBM on every feature, ages and lifetime totals included.
+        ``true``: LightGBM boosted from a logistic regression on a few monotone transforms
+        (``vipml.modeling.classifier.BASE_TERMS``), with ages and lifetime totals
+        (``TIME_SCALE_COLUMNS``) fed to the prior only, so the scores extrapolate to older
+        customers than training saw. Chosen out of time: on 8 real backtests (CDNOW at 2
+        cutoffs, Online Retail II at 6) the trees alone, blended with the rules by the safety
+        net, beat the best rule's future-VIP AP by 0.010 to 0.021 (mean 0.015) against -0.001
+        to 0.015 (mean 0.006) with the prior (see docs/training.md).
     class_weight
         Class imbalance: weigh each class to parity (calibration restores the probabilities).
     calibration
@@ -238,6 +247,7 @@ class TrainingConfig:
     max_customers: int | None = 200_000
     validation_share: float = 0.3
     selection_windows: int = 3
+    linear_prior: bool = False
     class_weight: Literal["balanced", "none"] = "balanced"
     calibration: Literal["sigmoid", "isotonic", "none"] = "sigmoid"
 

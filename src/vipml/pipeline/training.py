@@ -356,8 +356,8 @@ def classifier_for(config: Config, target: str) -> VipClassifier:
         seed=config.training.seed,
         class_weight=config.training.class_weight,
         calibration=config.training.calibration,
-        base_terms=BASE_TERMS[target],
-        exclude_from_trees=TIME_SCALE_COLUMNS,
+        base_terms=BASE_TERMS[target] if config.training.linear_prior else (),
+        exclude_from_trees=TIME_SCALE_COLUMNS if config.training.linear_prior else (),
     )
 
 

@@ -50,6 +50,8 @@ BLEND_RULES: dict[str, tuple[tuple[str, float], ...]] = {
 MODEL_COLUMN = "model"
 #: Quantile points kept per column (JSON-able, small).
 POINTS = 257
+#: The most a probability moves to keep the blend's order through the model's flat quantiles.
+TIE_BREAK = 1e-6
 
 
 def reference_quantiles(values: np.ndarray, points: int = POINTS) -> list[float]:
@@ -241,7 +243,11 @@ def apply_blend(
     levels = np.asarray(state["probability_quantiles"], dtype=np.float64)
     if levels.size == 0:
         return np.asarray(columns[MODEL_COLUMN], dtype=np.float64)
-    return np.interp(rank, np.linspace(0.0, 1.0, levels.size), levels)
+    p = np.interp(rank, np.linspace(0.0, 1.0, levels.size), levels)
+    # trees give many customers the same probability, so the model's quantiles have flat runs
+    # that would tie customers the blend tells apart: a step far below any calibration error
+    # keeps the blend's order
+    return np.clip(p + TIE_BREAK * (rank - 0.5), 0.0, 1.0)
 
 
 def blend_columns(frame: Any, model_score: np.ndarray, target: str) -> dict[str, np.ndarray]:

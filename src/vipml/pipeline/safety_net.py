@@ -69,12 +69,17 @@ def fit_safety_net(
 
     Examples
     --------
-    A trained model is needed (see ``tests/test_safety_net.py``); without targets nothing is
-    fitted:
+    :func:`vipml.pipeline.train` calls it and keeps the result in ``model.training['blend']``
+    (tests: ``tests/modeling/test_blend.py``, ``tests/test_selection.py``):
 
-    >>> from vipml.modeling import backtest
-    >>> backtest.TARGETS[0]
-    'future_vip'
+    >>> from vipml.config import config_from_dict
+    >>> from vipml.data.datasets import load_cdnow
+    >>> from vipml.pipeline import train
+    >>> fast = config_from_dict({"lightgbm": {"n_estimators": 30, "num_threads": 1}})
+    >>> model = train(load_cdnow(sample=True), "1997-12-31", "26W", config=fast)
+    >>> record = model.training["blend"]["churn"]
+    >>> record["chosen"] in record["validation"], sorted(record["state"])
+    (True, ['blend_quantiles', 'probability_quantiles', 'references', 'weights'])
     """
     names = model.feature_names
     by_model = predict_frame(model, valid[names], explain=False)

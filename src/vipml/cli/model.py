@@ -220,7 +220,8 @@ def train(
         console.print(
             _metrics_table(
                 _validation_table(model.metrics),
-                f"validation window {info['validation_cutoff']} (churn: customers active at it)",
+                f"validation window {info['validation_cutoff']}, held-out customers (churn: "
+                "those active at it)",
             )
         )
         for target in ("future_vip", "churn"):

@@ -573,7 +573,9 @@ def _choose_out_of_time(
             f"chosen out of time: a selection model trained on {len(days)} window(s) "
             f"({days[-1]} to {days[0]}, labels ending before the validation window) kept "
             f"{chooser.best_iteration_} trees and judged the safety net's blends on the "
-            f"validation window's {len(valid):,} customers"
+            f"validation window's {len(valid):,} customers (its ROC AUC "
+            f"{chooser.validation_['roc_auc']:.4f}, AP "
+            f"{chooser.validation_['average_precision']:.4f} there)"
         ),
         "probabilities": chooser.predict_proba(valid[names]),
     }

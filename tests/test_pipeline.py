@@ -166,6 +166,14 @@ def test_cdnow_backtest_beats_every_baseline(cdnow_backtest):
             for metric in ("roc_auc", "average_precision"):
                 assert model[metric] > base[metric], (target, name, metric, result.format_table())
     assert result.beats_baselines() == {"future_vip": True, "churn": True}
+    # the rules' rank-average too, and future-VIP AP at least 0.01 above the best of them
+    for target in BASELINES:
+        rules = table.loc[target].drop(MODEL_NAME)
+        assert RANK_AVERAGE in rules.index
+        for metric in ("roc_auc", "average_precision"):
+            assert table.loc[(target, MODEL_NAME), metric] > rules[metric].max(), target
+    ap = table.loc["future_vip", "average_precision"]
+    assert ap[MODEL_NAME] >= ap.drop(MODEL_NAME).max() + 0.01, result.format_table()
     assert (table["customers"] == 23570).all()
     assert table.loc[("future_vip", MODEL_NAME), "positives"] == 2357
     assert result.info["training"]["cutoffs"][0] == "1997-07-02"

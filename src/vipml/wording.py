@@ -67,8 +67,8 @@ PHRASES: dict[str, Phrase] = {
     "monetary_value": lambda x, r: f"repeat purchases average {_money(x)}",
     "orders": lambda x, r: f"{_count(x, 'order')} in total",
     "purchase_days": lambda x, r: f"bought on {_count(x, 'different day')}",
-    "mean_days_between": lambda x, r: f"buys every {x:.0f} days on average",
-    "median_days_between": lambda x, r: f"typically {x:.0f} days between purchases",
+    "mean_days_between": lambda x, r: f"buys every {_count(x, 'day')} on average",
+    "median_days_between": lambda x, r: f"typically {_count(x, 'day')} between purchases",
     "days_since_last": lambda x, r: (
         "bought today" if x == 0 else f"last purchase {_count(x, 'day')} ago"
     ),

@@ -220,9 +220,19 @@ def train(
         console.print(
             _metrics_table(
                 _validation_table(model.metrics),
-                f"validation window {info['validation_cutoff']} (churn: customers active at it)",
+                f"validation window {info['validation_cutoff']}, held-out customers (churn: "
+                "those active at it)",
             )
         )
+        for target in ("future_vip", "churn"):
+            selection = (info.get(target) or {}).get("selection")
+            if selection:
+                style = "" if selection["out_of_time"] else "[yellow]"
+                console.print(f"{style}{target} trees and blend: {selection['reason']}")
+        for target, choice in (info.get("blend") or {}).items():
+            console.print(
+                f"final {target} score: {_blend_text(choice['chosen'])}: {choice['reason']}"
+            )
         console.print(f"model bundle: {path}")
         if run is not None:
             run.log_training(model, path, tx)
@@ -232,6 +242,17 @@ def train(
                 f"{logged.registry_uri} as models:/{logged.name}@challenger "
                 f"(`vipml promote` makes it the champion if it is better)"
             )
+
+
+def _blend_text(name: str) -> str:
+    """A safety-net choice (:func:`vipml.modeling.blend.candidate_weights`) in words."""
+    if name.startswith("model_") and name != "model_alone":
+        weight = float(name.removeprefix("model_"))
+        return f"the model's rank blended with the rules' (model weight {weight:.0%})"
+    return {
+        "model_alone": "the model alone",
+        "rules_rank_average": "the rules' rank average (the model lost to them)",
+    }.get(name, f"the rule {name} alone (the model lost to it)")
 
 
 def _names(values: list[str]) -> list[str]:

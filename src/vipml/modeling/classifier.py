@@ -126,6 +126,8 @@ BASE_TERMS: dict[str, tuple[tuple[str, str], ...]] = {
         ("expected_value", "log1p"),
         ("spend_12m", "log1p"),
         ("p_no_purchase", "logit"),
+        ("frequency", "log1p"),
+        ("days_since_last", "log1p"),
     ),
     "churn": (
         ("p_no_purchase", "logit"),
@@ -199,7 +201,8 @@ class VipClassifier(Params):
     bagging_fraction, bagging_freq, lambda_l2
         LightGBM hyperparameters (``n_estimators`` is the most boosting rounds).
     early_stopping_rounds
-        Stop when the validation log-loss has not improved for this many rounds.
+        Stop when the validation log-loss has not improved for this many rounds; ``0``: no
+        early stopping, exactly ``n_estimators`` rounds (a number chosen elsewhere).
     num_threads
         LightGBM threads (0: LightGBM's default). Fix it for bit-identical runs across machines.
     seed
@@ -459,7 +462,11 @@ class VipClassifier(Params):
                 num_boost_round=int(self.n_estimators),
                 valid_sets=[valid],
                 valid_names=["validation"],
-                callbacks=[lgb.early_stopping(int(self.early_stopping_rounds), verbose=False)],
+                callbacks=(
+                    [lgb.early_stopping(int(self.early_stopping_rounds), verbose=False)]
+                    if self.early_stopping_rounds > 0
+                    else []
+                ),
             )
         self.best_iteration_ = int(booster.best_iteration or booster.current_iteration())
         # keep exactly the trees that are used: a saved and reloaded model predicts the same

@@ -12,6 +12,7 @@ from vipml.errors import VipmlError
 from vipml.modeling.backtest import (
     TARGETS,
 )
+from vipml.modeling.blend import apply_blend, blend_columns
 from vipml.modeling.classifier import (
     VipClassifier,
 )
@@ -52,6 +53,9 @@ class TreeInputs:
 def predict_frame(model: VipModel, frame: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
     """Probabilities and reason columns (empty unless ``explain``) for a model frame's rows.
 
+    A probability is the classifier's, or its blend with the rules when training chose the
+    safety net (``model.training['blend']``, :mod:`vipml.modeling.blend`).
+
     Parameters
     ----------
     model
@@ -80,9 +84,14 @@ def predict_frame(model: VipModel, frame: pd.DataFrame, explain: bool = True) ->
     """
     out = pd.DataFrame(index=frame.index)
     matrices = TreeInputs(frame)
+    blends = (getattr(model, "training", None) or {}).get("blend") or {}
     for target, column in (("future_vip", "p_future_vip"), ("churn", "p_churn")):
         classifier = model.classifiers[target]
-        out[column] = classifier.predict_proba(frame, matrices.of(classifier))
+        p = classifier.predict_proba(frame, matrices.of(classifier))
+        blend = blends.get(target) or {}
+        if blend.get("use") and len(frame):  # the safety net (vipml.modeling.blend)
+            p = apply_blend(blend["state"], blend_columns(frame, p, target), target)
+        out[column] = p
     out = pd.concat([out, _reason_columns(model, frame, explain)], axis=1)
     return pd.concat([out, frame], axis=1)
 

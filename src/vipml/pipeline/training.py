@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,7 @@ from vipml.pipeline.frames import (
     model_frame,
 )
 from vipml.pipeline.predict import predict_frame
+from vipml.pipeline.safety_net import fit_safety_net
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,62 @@ def training_cutoffs(
     return out
 
 
+def selection_cutoffs(
+    transactions: pd.DataFrame,
+    cutoff: str | pd.Timestamp,
+    horizon: str | int | pd.Timedelta,
+    config: Config | None = None,
+) -> list[pd.Timestamp]:
+    """The windows of the out-of-time selection model: their labels end before the
+    validation window starts, newest first (empty when the history is too short).
+
+    On the grid of :func:`training_cutoffs`, ``c_k = cutoff - horizon - k * step``, the
+    windows with ``c_k + horizon <= c_0`` (``k * step >= horizon``) and ``min_history_days`` of
+    data, at most ``training.selection_windows``.
+
+    Parameters
+    ----------
+    transactions
+        Validated transactions.
+    cutoff
+        The training cutoff.
+    horizon
+        The label window's length.
+    config
+        ``training.cutoff_step``, ``min_history_days`` and ``selection_windows``.
+
+    Returns
+    -------
+    list of pandas.Timestamp
+        Newest first; empty when none fits.
+
+    Examples
+    --------
+    >>> from vipml.data.datasets import load_cdnow
+    >>> tx = load_cdnow(sample=True)
+    >>> [f"{c:%Y-%m-%d}" for c in selection_cutoffs(tx, "1998-06-30", "13W")]
+    ['1997-12-09', '1997-11-11', '1997-10-14']
+    >>> selection_cutoffs(tx, "1997-12-31", "26W")  # 18 months of data: no room
+    []
+    """
+    config = config or Config()
+    cutoff = day_of(cutoff)
+    h = parse_duration(horizon)
+    step = parse_duration(config.training.cutoff_step, "training.cutoff_step")
+    earliest = day_of(transactions["timestamp"].min()) + pd.Timedelta(
+        days=config.training.min_history_days
+    )
+    latest = cutoff - h
+    first = -(-h // step)  # the first k with k * step >= horizon
+    out = []
+    for k in range(first, first + max(config.training.selection_windows, 0)):
+        c = latest - k * step
+        if c < earliest:
+            break
+        out.append(c)
+    return out
+
+
 def training_frame(
     transactions: pd.DataFrame,
     cutoff: str | pd.Timestamp,
@@ -121,6 +178,7 @@ def training_frame(
     config: Config | None = None,
     progress: Progress | None = None,
     purchase_model: str | None = None,
+    cutoffs: Sequence[pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
     """Stacked training rows: one per (historical cutoff, customer known at it).
 
@@ -144,6 +202,8 @@ def training_frame(
         Called as ``progress(step, done, total)``.
     purchase_model
         The BTYD purchase model; chosen by :func:`choose_purchase_model` when ``None``.
+    cutoffs
+        The windows' cutoffs; :func:`training_cutoffs` when ``None``.
 
     Returns
     -------
@@ -164,7 +224,8 @@ def training_frame(
     cutoff = day_of(cutoff)
     horizon_td = parse_duration(horizon)
     tx = up_to(transactions, cutoff)
-    cutoffs = training_cutoffs(tx, cutoff, horizon_td, config)
+    if cutoffs is None:
+        cutoffs = training_cutoffs(tx, cutoff, horizon_td, config)
     purchase_model = purchase_model or choose_purchase_model(tx, cutoff, horizon_td, config)
     customers_table = categorical_attributes(customers)
     attribute_names = attribute_feature_names(tx, customers_table)
@@ -295,8 +356,8 @@ def classifier_for(config: Config, target: str) -> VipClassifier:
         seed=config.training.seed,
         class_weight=config.training.class_weight,
         calibration=config.training.calibration,
-        base_terms=BASE_TERMS[target],
-        exclude_from_trees=TIME_SCALE_COLUMNS,
+        base_terms=BASE_TERMS[target] if config.training.linear_prior else (),
+        exclude_from_trees=TIME_SCALE_COLUMNS if config.training.linear_prior else (),
     )
 
 
@@ -381,18 +442,23 @@ def fit_and_validate(
         )
     purchase_model = choose_purchase_model(tx, cutoff, horizon_td, config)
     cutoffs = training_cutoffs(tx, cutoff, horizon_td, config)
-    total = len(cutoffs) + 3
+    selection = selection_cutoffs(tx, cutoff, horizon_td, config)
+    windows = [*cutoffs, *(c for c in selection if c not in cutoffs)]
+    total = len(windows) + 4
 
     def step(message: str, done: int) -> None:
         progress(message, done, total)
 
     frame = training_frame(
         tx, cutoff, horizon_td, events, customers, config,
-        progress=lambda m, d, t: step(m, d), purchase_model=purchase_model,
+        progress=lambda m, d, t: step(m, d), purchase_model=purchase_model, cutoffs=windows,
     )
     latest = (frame["cutoff"] == cutoffs[0]).to_numpy()
     held_out = validation_customers(frame.index, config.training.validation_share)
-    valid, train_rows = frame.loc[latest & held_out], frame.loc[~latest & ~held_out]
+    valid = frame.loc[latest & held_out]
+    train_rows = frame.loc[frame["cutoff"].isin(cutoffs[1:]).to_numpy() & ~held_out]
+    # every customer's rows: their labels all end before the validation window starts
+    selection_rows = frame.loc[frame["cutoff"].isin(selection).to_numpy()]
     names = [c for c in frame.columns if c not in ("cutoff", *LABEL_COLUMNS)]
     attributes = names[len(model_feature_names()):]
     from_table = [a for a in attributes if customers is not None and a in customers.columns]
@@ -402,6 +468,7 @@ def fit_and_validate(
     )
 
     classifiers: dict[str, VipClassifier] = {}
+    judged: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
     training: dict[str, Any] = {
         "cutoffs": [f"{c:%Y-%m-%d}" for c in cutoffs],
         "validation_cutoff": f"{cutoffs[0]:%Y-%m-%d}",
@@ -412,9 +479,18 @@ def fit_and_validate(
         "training_customers": int(frame.index.nunique()),
     }
     for i, target in enumerate(TARGETS):
-        step(f"training the {target} model", len(cutoffs) + i)
+        step(f"training the {target} model", len(windows) + i)
         tr, va = target_rows(train_rows, target), target_rows(valid, target)
-        clf = classifier_for(config, target).fit(tr[names], tr[target], va[names], va[target])
+        # out of time, every customer of the latest window can judge: 3x the held-out rows
+        everyone = target_rows(frame.loc[latest], target)
+        chosen = _choose_out_of_time(
+            config, target, target_rows(selection_rows, target), everyone, names, selection
+        )
+        clf = classifier_for(config, target)
+        if chosen["out_of_time"]:
+            clf.set_params(n_estimators=chosen["best_iteration"], early_stopping_rounds=0)
+            judged[target] = (everyone, chosen.pop("probabilities"))
+        clf.fit(tr[names], tr[target], va[names], va[target])
         classifiers[target] = clf
         training[target] = {
             "train_rows": int(len(tr)),
@@ -422,9 +498,11 @@ def fit_and_validate(
             "validation_rows": int(len(va)),
             "validation_positive_rate": float(va[target].mean()),
             "best_iteration": clf.best_iteration_,
+            "selection": chosen,
         }
+        log.info("%s: %s", target, chosen["reason"])
 
-    step(f"BTYD model at {cutoff:%Y-%m-%d}", len(cutoffs) + 2)
+    step(f"BTYD model at {cutoff:%Y-%m-%d}", len(windows) + 2)
     summary = build_features(tx, cutoff, config=config, family="btyd")
     btyd = LifetimeValueModel.from_config(config, purchase_model).fit(summary)
     model = VipModel(
@@ -439,6 +517,12 @@ def fit_and_validate(
         training=training,
         inputs=inputs,
     )
+    # the safety net: the blend of each model with the rules, chosen on the validation rows
+    # (by the out-of-time selection model's scores when there is one)
+    step("the safety net (blends with the rules)", len(windows) + 3)
+    model.training["blend"] = fit_safety_net(
+        model, valid, tx, events, customers, judged=judged
+    )
     # validation metrics of the models and the baselines (on the latest window)
     scored = predict_frame(model, valid[names], explain=False)
     scored = pd.concat([scored, valid[list(LABEL_COLUMNS)]], axis=1)
@@ -446,6 +530,55 @@ def fit_and_validate(
     model.metrics = _metrics_dict(table, where=f"validation window {cutoffs[0]:%Y-%m-%d}")
     step("done", total)
     return model, scored
+
+
+def _choose_out_of_time(
+    config: Config,
+    target: str,
+    rows: pd.DataFrame,
+    valid: pd.DataFrame,
+    names: list[str],
+    windows: list[pd.Timestamp],
+) -> dict[str, Any]:
+    """Fit the selection model on windows whose labels end before the validation window, and
+    judge it on ``valid`` (the validation window's rows): the number of trees and its
+    probabilities there (for the safety net). Without such windows, or when they hold one
+    class only, say why."""
+    days = [f"{c:%Y-%m-%d}" for c in windows]
+    overlap = (
+        "chosen on the held-out customers of the validation window, whose future overlaps "
+        "the training labels (optimistic)"
+    )
+    if not windows:
+        return {
+            "out_of_time": False,
+            "windows": [],
+            "reason": f"{overlap}: the history is too short for a training window whose "
+            "labels end before the validation window starts",
+        }
+    try:
+        chooser = classifier_for(config, target).fit(
+            rows[names], rows[target], valid[names], valid[target]
+        )
+    except VipmlError as exc:
+        return {"out_of_time": False, "windows": days, "reason": f"{overlap}: {exc}"}
+    return {
+        "out_of_time": True,
+        "windows": days,
+        "best_iteration": chooser.best_iteration_,
+        "validation": {
+            k: chooser.validation_[k] for k in ("roc_auc", "average_precision", "log_loss")
+        },
+        "reason": (
+            f"chosen out of time: a selection model trained on {len(days)} window(s) "
+            f"({days[-1]} to {days[0]}, labels ending before the validation window) kept "
+            f"{chooser.best_iteration_} trees and judged the safety net's blends on the "
+            f"validation window's {len(valid):,} customers (its ROC AUC "
+            f"{chooser.validation_['roc_auc']:.4f}, AP "
+            f"{chooser.validation_['average_precision']:.4f} there)"
+        ),
+        "probabilities": chooser.predict_proba(valid[names]),
+    }
 
 
 def _metrics_dict(table: pd.DataFrame, where: str) -> dict[str, Any]:

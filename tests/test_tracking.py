@@ -286,7 +286,12 @@ def test_pyfunc_is_registered_challenger_without_pickles(uri, registered, tmp_pa
         "timestamp",
         "revenue",
     }
-    assert inputs["timestamp"]["type"] == "datetime"
+    # the contract as text: CSV and JSON need no typing; every optional column is declared
+    assert inputs["timestamp"]["type"] == "string" and inputs["customer_id"]["type"] == "string"
+    assert inputs["revenue"]["type"] == "double"
+    assert {"cost", "list_price", "quantity", "unit_price", "category", "is_return", "order_id",
+            "product_id", "profit", "discount"} <= set(inputs)
+    assert inputs["cost"]["type"] == "double" and not inputs["cost"]["required"]
     outputs = [c["name"] for c in json.loads(signature["outputs"])]
     assert outputs[:11] == [
         "customer_id",
@@ -313,17 +318,26 @@ def test_load_by_alias_predicts_the_scores_table(uri, tx, trained, registered, m
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     pyfunc = mlflow.pyfunc.load_model("models:/vipml@challenger")
     local = load_model(bundle)
-    pd.testing.assert_frame_equal(pyfunc.predict(tx), score(local, tx, tx["timestamp"].max()))
-    at = pyfunc.predict(tx, params={"cutoff": "1998-03-31"})
-    pd.testing.assert_frame_equal(at, score(local, tx, "1998-03-31"))
+    text = tracking.as_model_input(tx)  # the contract as text, as CSV and JSON carry it
+    # the same customers, their ids as text
+    by_text = tx.assign(customer_id=tx["customer_id"].astype(str))
+
+    def same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+    same(pyfunc.predict(text), score(local, by_text, tx["timestamp"].max()))
+    at = pyfunc.predict(text, params={"cutoff": "1998-03-31"})
+    same(at, score(local, by_text, "1998-03-31"))
     assert at.attrs["cutoff"] == "1998-03-31"
     # segments on request: the same table as the scoring service gives in memory
-    segmented = pyfunc.predict(tx, params={"cutoff": "1998-03-31", "segments": "true"})
-    expected = score_customers(local, tx, "1998-03-31", reasons="all", allow_missing=()).table
-    pd.testing.assert_frame_equal(segmented, expected)
+    segmented = pyfunc.predict(text, params={"cutoff": "1998-03-31", "segments": "true"})
+    expected = score_customers(
+        local, by_text, "1998-03-31", reasons="all", allow_missing=()
+    ).table
+    same(segmented, expected)
     assert {"segment", "tier", "treatment"} <= set(segmented.columns)
     with pytest.raises(Exception, match="not a date"):
-        pyfunc.predict(tx, params={"cutoff": "soon"})
+        pyfunc.predict(text, params={"cutoff": "soon"})
 
 
 def test_resolve_model_uri_downloads_the_bundle(uri, trained, registered, tmp_path):

@@ -18,7 +18,7 @@ package mlflow is imported at the top of each module.
 A batch job scores with the champion through MLflow::
 
     model = mlflow.pyfunc.load_model("models:/vipml@champion")
-    scores = model.predict(transactions, params={"cutoff": "1997-12-31"})
+    scores = model.predict(as_model_input(transactions), params={"cutoff": "1997-12-31"})
 
 or through vipml, with the bundle folder :func:`resolve_model_uri` downloads (what
 ``vipml score --model models:/vipml@champion`` does).
@@ -33,7 +33,7 @@ Examples
 
 from vipml.bundle import MODEL_URI_SCHEMES, data_fingerprint, is_model_uri
 from vipml.tracking.metrics import flatten_metrics, metric_direction
-from vipml.tracking.pyfunc import VipmlPyfunc
+from vipml.tracking.pyfunc import VipmlPyfunc, as_model_input
 from vipml.tracking.registry import (
     CHALLENGER,
     CHAMPION,
@@ -62,6 +62,7 @@ __all__ = [
     "LoggedVersion",
     "Comparison",
     "VipmlPyfunc",
+    "as_model_input",
     "resolve_tracking_uri",
     "resolve_experiment",
     "check_tracking_reachable",

@@ -5,15 +5,22 @@ The model's code is :data:`MODEL_CODE`, a two-line file that instantiates :class
 and its one artifact is the bundle folder (manifest, JSON parameters, LightGBM text), under
 the key :data:`BUNDLE_KEY`. Nothing is pickled.
 
-The pyfunc input is a DataFrame of transactions in the vipml contract (``customer_id``,
-``timestamp`` as datetime, ``revenue``, and any optional columns such as ``cost``,
-``list_price``, ``quantity``, ``category``, ``is_return``, ``order_id``); ``predict`` returns
-the scores table, one row per customer seen up to the cutoff. The cutoff is the last timestamp
-in the input unless the ``cutoff`` param says otherwise::
+The pyfunc input is a DataFrame of transactions in the vipml contract, **as text**, the way a
+CSV file or a JSON request carries it (:func:`model_signature`): ``customer_id`` (text),
+``timestamp`` (text, read with the bundle's ``input`` settings), ``revenue``, and any optional
+column (``cost``, ``list_price``, ``quantity``, ``unit_price``, ``category``, ``is_return``,
+``order_id``, ``product_id``, ... and the row attributes the model was trained with).
+``predict`` validates it like ``vipml score`` does and returns the scores table, one row per
+customer seen up to the cutoff. The cutoff is the last timestamp in the input unless the
+``cutoff`` param says otherwise. A typed frame (integer ids, datetime timestamps) goes through
+:func:`as_model_input` first::
 
     model = mlflow.pyfunc.load_model("models:/vipml@champion")
-    scores = model.predict(transactions, params={"cutoff": "1997-12-31"})
-    segmented = model.predict(transactions, params={"segments": "true"})
+    scores = model.predict(as_model_input(transactions), params={"cutoff": "1997-12-31"})
+    segmented = model.predict(as_model_input(transactions), params={"segments": "true"})
+
+The same model serves CSV and JSON: ``mlflow models predict -m models:/vipml@champion -i
+tx.csv -t csv`` and ``mlflow models serve``.
 
 Examples
 --------
@@ -29,17 +36,21 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.pyfunc import PythonModel
 from mlflow.types.schema import ColSpec, Schema
 
 from vipml.bundle import load_model
-from vipml.data.schema import TRANSACTION_REQUIRED
+from vipml.contract import TRANSACTION_OPTIONAL, TRANSACTION_REQUIRED
+from vipml.data.schema import validate_transactions
 from vipml.errors import ModelFormatError, VipmlError
 from vipml.pipeline.scoring import score_customers
 
 __all__ = [
+    "TEXT_COLUMNS",
+    "as_model_input",
     "MODEL_ARTIFACT",
     "BUNDLE_KEY",
     "MODEL_CODE",
@@ -61,6 +72,52 @@ from vipml.tracking import VipmlPyfunc
 mlflow.models.set_model(VipmlPyfunc())
 '''
 """The model's code file: logged models import ``vipml.tracking.VipmlPyfunc``, keep it there."""
+
+
+#: Contract columns that travel as text in the model's input; the others are numbers.
+TEXT_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "timestamp",
+    "order_id",
+    "category",
+    "is_return",
+    "product_id",
+)
+
+
+def as_model_input(transactions: pd.DataFrame) -> pd.DataFrame:
+    """A typed transactions frame as the pyfunc model takes it: ids, timestamps and the other
+    text columns as text (timestamps as ISO 8601), numbers as floats.
+
+    Parameters
+    ----------
+    transactions
+        Transactions in the vipml contract (e.g. :func:`vipml.data.io.read_transactions`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same rows and columns; missing values stay missing.
+
+    Examples
+    --------
+    >>> tx = pd.DataFrame({"customer_id": [7], "timestamp": pd.to_datetime(["2024-01-02 10:30"]),
+    ...                    "revenue": [12], "quantity": [3]})
+    >>> row = as_model_input(tx).iloc[0]
+    >>> row["customer_id"], row["timestamp"], float(row["revenue"]), row["quantity"].dtype
+    ('7', '2024-01-02T10:30:00', 12.0, dtype('float64'))
+    """
+    out = pd.DataFrame(transactions).copy()
+    for column in out.columns:
+        values = out[column]
+        if column == "timestamp" and pd.api.types.is_datetime64_any_dtype(values):
+            text = values.dt.strftime("%Y-%m-%dT%H:%M:%S")
+            out[column] = text.astype(object).where(values.notna(), None)
+        elif column in TEXT_COLUMNS or not pd.api.types.is_numeric_dtype(values):
+            out[column] = values.astype("string").astype(object).where(values.notna(), None)
+        elif not pd.api.types.is_bool_dtype(values):
+            out[column] = values.astype(np.float64)
+    return out
 
 
 class VipmlPyfunc(PythonModel):
@@ -103,6 +160,10 @@ class VipmlPyfunc(PythonModel):
         if self.model is None:
             raise ModelFormatError("the vipml pyfunc model has no bundle loaded")
         transactions = pd.DataFrame(model_input)
+        if "timestamp" in transactions and not pd.api.types.is_datetime64_any_dtype(
+            transactions["timestamp"]
+        ):  # text, as CSV and JSON carry it: read like `vipml score` reads a file
+            transactions = validate_transactions(transactions, policy=self.model.config.input)
         value = (params or {}).get("cutoff") or None
         if value is None:
             if "timestamp" not in transactions or not len(transactions):
@@ -158,16 +219,20 @@ def example_transactions(transactions: pd.DataFrame, max_customers: int) -> pd.D
 
 
 def model_signature(bundle_dir: Path, example: pd.DataFrame) -> ModelSignature:
-    """The pyfunc signature: inputs from the example, outputs from scoring it.
+    """The pyfunc signature: the contract as text in, the scores table out.
 
-    Optional columns of the contract are marked optional; the ``cutoff`` param is text.
+    Inputs: every column of the transactions contract, the required ones required and the
+    others optional, plus the row attributes the model was trained with (optional: a missing
+    one is reported by name when scoring). Ids, timestamps and the other
+    :data:`TEXT_COLUMNS` are text, so CSV files and JSON requests need no typing; numbers are
+    doubles. Outputs: the scores of ``example``. Params: ``cutoff`` and ``segments``, text.
 
     Parameters
     ----------
     bundle_dir
         The saved bundle that scores the example.
     example
-        The input example (:func:`example_transactions`).
+        The input example (:func:`example_transactions`, as :func:`as_model_input`).
 
     Returns
     -------
@@ -181,12 +246,21 @@ def model_signature(bundle_dir: Path, example: pd.DataFrame) -> ModelSignature:
     ...
     vipml.errors.ModelFormatError: ...
     """
-    output = VipmlPyfunc(bundle_dir).predict(None, example)
+    scorer = VipmlPyfunc(bundle_dir)
+    output = scorer.predict(None, example)
     inferred = infer_signature(example, output, params={"cutoff": "", "segments": "false"})
+    trained_with = scorer.model.inputs
+    attributes = trained_with.row_attributes if trained_with is not None else ()
+    contract = (*TRANSACTION_REQUIRED, *TRANSACTION_OPTIONAL)
+    numbers = [c for c in contract if c not in TEXT_COLUMNS]
     inputs = Schema(
         [
-            ColSpec(col.type, col.name, required=col.name in TRANSACTION_REQUIRED)
-            for col in inferred.inputs.inputs
+            ColSpec(
+                "double" if name in numbers else "string",
+                name,
+                required=name in TRANSACTION_REQUIRED,
+            )
+            for name in (*contract, *(a for a in attributes if a not in contract))
         ]
     )
     return ModelSignature(inputs=inputs, outputs=inferred.outputs, params=inferred.params)

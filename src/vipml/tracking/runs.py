@@ -51,6 +51,7 @@ from vipml.tracking.pyfunc import (
     BUNDLE_KEY,
     MODEL_ARTIFACT,
     MODEL_CODE,
+    as_model_input,
     example_transactions,
     model_signature,
     pip_requirements,
@@ -488,7 +489,7 @@ class TrackedRun:
                 f"{bundle_dir} is not a vipml model bundle (no manifest.json): save the model "
                 f"with VipModel.save(dir) first"
             )
-        example = example_transactions(input_example, max_example_customers)
+        example = as_model_input(example_transactions(input_example, max_example_customers))
         with self._guard("computing the model signature"):
             signature = model_signature(bundle_dir, example)
         manifest = _read_manifest(bundle_dir)
@@ -496,7 +497,8 @@ class TrackedRun:
             "vipml_version": __version__,
             "cutoff": str(manifest.get("cutoff", "")),
             "horizon": str(manifest.get("horizon", "")),
-            "input": "transactions: customer_id, timestamp, revenue (+ optional columns)",
+            "input": "transactions as text: customer_id, timestamp, revenue (+ optional "
+            "columns); vipml.tracking.as_model_input converts a typed frame",
             "params": "cutoff (YYYY-MM-DD; default: the last timestamp in the input)",
         }
         with scratch("pyfunc") as tmp:

@@ -132,3 +132,57 @@ def test_json_through_mlflow_models_predict_equals_vipml_score(logged, tx, tmp_p
             got.loc[expected.index, column].to_numpy(float), expected[column].to_numpy(float),
             rtol=1e-9, err_msg=column,
         )
+
+
+def test_the_model_carries_vipml_and_loads_where_vipml_is_not_installed(logged, tx, tmp_path):
+    """A machine without vipml: a fresh virtual environment that sees the dependencies (the
+    test environment's site-packages, added as a path) but not vipml, runs `mlflow models
+    predict`; vipml comes from the model's own code folder.
+
+    Installing the requirements from a package index (`--env-manager uv` or `virtualenv`)
+    needs the network, which tests must not use: the environment spec is checked below, and
+    `docs/tracking.md` reports the run by hand."""
+    bundle, model = logged
+    requirements = (model / "requirements.txt").read_text().split()
+    assert not [r for r in requirements if r.startswith("vipml")]
+    assert "lightgbm>=4.3" in requirements and "pandas>=2.2" in requirements
+    assert all(any(op in r for op in (">=", "==")) for r in requirements), requirements
+    assert (model / "code" / "vipml" / "tracking" / "pyfunc.py").exists()
+    assert not list((model / "code").rglob("__pycache__"))
+
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    python = env / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    # the dependencies, as a plain path: the .pth files there (vipml's editable install) are
+    # not read, so vipml is not importable
+    deps = Path(mlflow.__file__).resolve().parents[1]
+    Path(site, "deps.pth").write_text(f"{deps}\n")
+    probe = subprocess.run(
+        [str(python), "-c", "import importlib.util, mlflow; "
+         "print(importlib.util.find_spec('vipml') is None)"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert probe.stdout.strip() == "True", probe.stderr[-2000:]
+
+    past = tx[tx["timestamp"] <= CUTOFF]
+    source = tmp_path / "tx.csv"
+    tracking.as_model_input(past).to_csv(source, index=False)
+    out = tmp_path / "out.json"
+    done = subprocess.run(
+        [str(python), "-m", "mlflow", "models", "predict", "-m", str(model), "-i", str(source),
+         "-t", "csv", "-o", str(out), "--env-manager", "local"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MLFLOW_TRACKING_URI")},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = pd.DataFrame(json.loads(out.read_text())["predictions"]).set_index("customer_id")
+    expected = _expected(bundle, past, past["timestamp"].max())
+    for column in SCORES:
+        np.testing.assert_allclose(
+            got.loc[expected.index, column].to_numpy(float), expected[column].to_numpy(float),
+            rtol=1e-9, err_msg=column,
+        )

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,7 @@ __all__ = [
     "example_transactions",
     "model_signature",
     "pip_requirements",
+    "vipml_code_path",
 ]
 
 MODEL_ARTIFACT = "model"
@@ -267,29 +268,55 @@ def model_signature(bundle_dir: Path, example: pd.DataFrame) -> ModelSignature:
 
 
 def pip_requirements() -> list[str]:
-    """vipml and its runtime dependencies, pinned to the installed versions.
+    """vipml's runtime dependencies with their lower bounds, as declared in its packaging.
 
-    Given explicitly: MLflow's own inference would load the model in a subprocess.
+    vipml itself is not among them: no package index has it, so the logged model carries its
+    code instead (:func:`vipml_code_path`, MLflow's ``code_paths``). An environment built from
+    these requirements (``--env-manager virtualenv``, a docker image) loads the model without
+    vipml installed.
 
     Returns
     -------
     list of str
-        ``name==version`` for vipml then each dependency (the bare name when not installed).
+        One ``name>=version`` (or ``==`` where vipml pins) per dependency, extras left out.
 
     Examples
     --------
-    >>> pip_requirements()[0].startswith("vipml")
-    True
+    >>> reqs = pip_requirements()
+    >>> any(r.startswith("vipml") for r in reqs), any(r.startswith("lightgbm>=") for r in reqs)
+    (False, True)
     """
-    names = ["vipml"]
+    out = []
     for requirement in importlib.metadata.requires("vipml") or []:
         if "extra ==" in requirement:
             continue
-        names.append(re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0])
-    out = []
-    for name in dict.fromkeys(names):
-        try:
-            out.append(f"{name}=={importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            out.append(name)
-    return out
+        out.append(requirement.split(";")[0].replace(" ", ""))
+    return list(dict.fromkeys(out))
+
+
+def vipml_code_path(folder: str | os.PathLike[str]) -> Path:
+    """Copy the vipml package (its Python files, no caches) into ``folder``: the code the logged
+    model carries.
+
+    Parameters
+    ----------
+    folder
+        An empty scratch folder.
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder/vipml``, to pass as MLflow's ``code_paths``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     copied = vipml_code_path(tmp)
+    ...     (copied / "tracking" / "pyfunc.py").exists(), list(copied.rglob("__pycache__"))
+    (True, [])
+    """
+    source = Path(__file__).resolve().parents[1]  # the vipml package: vipml/tracking/..
+    target = Path(folder) / "vipml"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target

@@ -55,6 +55,7 @@ from vipml.tracking.pyfunc import (
     example_transactions,
     model_signature,
     pip_requirements,
+    vipml_code_path,
 )
 from vipml.tracking.registry import CHALLENGER, DEFAULT_MODEL_NAME
 from vipml.tracking.uri import (
@@ -504,6 +505,7 @@ class TrackedRun:
         with scratch("pyfunc") as tmp:
             code = Path(tmp) / "vipml_model.py"
             code.write_text(MODEL_CODE)
+            package = vipml_code_path(Path(tmp) / "code")
             with self._guard("logging the pyfunc model"), tracking_uri_set(self.tracking_uri):
                 active = mlflow.active_run()
                 if active is None or active.info.run_id != self.run_id:
@@ -518,6 +520,7 @@ class TrackedRun:
                     signature=signature,
                     input_example=example,
                     pip_requirements=pip_requirements(),
+                    code_paths=[str(package)],
                     metadata=metadata,
                     registered_model_name=registered_model,
                 )

@@ -182,6 +182,40 @@ def test_shipped_bundle_from_a_registered_model(cdnow_model, tmp_path, monkeypat
     assert loaded.feature_names == model.feature_names
 
 
+def test_spark_udf_over_customer_rows_equals_vipml_score(
+    spark, cdnow, cdnow_model, tmp_path, monkeypatch
+):
+    """The per-customer model, registered next to the transaction-level one, in
+    ``mlflow.pyfunc.spark_udf`` over :func:`vipml.spark.build_features` rows (issue 19)."""
+    import mlflow
+    from pyspark.sql import functions as F
+
+    from vipml import tracking
+    from vipml.features import FEATURE_COLUMNS
+
+    model, folder = cdnow_model
+    monkeypatch.chdir(tmp_path)  # MLflow's default folders land here, not in the repository
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    with tracking.tracked_run("spark-udf", tracking_uri=uri) as run:
+        logged = run.log_model_bundle(folder, load_cdnow(sample=True))
+    assert logged.name == "vipml"  # the transaction-level model keeps its name
+    features = vs.build_features(vs.to_spark(spark, cdnow), "1998-03-31", num_buckets=3)
+    outputs = ["p_future_vip", "p_churn", "clv", "clv_profit", "p_alive"]
+    udf = mlflow.pyfunc.spark_udf(
+        spark, "models:/vipml-customers@challenger",
+        result_type=", ".join(f"{name} double" for name in outputs), env_manager="local",
+    )
+    scored = features.withColumn("scores", udf(*[F.col(c) for c in FEATURE_COLUMNS]))
+    got = collect(scored.select("customer_id", "scores.*"))
+    expected = score(model, cdnow, "1998-03-31").set_index("customer_id").sort_index()
+    assert got.index.equals(expected.index)
+    for name in outputs:
+        np.testing.assert_allclose(
+            got[name].to_numpy(float), expected[name].to_numpy(float), rtol=1e-9, err_msg=name
+        )
+
+
 def test_buckets_hold_whole_customers(spark, cdnow):
     from pyspark.sql import functions as F
 

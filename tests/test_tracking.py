@@ -251,7 +251,9 @@ def test_training_run_holds_params_metrics_and_artifacts(uri, tx, trained, regis
     names = {a.path for a in client.list_artifacts(run_id)}
     assert {"config.yaml", "features.json", "manifest.json"} <= names
     models = client.search_logged_models(experiment_ids=[done.info.experiment_id])
-    assert [m.source_run_id for m in models] == [run_id]
+    # the transaction-level model and the per-customer one (for spark_udf)
+    assert [m.source_run_id for m in models] == [run_id, run_id]
+    assert sorted(m.name for m in models) == ["customers_model", "model"]
     features = json.loads(
         Path(
             mlflow.artifacts.download_artifacts(
@@ -401,6 +403,23 @@ def test_promote_moves_champion_only_when_better(uri, artifacts, registered):
     better = _version(client, name, source, 0.50, uri, artifacts)
     assert tracking.promote(name, metric, tracking_uri=uri).promoted
     assert str(client.get_model_version_by_alias(name, "champion").version) == better
+
+
+def test_promote_moves_the_per_customer_model_with_its_run(uri, artifacts, tx, trained):
+    model, bundle = trained
+    with tracking.tracked_run(
+        "companion", "train", model.config, command="train", tracking_uri=uri,
+        artifact_location=artifacts,
+    ) as run:
+        run.log_training(model, bundle, tx)
+        logged = run.log_model_bundle(bundle, tx, registered_model="companion")
+    client = MlflowClient(uri)
+    challenger = client.get_model_version_by_alias("companion-customers", "challenger")
+    assert challenger.run_id == run.run_id and logged.name == "companion"
+    assert tracking.promote("companion", "future_vip_average_precision", tracking_uri=uri).promoted
+    main = client.get_model_version_by_alias("companion", "champion")
+    per_customer = client.get_model_version_by_alias("companion-customers", "champion")
+    assert per_customer.run_id == main.run_id == run.run_id
 
 
 def test_promote_errors_name_the_fix(uri, artifacts, registered):

@@ -295,12 +295,53 @@ def model_frame(
         features = build_features(
             transactions, cutoff, events, config, profitable_lines=profitable_lines
         )
-    parts = [features, _btyd_outputs(btyd, features, horizon, config), derived_columns(features)]
+    table = None
     if attributes is not None and names:
         table = attributes.reindex(features.index)
         if first is not None:
             table["first_category"] = first.reindex(features.index).astype(object)
-        parts.append(table.fillna("unknown"))
+    return frame_from_features(features, horizon, btyd, config, table)
+
+
+def frame_from_features(
+    features: pd.DataFrame,
+    horizon: str | int | pd.Timedelta,
+    btyd: LifetimeValueModel,
+    config: Config | None = None,
+    attributes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The classifiers' input from a feature table: the features, the BTYD outputs, the ratios
+    and the attributes (missing ones read ``'unknown'``).
+
+    Parameters
+    ----------
+    features
+        :func:`~vipml.features.build_features` output (or
+        :func:`vipml.spark.build_features`'), indexed by ``customer_id``.
+    horizon
+        The prediction window's length (for the BTYD outputs).
+    btyd
+        A fitted :class:`~vipml.modeling.btyd.LifetimeValueModel`.
+    config
+        The settings (defaults when ``None``).
+    attributes
+        The customers' attribute columns, indexed like ``features``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per row of ``features``, in its order, the model's feature columns.
+
+    Examples
+    --------
+    See :func:`model_frame`, which builds the features first.
+    """
+    config = config or Config()
+    horizon = parse_duration(horizon)
+    names = [] if attributes is None else list(attributes.columns)
+    parts = [features, _btyd_outputs(btyd, features, horizon, config), derived_columns(features)]
+    if attributes is not None and names:
+        parts.append(attributes.reindex(features.index).fillna("unknown"))
     frame = pd.concat(parts, axis=1)
     return frame[model_feature_names(names)]
 

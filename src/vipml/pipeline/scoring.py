@@ -14,7 +14,8 @@ import pandas as pd
 
 from vipml.bundle import VipModel
 from vipml.config import Config
-from vipml.errors import ConfigError, VipmlError
+from vipml.errors import ConfigError, SchemaError, VipmlError, format_examples
+from vipml.features import FEATURE_COLUMNS
 from vipml.model_inputs import GivenInputs, check_inputs, restrict_to_model
 from vipml.pipeline.common import (
     aligned_tables,
@@ -25,6 +26,7 @@ from vipml.pipeline.common import (
 from vipml.pipeline.frames import (
     categorical_attributes,
     customer_attributes_at,
+    frame_from_features,
     model_frame,
 )
 from vipml.pipeline.predict import explain, predict_frame
@@ -134,6 +136,65 @@ def score(
     out.attrs["cutoff"] = f"{cutoff:%Y-%m-%d}"
     out.attrs["horizon"] = model.horizon
     return out
+
+
+def score_features(
+    model: VipModel, features: pd.DataFrame, *, explain: bool = False
+) -> pd.DataFrame:
+    """Score customers from their feature rows, one row out per row in, in the same order.
+
+    The per-customer face of :func:`score`: for a table of customers whose features are built
+    already (:func:`vipml.spark.build_features` on a cluster, :func:`vipml.features.build_features`
+    in pandas), e.g. row by row in ``mlflow.pyfunc.spark_udf``. No segments: they need the
+    whole population (:func:`score_customers`).
+
+    Parameters
+    ----------
+    model
+        A trained or loaded :class:`VipModel`.
+    features
+        ``customer_id`` (a column or the index), the columns of
+        :data:`vipml.features.FEATURE_COLUMNS` at the scoring date, and the customer attributes
+        the model was trained with (``model.attributes``; a missing value reads ``'unknown'``).
+    explain
+        Write the reasons (TreeSHAP; off by default, the per-row cost matters here).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, :data:`PREDICTION_COLUMNS`, then every model feature: the values
+        :func:`score` gives the same customers.
+
+    Examples
+    --------
+    >>> score_features(None, pd.DataFrame({"customer_id": [1]}))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.SchemaError: customer features: 1 problem found
+      - 42 column(s) missing (frequency, recency, T, monetary_value, orders, ...): build them ...
+    """
+    table = pd.DataFrame(features)
+    if "customer_id" in table.columns:
+        table = table.set_index("customer_id")
+    table.index.name = "customer_id"
+    attributes = list(getattr(model, "attributes", None) or [])
+    missing = [c for c in (*FEATURE_COLUMNS, *attributes) if c not in table.columns]
+    if missing:
+        raise SchemaError(
+            [
+                f"{len(missing)} column(s) missing ({format_examples(missing)}): build them "
+                "with vipml.features.build_features (or vipml.spark.build_features) at the "
+                "scoring date, and join the customer attributes the model was trained with"
+            ],
+            table="customer features",
+        )
+    frame = frame_from_features(
+        table[list(FEATURE_COLUMNS)], model.horizon, model.btyd, model.config,
+        table[attributes].astype(object) if attributes else None,
+    )
+    out = predict_frame(model, frame, explain=explain).reset_index()
+    rest = [c for c in out.columns if c not in PREDICTION_COLUMNS]
+    return out[[*PREDICTION_COLUMNS, *rest]]
 
 
 # --------------------------------------------------------------------------------------------

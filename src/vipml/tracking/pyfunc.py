@@ -33,6 +33,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,16 @@ from vipml.bundle import load_model
 from vipml.contract import TRANSACTION_OPTIONAL, TRANSACTION_REQUIRED
 from vipml.data.schema import validate_transactions
 from vipml.errors import ModelFormatError, VipmlError
-from vipml.pipeline.scoring import score_customers
+from vipml.features import FEATURE_COLUMNS, INT_COLUMNS
+from vipml.pipeline.scoring import score_customers, score_features
+from vipml.version import __version__
 
 __all__ = [
+    "CUSTOMERS_ARTIFACT",
+    "CUSTOMERS_MODEL_CODE",
+    "VipmlCustomersPyfunc",
+    "customers_example",
+    "customers_signature",
     "TEXT_COLUMNS",
     "as_model_input",
     "MODEL_ARTIFACT",
@@ -57,6 +65,7 @@ __all__ = [
     "VipmlPyfunc",
     "example_transactions",
     "model_signature",
+    "model_metadata",
     "pip_requirements",
     "vipml_code_path",
 ]
@@ -73,6 +82,18 @@ from vipml.tracking import VipmlPyfunc
 mlflow.models.set_model(VipmlPyfunc())
 '''
 """The model's code file: logged models import ``vipml.tracking.VipmlPyfunc``, keep it there."""
+
+
+CUSTOMERS_ARTIFACT = "customers_model"
+"""Name under which the per-customer pyfunc model is logged in a run."""
+CUSTOMERS_MODEL_CODE = '''"""vipml per-customer pyfunc model (MLflow models from code)."""
+import mlflow
+
+from vipml.tracking.pyfunc import VipmlCustomersPyfunc
+
+mlflow.models.set_model(VipmlCustomersPyfunc())
+'''
+"""The per-customer model's code file (imports ``vipml.tracking.pyfunc.VipmlCustomersPyfunc``)."""
 
 
 #: Contract columns that travel as text in the model's input; the others are numbers.
@@ -188,6 +209,111 @@ class VipmlPyfunc(PythonModel):
         return result.table
 
 
+class VipmlCustomersPyfunc(VipmlPyfunc):
+    """The per-customer face of a vipml bundle: one row of features per customer in, the same
+    customer's scores out, row for row, so ``mlflow.pyfunc.spark_udf`` can score a Spark
+    DataFrame of :func:`vipml.spark.build_features` output.
+
+    ``predict`` runs :func:`vipml.pipeline.scoring.score_features`: the input holds the columns
+    of :data:`vipml.features.FEATURE_COLUMNS` (and the customer attributes the model was trained
+    with); the output holds :data:`vipml.pipeline.PREDICTION_COLUMNS` but ``customer_id``, in
+    the input's order (``p_future_vip``, ``p_churn``, ``clv``, ...). The ``reasons`` param
+    ``"true"`` writes the reasons (TreeSHAP: slower). No segments: they need the whole base.
+
+    Parameters
+    ----------
+    bundle_dir
+        A saved bundle to load now; None when MLflow loads it (``load_context``).
+
+    Examples
+    --------
+    >>> VipmlCustomersPyfunc().predict(None, pd.DataFrame())
+    Traceback (most recent call last):
+    ...
+    vipml.errors.ModelFormatError: the vipml pyfunc model has no bundle loaded
+    """
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, str] | None = None
+    ) -> pd.DataFrame:
+        """Score each row of ``model_input`` (one customer's features); see the class docs."""
+        if self.model is None:
+            raise ModelFormatError("the vipml pyfunc model has no bundle loaded")
+        rows = pd.DataFrame(model_input).reset_index(drop=True)
+        explain = str((params or {}).get("reasons", "false")).lower() == "true"
+        scored = score_features(self.model, rows.rename_axis("customer_id"), explain=explain)
+        return scored.drop(columns="customer_id")
+
+
+def customers_example(bundle_dir: Path, example: pd.DataFrame) -> pd.DataFrame:
+    """The per-customer model's input example: the feature rows of the customers in a
+    transactions example (the columns :func:`customers_signature` declares).
+
+    Parameters
+    ----------
+    bundle_dir
+        The saved bundle.
+    example
+        Transactions as the transaction-level model takes them (:func:`as_model_input`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer: :data:`vipml.features.FEATURE_COLUMNS`, then the attributes.
+
+    Examples
+    --------
+    >>> customers_example(Path("no-such-bundle"), pd.DataFrame())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.ModelFormatError: ...
+    """
+    scorer = VipmlPyfunc(bundle_dir)
+    scored = scorer.predict(None, example)
+    columns = [*FEATURE_COLUMNS, *(scorer.model.attributes or [])]
+    return scored[columns].reset_index(drop=True)
+
+
+def customers_signature(bundle_dir: Path, example: pd.DataFrame) -> ModelSignature:
+    """The per-customer model's signature: the feature columns in (integers as longs, the rest
+    doubles, attributes as text), its scores of ``example`` out, the ``reasons`` param.
+
+    Parameters
+    ----------
+    bundle_dir
+        The saved bundle that scores the example.
+    example
+        Feature rows of a few customers (:func:`vipml.features.build_features`, attributes
+        joined).
+
+    Returns
+    -------
+    mlflow.models.ModelSignature
+        Inputs, outputs and params.
+
+    Examples
+    --------
+    >>> customers_signature(Path("no-such-bundle"), pd.DataFrame())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.ModelFormatError: ...
+    """
+    scorer = VipmlCustomersPyfunc(bundle_dir)
+    output = scorer.predict(None, example)
+    inferred = infer_signature(example.head(1), output, params={"reasons": "false"})
+    attributes = list(scorer.model.attributes or [])
+    inputs = Schema(
+        [
+            *(
+                ColSpec("long" if name in INT_COLUMNS else "double", name)
+                for name in FEATURE_COLUMNS
+            ),
+            *(ColSpec("string", name) for name in attributes),
+        ]
+    )
+    return ModelSignature(inputs=inputs, outputs=inferred.outputs, params=inferred.params)
+
+
 def example_transactions(transactions: pd.DataFrame, max_customers: int) -> pd.DataFrame:
     """All rows of the first ``max_customers`` customers (by first appearance).
 
@@ -265,6 +391,35 @@ def model_signature(bundle_dir: Path, example: pd.DataFrame) -> ModelSignature:
         ]
     )
     return ModelSignature(inputs=inputs, outputs=inferred.outputs, params=inferred.params)
+
+
+def model_metadata(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The logged models' metadata: vipml's version, the bundle's cutoff and horizon, and how
+    to call the transaction-level model.
+
+    Parameters
+    ----------
+    manifest
+        The bundle's ``manifest.json`` content.
+
+    Returns
+    -------
+    dict of str to str
+        MLflow's ``metadata`` of the logged model.
+
+    Examples
+    --------
+    >>> model_metadata({"cutoff": "1997-12-31"})["cutoff"]
+    '1997-12-31'
+    """
+    return {
+        "vipml_version": __version__,
+        "cutoff": str(manifest.get("cutoff", "")),
+        "horizon": str(manifest.get("horizon", "")),
+        "input": "transactions as text: customer_id, timestamp, revenue (+ optional columns); "
+        "vipml.tracking.as_model_input converts a typed frame",
+        "params": "cutoff (YYYY-MM-DD; default: the last timestamp in the input)",
+    }
 
 
 def pip_requirements() -> list[str]:

@@ -33,6 +33,7 @@ from vipml.tracking.pyfunc import BUNDLE_KEY
 from vipml.tracking.uri import check_tracking_reachable, short_message, tracking_uri_set
 
 __all__ = [
+    "CUSTOMERS_SUFFIX",
     "DEFAULT_MODEL_NAME",
     "CHALLENGER",
     "CHAMPION",
@@ -41,6 +42,8 @@ __all__ = [
     "resolve_model_uri",
 ]
 
+#: The per-customer model is registered as ``<name>-customers`` and follows ``<name>``'s aliases.
+CUSTOMERS_SUFFIX = "-customers"
 DEFAULT_MODEL_NAME = "vipml"
 CHALLENGER = "challenger"
 CHAMPION = "champion"
@@ -198,6 +201,7 @@ def promote(
             client.set_registered_model_alias(name, CHAMPION, challenger.version)
             if champion is not None and champion.version != challenger.version:
                 client.set_registered_model_alias(name, "previous_champion", champion.version)
+            _follow(client, f"{name}{CUSTOMERS_SUFFIX}", challenger, champion)
     except VipmlError:
         raise
     except Exception as exc:
@@ -213,6 +217,18 @@ def promote(
         promoted=promoted,
         reason=reason,
     )
+
+
+def _follow(client: MlflowClient, name: str, challenger: Any, champion: Any) -> None:
+    """Give the companion model ``name`` (the per-customer one) the aliases its run's
+    transaction-level versions just got: the same run, the same role."""
+    for version, alias in ((challenger, CHAMPION), (champion, "previous_champion")):
+        if version is None or (version is champion and champion.version == challenger.version):
+            continue
+        found = client.search_model_versions(f"name='{name}' and run_id='{version.run_id}'")
+        if found:
+            newest = max(found, key=lambda v: int(v.version))
+            client.set_registered_model_alias(name, alias, newest.version)
 
 
 def _version_by_alias(client: MlflowClient, uri: str, name: str, alias: str) -> Any:

@@ -49,10 +49,15 @@ from vipml.tempfiles import scratch
 from vipml.tracking.metrics import btyd_metrics, flatten_metrics, flatten_params, param_text
 from vipml.tracking.pyfunc import (
     BUNDLE_KEY,
+    CUSTOMERS_ARTIFACT,
+    CUSTOMERS_MODEL_CODE,
     MODEL_ARTIFACT,
     MODEL_CODE,
     as_model_input,
+    customers_example,
+    customers_signature,
     example_transactions,
+    model_metadata,
     model_signature,
     pip_requirements,
     vipml_code_path,
@@ -463,7 +468,9 @@ class TrackedRun:
         alias: str | None = CHALLENGER,
         max_example_customers: int = 20,
     ) -> LoggedVersion:
-        """Log a saved bundle as a pyfunc model, register it and give the version ``alias``.
+        """Log a saved bundle as two pyfunc models, register them and give each ``alias``:
+        the transaction-level model (``registered_model``) and the per-customer one, for
+        ``mlflow.pyfunc.spark_udf`` (``<registered_model>-customers``), both carrying vipml.
 
         Parameters
         ----------
@@ -491,54 +498,58 @@ class TrackedRun:
                 f"with VipModel.save(dir) first"
             )
         example = as_model_input(example_transactions(input_example, max_example_customers))
-        with self._guard("computing the model signature"):
-            signature = model_signature(bundle_dir, example)
+        with self._guard("computing the model signatures"):
+            per_customer = customers_example(bundle_dir, example)
+            models = [  # (name, code, signature, example, registered name)
+                (MODEL_ARTIFACT, MODEL_CODE, model_signature(bundle_dir, example), example,
+                 registered_model),
+                (CUSTOMERS_ARTIFACT, CUSTOMERS_MODEL_CODE,
+                 customers_signature(bundle_dir, per_customer), per_customer,
+                 registered_model and f"{registered_model}-customers"),
+            ]
         manifest = _read_manifest(bundle_dir)
-        metadata = {
-            "vipml_version": __version__,
-            "cutoff": str(manifest.get("cutoff", "")),
-            "horizon": str(manifest.get("horizon", "")),
-            "input": "transactions as text: customer_id, timestamp, revenue (+ optional "
-            "columns); vipml.tracking.as_model_input converts a typed frame",
-            "params": "cutoff (YYYY-MM-DD; default: the last timestamp in the input)",
-        }
+        metadata = model_metadata(manifest)
+        infos = []
         with scratch("pyfunc") as tmp:
-            code = Path(tmp) / "vipml_model.py"
-            code.write_text(MODEL_CODE)
             package = vipml_code_path(Path(tmp) / "code")
-            with self._guard("logging the pyfunc model"), tracking_uri_set(self.tracking_uri):
+            with self._guard("logging the pyfunc models"), tracking_uri_set(self.tracking_uri):
                 active = mlflow.active_run()
                 if active is None or active.info.run_id != self.run_id:
                     raise TrackingError(
                         f"run {self.run_id} is not the active MLflow run: log the model inside "
                         f"its `with tracked_run(...)` block"
                     )
-                info = mlflow.pyfunc.log_model(
-                    name=MODEL_ARTIFACT,
-                    python_model=str(code),
-                    artifacts={BUNDLE_KEY: str(bundle_dir)},
-                    signature=signature,
-                    input_example=example,
-                    pip_requirements=pip_requirements(),
-                    code_paths=[str(package)],
-                    metadata=metadata,
-                    registered_model_name=registered_model,
-                )
+                for name, code_text, signature, model_example, registered in models:
+                    code = Path(tmp) / f"vipml_{name}.py"
+                    code.write_text(code_text)
+                    infos.append(mlflow.pyfunc.log_model(
+                        name=name,
+                        python_model=str(code),
+                        artifacts={BUNDLE_KEY: str(bundle_dir)},
+                        signature=signature,
+                        input_example=model_example,
+                        pip_requirements=pip_requirements(),
+                        code_paths=[str(package)],
+                        metadata=metadata,
+                        registered_model_name=registered,
+                    ))
         if not registered_model:
-            return LoggedVersion(info.model_uri, self.run_id)
-        version = str(info.registered_model_version)
-        with self._guard(f"tagging version {version} of {registered_model}"):
-            for key, value in {
-                "vipml_version": __version__,
-                "cutoff": manifest.get("cutoff", ""),
-                "horizon": manifest.get("horizon", ""),
-                "data_fingerprint": _find_fingerprint(None, manifest) or "",
-            }.items():
-                self.client.set_model_version_tag(registered_model, version, key, str(value))
-            if alias:
-                self.client.set_registered_model_alias(registered_model, alias, version)
+            return LoggedVersion(infos[0].model_uri, self.run_id)
+        for info, (*_, registered) in zip(infos, models, strict=True):
+            version = str(info.registered_model_version)
+            with self._guard(f"tagging version {version} of {registered}"):
+                for key, value in {
+                    "vipml_version": __version__,
+                    "cutoff": manifest.get("cutoff", ""),
+                    "horizon": manifest.get("horizon", ""),
+                    "data_fingerprint": _find_fingerprint(None, manifest) or "",
+                }.items():
+                    self.client.set_model_version_tag(str(registered), version, key, str(value))
+                if alias:
+                    self.client.set_registered_model_alias(str(registered), alias, version)
+        version = str(infos[0].registered_model_version)
         self.set_tags({"vipml.registered_model": f"{registered_model}/{version}"})
-        return LoggedVersion(info.model_uri, self.run_id, registered_model, version, alias)
+        return LoggedVersion(infos[0].model_uri, self.run_id, registered_model, version, alias)
 
 
 @contextlib.contextmanager

@@ -345,3 +345,24 @@ def test_score_path_csv_keeps_formula_like_ids_as_text(spark, cdnow_model, tmp_p
     for row in rows:
         for value in row.values():
             assert not value.startswith(("=", "+", "@", "\t", "\r")), value
+
+
+def test_reading_parquet_leaves_the_session_settings_as_they_were(spark, tmp_path):
+    """pandas writes nanosecond timestamps; reading them needs a legacy setting, which is set
+    for the read only (issue 19: no session-wide setting changed behind the user's back)."""
+    key = "spark.sql.legacy.parquet.nanosAsLong"
+    when = pd.to_datetime(["2024-01-01 10:00:00.123456789", "2024-02-01 00:00:00.000000001"])
+    path = tmp_path / "tx.parquet"
+    pd.DataFrame({"customer_id": [1, 2], "timestamp": when, "revenue": [1.0, 2.0]}).to_parquet(
+        path
+    )
+    before = spark.conf.get(key, None)
+    got = collect(vs.read_table(spark, path))
+    assert spark.conf.get(key, None) == before
+    assert list(got["timestamp"]) == list(when.floor("us"))
+    spark.conf.set(key, "false")  # a user's own value is put back too
+    try:
+        vs.read_table(spark, path).count()
+        assert spark.conf.get(key) == "false"
+    finally:
+        spark.conf.unset(key)

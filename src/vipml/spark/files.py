@@ -25,7 +25,7 @@ from vipml.pipeline.scoring import ScoringResult
 from vipml.segments import SEGMENTS
 from vipml.spark.frames import to_spark
 from vipml.spark.scoring import last_day, score
-from vipml.spark.session import quiet_pyspark, spark_session
+from vipml.spark.session import default_buckets, quiet_pyspark, session_setting, spark_session
 from vipml.spark.shipping import ShippedBundle
 from vipml.tempfiles import staging
 
@@ -71,9 +71,10 @@ def read_table(
         if lower.endswith((".csv", ".csv.gz", ".txt")):
             sdf = spark.read.csv(text, header=True, inferSchema=True)
         else:
-            # pandas writes nanosecond timestamps, which Spark reads only as longs
-            spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
-            sdf = spark.read.parquet(text)
+            # pandas writes nanosecond timestamps, which Spark reads only as longs; the
+            # setting is for this read only (the schema is fixed when it is read)
+            with session_setting(spark, "spark.sql.legacy.parquet.nanosAsLong", "true"):
+                sdf = spark.read.parquet(text)
     for theirs, ours in (columns or {}).items():
         if theirs in sdf.columns and theirs != ours:
             sdf = sdf.withColumnRenamed(theirs, ours)
@@ -242,7 +243,7 @@ def score_path(
                 shutil.rmtree(final) if final.is_dir() else final.unlink()
             Path(where).rename(final)
     result.out = target
-    result.parts = num_buckets or int(session.conf.get("spark.sql.shuffle.partitions") or 1)
+    result.parts = num_buckets or default_buckets(session)
     return result
 
 

@@ -18,7 +18,7 @@ from vipml.data import problems
 from vipml.errors import (
     InvalidArgumentError,
 )
-from vipml.spark.session import BUCKET, quiet_pyspark
+from vipml.spark.session import BUCKET, default_buckets, quiet_pyspark
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +302,7 @@ def map_buckets(
 
     spark = transactions.sparkSession
     if num_buckets is None:
-        num_buckets = int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
+        num_buckets = default_buckets(spark)
     tx = with_bucket(transactions, num_buckets)
     tables = {k: v for k, v in (side or {}).items() if v is not None}
     absent = [k for k, v in (side or {}).items() if v is None]

@@ -39,6 +39,97 @@ def quiet_pyspark() -> Iterator[None]:
         yield
 
 
+def buckets_from_setting(value: str | None, parallelism: int | None = None) -> int:
+    """The number of customer buckets ``spark.sql.shuffle.partitions`` asks for.
+
+    A number is taken as is; any other value (Databricks' ``auto``, where adaptive query
+    execution picks the partitions) or none gives ``parallelism`` (the cluster's default
+    parallelism), or 8 without it.
+
+    Parameters
+    ----------
+    value
+        The setting's text, or None when unset.
+    parallelism
+        The session's default parallelism, when known.
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    Examples
+    --------
+    >>> buckets_from_setting("200"), buckets_from_setting("auto", 16), buckets_from_setting(None)
+    (200, 16, 8)
+    """
+    try:
+        return max(int(str(value)), 1)
+    except ValueError:
+        return max(int(parallelism or 8), 1)
+
+
+def default_buckets(spark: SparkSession) -> int:
+    """:func:`buckets_from_setting` of a session's ``spark.sql.shuffle.partitions``.
+
+    Parameters
+    ----------
+    spark
+        The session.
+
+    Returns
+    -------
+    int
+        The number of buckets.
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> default_buckets(session)                                            # doctest: +SKIP
+        4
+    """
+    try:
+        parallelism = spark.sparkContext.defaultParallelism
+    except Exception:  # Spark Connect has no SparkContext
+        parallelism = None
+    return buckets_from_setting(spark.conf.get("spark.sql.shuffle.partitions", None), parallelism)
+
+
+@contextmanager
+def session_setting(spark: SparkSession, key: str, value: str) -> Iterator[None]:
+    """Set a session setting for the block only, then put back what the user had.
+
+    Parameters
+    ----------
+    spark
+        The session.
+    key, value
+        The setting.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        The block's context.
+
+    Examples
+    --------
+    Needs a Spark session (``tests/test_spark.py`` runs it)::
+
+        >>> with session_setting(session, "spark.sql.legacy.parquet.nanosAsLong", "true"):
+        ...     frame = session.read.parquet("tx.parquet")                   # doctest: +SKIP
+    """
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
+
+
 def spark_session(
     master: str = "local[2]",
     *,

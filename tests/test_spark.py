@@ -366,3 +366,38 @@ def test_reading_parquet_leaves_the_session_settings_as_they_were(spark, tmp_pat
         assert spark.conf.get(key) == "false"
     finally:
         spark.conf.unset(key)
+
+
+def test_the_documented_databricks_job_runs_as_written(spark, cdnow, cdnow_model, tmp_path,
+                                                       monkeypatch):
+    """docs/scale.md's Databricks task, in local mode: the champion from the registry,
+    transactions and scores as URIs (file:// here, dbfs:/ there), the scores a folder."""
+    from typer.testing import CliRunner
+
+    from vipml import tracking
+    from vipml.cli import app
+
+    model, folder = cdnow_model
+    monkeypatch.chdir(tmp_path)  # MLflow's default folders land here, not in the repository
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    with tracking.tracked_run("databricks-job", tracking_uri=uri) as run:
+        run.log_training(model, folder, cdnow)
+        run.log_model_bundle(folder, load_cdnow(sample=True))
+    assert tracking.promote("vipml", tracking_uri=uri).promoted
+    data = tmp_path / "data" / "transactions"
+    data.mkdir(parents=True)
+    cdnow.to_parquet(data / "part-0.parquet")
+    scores = f"file://{tmp_path}/scores/1998-03-31"
+    args = ["score", "--engine", "spark", "--model", "models:/vipml@champion", "--transactions",
+            f"file://{data}/", "--cutoff", "1998-03-31", "--out", scores]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "scored 23,570 customers at 1998-03-31" in result.output
+    written = tmp_path / "scores" / "1998-03-31"
+    assert written.is_dir() and list(written.glob("part-*.parquet"))
+    got = collect(spark.read.parquet(scores))
+    expected = score(model, cdnow, "1998-03-31").set_index("customer_id").sort_index()
+    for name in ("p_future_vip", "p_churn", "clv"):
+        np.testing.assert_allclose(got[name].to_numpy(float), expected[name].to_numpy(float),
+                                   rtol=1e-9, err_msg=name)

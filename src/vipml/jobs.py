@@ -284,7 +284,8 @@ def score_files(
     transactions
         A CSV or Parquet file, a folder of Parquet files, a bundled dataset name, or a frame.
     out
-        The ``.parquet`` or ``.csv`` file to write (a folder of parts with Spark).
+        The ``.parquet`` or ``.csv`` file to write; with Spark a folder of parts or a URI
+        (``s3://``, ``dbfs:/``, ``abfss://``, ``file://``).
     cutoff
         The scoring date; default the last day in the data (``on_cutoff`` is told it).
     events, customers
@@ -321,8 +322,10 @@ def score_files(
     bundle, _ = resolve_model(model)
     cfg = config or bundle.config
     suffix = Path(str(out)).suffix.lower()
-    if suffix not in (".parquet", ".pq", ".csv"):
-        raise InvalidArgumentError(f"out {out}: use a .parquet or .csv file name")
+    if engine != "spark" and suffix not in (".parquet", ".pq", ".csv"):
+        raise InvalidArgumentError(
+            f"out {out}: use a .parquet or .csv file name (Spark writes folders and URIs)"
+        )
     when = None if cutoff is None else pd.Timestamp(cutoff).normalize()
     if engine == "spark":
         from vipml.spark import score_path  # the optional engine: PySpark is imported only here

@@ -270,7 +270,13 @@ def score(
         ),
     ],
     transactions: Annotated[str, typer.Option(help=_TX_HELP)],
-    out: Annotated[Path, typer.Option(help="Scores table to write (.parquet or .csv).")],
+    out: Annotated[
+        str,
+        typer.Option(
+            help="Scores table to write: a .parquet or .csv file; with --engine spark a folder "
+            "or URI (s3://, dbfs:/, abfss://, file://; .csv for CSV parts, else Parquet)."
+        ),
+    ],
     cutoff: Annotated[
         str | None,
         typer.Option(
@@ -278,10 +284,15 @@ def score(
             "Default: the last date in the data (printed)."
         ),
     ] = None,
-    events: Annotated[Path | None, typer.Option(help="Optional events table.")] = None,
+    events: Annotated[
+        str | None, typer.Option(help="Optional events table (a file, or a URI with Spark).")
+    ] = None,
     customers: Annotated[
-        Path | None,
-        typer.Option(help="Customers table (required when the model was trained with one)."),
+        str | None,
+        typer.Option(
+            help="Customers table (required when the model was trained with one; a file, or a "
+            "URI with Spark)."
+        ),
     ] = None,
     allow_missing: Annotated[
         list[str] | None,
@@ -341,8 +352,8 @@ def score(
     The output is written atomically (temporary file, then rename): an interrupted run leaves
     no half-written file, and a rerun gives the identical file.
     """
-    if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
-        fail(f"--out {out}: use a .parquet or .csv file name")
+    if engine == "pandas" and Path(out).suffix.lower() not in (".parquet", ".pq", ".csv"):
+        fail(f"--out {out}: use a .parquet or .csv file name (or --engine spark for a folder)")
     if chunks is not None and chunks < 1:
         fail("--chunks must be at least 1")
     if workers is not None and workers < 0:

@@ -161,10 +161,12 @@ def test_the_model_carries_vipml_and_loads_where_vipml_is_not_installed(logged, 
     # not read, so vipml is not importable
     deps = Path(mlflow.__file__).resolve().parents[1]
     Path(site, "deps.pth").write_text(f"{deps}\n")
+    # nothing may point the environment at vipml's source
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MLFLOW_TRACKING_URI")}
     probe = subprocess.run(
         [str(python), "-c", "import importlib.util, mlflow; "
          "print(importlib.util.find_spec('vipml') is None)"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True, text=True, cwd=tmp_path, env=clean,
     )
     assert probe.stdout.strip() == "True", probe.stderr[-2000:]
 
@@ -175,8 +177,7 @@ def test_the_model_carries_vipml_and_loads_where_vipml_is_not_installed(logged, 
     done = subprocess.run(
         [str(python), "-m", "mlflow", "models", "predict", "-m", str(model), "-i", str(source),
          "-t", "csv", "-o", str(out), "--env-manager", "local"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MLFLOW_TRACKING_URI")},
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=clean,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     got = pd.DataFrame(json.loads(out.read_text())["predictions"]).set_index("customer_id")

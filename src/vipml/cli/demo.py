@@ -89,7 +89,8 @@ def demo(
             name = cfg.tracking.registered_model
             logged = run.log_model_bundle(bundle, tx, registered_model=name)
             console.print(
-                f"MLflow run {run.run_id}: registered models:/{logged.name}@challenger; "
+                f"MLflow run {run.run_id}: registered models:/{logged.name}@challenger (and "
+                f"models:/{logged.name}-customers@challenger for spark_udf); "
                 "see it with `mlflow ui` in this directory"
             )
 

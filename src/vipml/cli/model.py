@@ -239,8 +239,9 @@ def train(
             logged = run.log_model_bundle(path, tx, registered_model=cfg.tracking.registered_model)
             console.print(
                 f"MLflow run {run.run_id} in experiment {run.experiment!r}: registered "
-                f"{logged.registry_uri} as models:/{logged.name}@challenger "
-                f"(`vipml promote` makes it the champion if it is better)"
+                f"{logged.registry_uri} as models:/{logged.name}@challenger, and its "
+                f"per-customer model (for spark_udf) as models:/{logged.name}-customers@challenger "
+                f"(`vipml promote` makes both the champion if it is better)"
             )
 
 

@@ -414,3 +414,33 @@ def test_bgnbd_expected_purchases_when_a_plus_b_is_below_one():
         alive = bought & (rng.random(n) > drop)
     assert got[0] == pytest.approx(count.mean(), rel=0.02)
     assert got[1] < got[0]  # a longer silence, a lower rate
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_weighted_distinct_histories_fit_like_the_rows_repeated(fitted, summary, compress):
+    """Issue 19: ``fit(distinct, weights=counts)`` is the fit on every customer (what the Spark
+    path sends the driver, instead of expanding the counts)."""
+    from vipml.errors import InvalidArgumentError
+    from vipml.modeling.btyd import LifetimeValueModel
+
+    columns = ["frequency", "recency", "T", "monetary_value"]
+    distinct = summary[columns].value_counts().rename("customers").reset_index()
+    counts = distinct["customers"].to_numpy()
+    assert len(distinct) < len(summary) and counts.sum() == len(summary)
+    for name in PURCHASE_MODELS:
+        weighted = make_purchase_model(name, compress=compress).fit(distinct, weights=counts)
+        assert weighted.n_customers_ == len(summary)
+        for key, value in fitted[name].params_.items():
+            assert weighted.params_[key] == pytest.approx(value, rel=1e-6), (name, key)
+        assert weighted.log_likelihood_ == pytest.approx(fitted[name].log_likelihood_, rel=1e-9)
+    gg = GammaGammaModel(compress=compress).fit(distinct, weights=counts)
+    assert gg.n_customers_ == fitted["gamma_gamma"].n_customers_
+    for key, value in fitted["gamma_gamma"].params_.items():
+        assert gg.params_[key] == pytest.approx(value, rel=1e-6), key
+    both = LifetimeValueModel("bgnbd").fit(distinct, weights=counts)
+    assert both.purchase_model_.params_ == pytest.approx(fitted["bgnbd"].params_, rel=1e-6)
+    # a customer count must be a whole number >= 0, one per row
+    with pytest.raises(InvalidArgumentError, match="one whole number >= 0 per summary row"):
+        GammaGammaModel().fit(distinct, weights=np.full(len(distinct), 0.5))
+    with pytest.raises(InvalidArgumentError, match="1 value"):
+        make_purchase_model("bgnbd").fit(distinct, weights=[3])

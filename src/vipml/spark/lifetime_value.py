@@ -35,8 +35,8 @@ def fit_lifetime_value(
     The BTYD likelihoods depend on a customer only through ``(frequency, recency, T)`` (and
     ``monetary_value`` for Gamma-Gamma), so Spark groups identical histories and only the
     distinct ones travel to the driver, with their counts: one-time buyers collapse onto a few
-    thousand ``(0, 0, T)`` rows. The driver expands the counts and fits with the same class and
-    settings as :func:`vipml.pipeline.train` (which compresses again internally), so the
+    thousand ``(0, 0, T)`` rows. The driver fits them with the counts as weights (nothing is
+    expanded), with the same class and settings as :func:`vipml.pipeline.train`, so the
     parameters equal the pandas fit on the same customers (to float rounding of the sums).
 
     Parameters
@@ -84,11 +84,9 @@ def fit_lifetime_value(
         )
     if distinct.empty:
         raise SchemaError(["the feature table has no customers: is the cutoff before the data?"])
-    counts = distinct["customers"].to_numpy(dtype=np.int64)
-    summary = pd.DataFrame(
-        {c: np.repeat(distinct[c].to_numpy(dtype=np.float64), counts) for c in columns}
-    )
+    counts = distinct["customers"].to_numpy(dtype=np.float64)
+    summary = distinct[columns].astype(np.float64)
     log.info(
         "BTYD fit on %d customers from %d distinct histories", int(counts.sum()), len(distinct)
     )
-    return LifetimeValueModel.from_config(config, name).fit(summary)
+    return LifetimeValueModel.from_config(config, name).fit(summary, weights=counts)

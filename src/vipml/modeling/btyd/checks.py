@@ -175,6 +175,43 @@ counts repeat periods
     return x, np.minimum(rec, T), T
 
 
+def customer_weights(weights: Any, rows: int) -> np.ndarray | None:
+    """Checked per-row customer counts of a summary whose rows stand for several customers
+    (e.g. distinct histories with how many customers share each), or None.
+
+    Parameters
+    ----------
+    weights
+        None, or one whole number >= 0 per row.
+    rows
+        The summary's number of rows.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The counts as floats.
+
+    Examples
+    --------
+    >>> customer_weights([3, 1], 2).tolist()
+    [3.0, 1.0]
+    >>> customer_weights([1.5], 1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    vipml.errors.InvalidArgumentError: weights: one whole number >= 0 per summary row ...
+    """
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    bad = int((~np.isfinite(w) | (w < 0) | (w != np.round(w))).sum()) if len(w) else 0
+    if len(w) != rows or bad:
+        raise InvalidArgumentError(
+            f"weights: one whole number >= 0 per summary row (customers with that history); "
+            f"got {rows:,} row(s), {len(w):,} value(s), {bad:,} not whole or negative"
+        )
+    return w
+
+
 def check_time_unit(T: np.ndarray, fitted_max_T: float | None) -> None:
     """Warn when T looks 7 times longer or shorter than at fit: days against weeks.
 

@@ -24,6 +24,7 @@ from vipml.modeling.btyd.checks import (
     check_columns,
     checked_params,
     clip_predictions,
+    customer_weights,
     float_column,
 )
 from vipml.modeling.btyd.grid import group_rows, weighted_sum
@@ -188,16 +189,22 @@ class GammaGammaModel(Params):
             - (px + q) * np.log(x * m + v)
         )
 
-    def fit(self, summary: pd.DataFrame) -> GammaGammaModel:
+    def fit(self, summary: pd.DataFrame, weights: Any = None) -> GammaGammaModel:
         """Fit on the repeat customers with positive ``monetary_value`` of a BTYD summary.
+
+        ``weights``: customers per row (as in :meth:`PurchaseModel.fit`).
 
         Learned: ``params_`` (``p, q, gamma``), ``log_likelihood_`` (total), ``penalizer_``,
         ``n_customers_`` (customers used), ``n_unique_``, ``variance_matrix_`` and
         ``standard_errors_``.
         """
         x_all, m_all = spend_columns(summary)
+        per_row = customer_weights(weights, len(x_all))
         keep = (x_all > 0) & (m_all > 0)
-        n = int(keep.sum())
+        if per_row is not None:
+            keep &= per_row > 0
+        base = np.ones(int(keep.sum())) if per_row is None else per_row[keep]
+        n = int(round(float(base.sum())))
         if n < 2:
             raise ConvergenceError(
                 f"Gamma-Gamma cannot be fitted on {n:,} customers: it needs at least 2 repeat "
@@ -206,12 +213,13 @@ class GammaGammaModel(Params):
                 "use a later cutoff or more data"
             )
         x, m = x_all[keep], m_all[keep]
+        w: np.ndarray
         if self.compress:
             inverse, first = group_rows(x, m)
-            w = np.bincount(inverse).astype(np.float64)
+            w = np.bincount(inverse, weights=base)
             x, m = x[first], m[first]
         else:
-            w = np.ones(n)
+            w = base
         mean_m = float(np.average(m, weights=w))
         full = _gamma_gamma_objective(x, m, w)
         sample = None

@@ -110,6 +110,8 @@ class HistoryGrid:
         Merge identical histories into one row with a weight (else one row per customer).
     t
         Each customer's own prediction horizon, if they differ (part of the history's key).
+    weights
+        Customers per row, when a row stands for several (default one each).
 
     Examples
     --------
@@ -126,8 +128,10 @@ class HistoryGrid:
         T: np.ndarray,
         compress: bool = True,
         t: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
     ):
-        self.n = len(x)
+        base = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
+        self.n = len(x) if weights is None else int(round(float(base.sum())))
         self.inverse: np.ndarray | None
         self.t: np.ndarray | None
         if compress:
@@ -135,11 +139,11 @@ class HistoryGrid:
             self.inverse, first = group_rows(*columns)
             self.x, self.rec, self.T = x[first], rec[first], T[first]
             self.t = None if t is None else t[first]
-            self.w = np.bincount(self.inverse, minlength=len(first)).astype(np.float64)
+            self.w: np.ndarray = np.bincount(self.inverse, weights=base, minlength=len(first))
         else:
             self.inverse = None
             self.x, self.rec, self.T, self.t = x, rec, T, t
-            self.w = np.ones(len(x))
+            self.w = base.copy()
         self.cache: dict[str, Any] = {}
 
     def reweighted(self, w: np.ndarray) -> HistoryGrid:

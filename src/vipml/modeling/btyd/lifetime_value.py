@@ -163,17 +163,19 @@ class LifetimeValueModel(Params):
         if not self.days_per_month > 0:
             raise ConfigError(f"days_per_month {self.days_per_month!r} must be positive")
 
-    def fit(self, summary: pd.DataFrame) -> LifetimeValueModel:
+    def fit(self, summary: pd.DataFrame, weights: Any = None) -> LifetimeValueModel:
         """Fit the purchase model on every customer and Gamma-Gamma on the repeat customers.
 
-        Learned: ``purchase_model_`` and ``gamma_gamma_``.
+        ``weights``: customers per row, when a row stands for several (distinct histories
+        with their counts): the same fit as the rows repeated. Learned: ``purchase_model_``
+        and ``gamma_gamma_``.
         """
         self._check_settings()
         self.purchase_model_ = make_purchase_model(
             self.purchase_model, penalizers=self.penalizers, compress=self.compress
-        ).fit(summary)
+        ).fit(summary, weights)
         self.gamma_gamma_ = GammaGammaModel(penalizers=self.penalizers, compress=self.compress).fit(
-            summary
+            summary, weights
         )
         return self
 

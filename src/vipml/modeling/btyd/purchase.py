@@ -25,6 +25,7 @@ from vipml.modeling.btyd.checks import (
     check_time_unit,
     checked_params,
     clip_predictions,
+    customer_weights,
     history_arrays,
     horizons,
 )
@@ -93,8 +94,11 @@ class PurchaseModel(Params):
         return f"<{type(self).__name__} {params}, log_likelihood={self.log_likelihood_:.1f}>"
 
     # -- fitting -------------------------------------------------------------------------
-    def fit(self, summary: pd.DataFrame) -> PurchaseModel:
+    def fit(self, summary: pd.DataFrame, weights: Any = None) -> PurchaseModel:
         """Fit on a BTYD summary (``frequency``, ``recency``, ``T``; time in any one unit).
+
+        ``weights``: customers per row, when a row stands for several (distinct histories
+        and their counts, as Spark sends them): the same fit as the rows repeated.
 
         Learned: ``params_`` (dict, in the summary's time unit), ``log_likelihood_`` (total,
         unpenalised, in that unit), ``penalizer_`` (the one that converged),
@@ -102,13 +106,14 @@ class PurchaseModel(Params):
         ``standard_errors_`` (see the class docstring).
         """
         x, rec, T = history_arrays(summary)
+        w = customer_weights(weights, len(x))
         if not (x > 0).any() or not (T > 0).any():
             raise ConvergenceError(
                 f"{self.label} cannot be fitted on {len(x):,} customers: none made a repeat "
                 f"purchase (penalizers {', '.join(f'{p:g}' for p in self.penalizers)} not "
                 "tried): use a later cutoff or more history"
             )
-        grid = HistoryGrid(x, rec, T, compress=self.compress)
+        grid = HistoryGrid(x, rec, T, compress=self.compress, weights=w)
         scale = 10.0 / float(T.max())
         scaled = grid.scaled(scale)
         z0 = self._initial(scaled)

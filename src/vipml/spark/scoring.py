@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame as SparkDataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -127,7 +128,8 @@ def score(
     segment
         Also add the VIP status, tier, segment, gap to VIP and treatment, as ``vipml score``
         does (:func:`vipml.batch.score_to_file`): the per-customer scores are computed once
-        (``localCheckpoint``), the population thresholds
+        (persisted in memory and on disk; blocks lost with an executor are recomputed from
+        the lineage, which a ``localCheckpoint`` would have cut), the population thresholds
         (:func:`vipml.segments.segment_thresholds`) from their ``customer_id``, value and CLV
         columns collected to the driver, and :func:`vipml.segments.assign_segments` segments
         every partition with them. This runs the scoring job before returning.
@@ -217,7 +219,9 @@ def _segment(
     every partition segmented and explained with them."""
     check_reasons(reasons)
     with quiet_pyspark():
-        scores = scores.localCheckpoint(eager=True)  # score once; read twice below
+        # score once, read twice below; unlike a local checkpoint, a block lost with an
+        # executor is recomputed (the scores are deterministic)
+        scores = scores.persist(StorageLevel.MEMORY_AND_DISK)
         population = scores.select(*POPULATION_COLUMNS).toPandas()
         sample = from_spark_batch(scores.limit(20).toPandas())
     thresholds = population_thresholds(population, config, cutoff)

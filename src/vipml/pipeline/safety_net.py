@@ -81,15 +81,18 @@ def fit_safety_net(
     >>> record["chosen"] in record["validation"], sorted(record["state"])
     (True, ['blend_quantiles', 'probability_quantiles', 'references', 'weights'])
     """
-    names = model.feature_names
-    by_model = predict_frame(model, valid[names], explain=False)
+    judged = judged or {}
+    by_model = None  # the model's own scores of the validation rows, when a target needs them
+    if any(target not in judged for target in TARGETS):
+        by_model = predict_frame(model, valid[model.feature_names], explain=False)
     now = _population_scores(model, transactions, events, customers)
     active = churn_eligible(transactions, model.cutoff, model.config)
     out: dict[str, Any] = {}
     for target in TARGETS:
-        if judged and target in judged:
+        if target in judged:
             rows, scores = judged[target]
         else:
+            assert by_model is not None
             keep = np.ones(len(valid), dtype=bool)
             if target == "churn":
                 keep = valid["churn_eligible"].astype(bool).to_numpy()

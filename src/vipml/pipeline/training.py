@@ -93,15 +93,8 @@ def training_cutoffs(
     config = config or Config()
     cutoff = day_of(cutoff)
     h = parse_duration(horizon)
-    step = parse_duration(config.training.cutoff_step, "training.cutoff_step")
     first = day_of(transactions["timestamp"].min())
-    earliest = first + pd.Timedelta(days=config.training.min_history_days)
-    out = []
-    for k in range(max(config.training.max_cutoffs, 0)):
-        c = cutoff - h - k * step
-        if c < earliest:
-            break
-        out.append(c)
+    out = _cutoff_grid(first, cutoff, h, config, 0, config.training.max_cutoffs)
     if len(out) < 2:
         raise VipmlError(
             f"only {len(out)} training cutoff(s) fit between the first date "
@@ -152,17 +145,28 @@ def selection_cutoffs(
     []
     """
     config = config or Config()
-    cutoff = day_of(cutoff)
     h = parse_duration(horizon)
     step = parse_duration(config.training.cutoff_step, "training.cutoff_step")
-    earliest = day_of(transactions["timestamp"].min()) + pd.Timedelta(
-        days=config.training.min_history_days
-    )
-    latest = cutoff - h
-    first = -(-h // step)  # the first k with k * step >= horizon
+    first = day_of(transactions["timestamp"].min())
+    start = -(-h // step)  # the first k with k * step >= horizon
+    return _cutoff_grid(first, day_of(cutoff), h, config, start, config.training.selection_windows)
+
+
+def _cutoff_grid(
+    first: pd.Timestamp,
+    cutoff: pd.Timestamp,
+    horizon: pd.Timedelta,
+    config: Config,
+    start: int,
+    count: int,
+) -> list[pd.Timestamp]:
+    """``c_k = cutoff - horizon - k * step`` for ``k`` from ``start``, at most ``count``,
+    while ``c_k`` has ``training.min_history_days`` of data after ``first``."""
+    step = parse_duration(config.training.cutoff_step, "training.cutoff_step")
+    earliest = first + pd.Timedelta(days=config.training.min_history_days)
     out = []
-    for k in range(first, first + max(config.training.selection_windows, 0)):
-        c = latest - k * step
+    for k in range(start, start + max(count, 0)):
+        c = cutoff - horizon - k * step
         if c < earliest:
             break
         out.append(c)

@@ -401,3 +401,65 @@ def test_the_documented_databricks_job_runs_as_written(spark, cdnow, cdnow_model
     for name in ("p_future_vip", "p_churn", "clv"):
         np.testing.assert_allclose(got[name].to_numpy(float), expected[name].to_numpy(float),
                                    rtol=1e-9, err_msg=name)
+
+
+def tied_scores(n: int = 60_000, seed: int = 3) -> pd.DataFrame:
+    """Scores with long runs of ties where the thresholds fall: half the customers spent
+    nothing, spend and profit are whole amounts, CLV and probabilities coarsely rounded, a few
+    probabilities missing."""
+    rng = np.random.default_rng(seed)
+    spend = np.where(rng.random(n) < 0.5, 0.0, np.round(rng.lognormal(4, 1.2, n)))
+    p = np.round(rng.beta(0.6, 6, n), 2)
+    p[rng.choice(n, 40, replace=False)] = np.nan
+    return pd.DataFrame({
+        "customer_id": [f"c{i}" for i in range(n)],
+        "spend_12m": spend,
+        "profit_12m": np.round(spend * 0.3),
+        "clv": np.round(rng.gamma(0.5, 200, n), -1),
+        "clv_profit": np.round(rng.gamma(0.5, 60, n), -1),
+        "p_future_vip": p,
+    })
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {},
+        {"vip": {"top_pct": 0.05, "value": "profit"}, "segments": {"predicted_vip_top_pct": 0.3}},
+        {"vip": {"mode": "fixed", "threshold": 150, "tier_by": "amount"}},
+    ],
+    ids=["dynamic", "profit-top-5pct", "fixed"],
+)
+def test_thresholds_by_distributed_queries_equal_pandas_on_ties(spark, rules):
+    from vipml.segments import segment_thresholds
+
+    table = tied_scores()
+    config = config_from_dict(rules)
+    expected = segment_thresholds(table, config)
+    with vs.quiet_pyspark():
+        scores = spark.createDataFrame(table).repartition(3).persist()
+    try:
+        got = vs.spark_thresholds(scores, config)
+    finally:
+        scores.unpersist()
+    # a mean is summed in another order on Spark: equal to 1e-12; everything else exactly
+    for name in ("predicted_vip_base_rate", "predicted_vip_min_p"):
+        assert got.pop(name) == pytest.approx(expected.pop(name), rel=1e-12, abs=0), name
+    assert got == expected  # the same order statistics, the same arithmetic
+    # the data really has ties at the line: many customers share the VIP threshold's value
+    value = table["profit_12m" if "profit" in str(rules) else "spend_12m"]
+    assert (value == expected["vip_threshold"]).sum() > 10
+
+
+def test_exact_order_statistics_at_every_kind_of_rank(spark):
+    from vipml.spark.thresholds import SparkPopulation
+
+    table = tied_scores(20_000, seed=11)
+    with vs.quiet_pyspark():
+        scores = spark.createDataFrame(table).persist()
+    population = SparkPopulation(scores, None)
+    ranks = [0, 1, 9_999, 10_000, 15_001, 19_998, 19_999]
+    for column in ("spend_12m", "clv"):
+        expected = np.sort(table[column].to_numpy())[ranks].tolist()
+        assert population.order_statistics(column, ranks, "all") == expected, column
+    scores.unpersist()

@@ -64,7 +64,15 @@ from vipml.segments.lists import (
     with_churn_reasons,
 )
 from vipml.segments.profile import customer_attributes, profile_attributes_used, vip_profile
-from vipml.segments.rules import assign_segments, describe_vip_rule, segment_thresholds
+from vipml.segments.rules import assign_segments, describe_vip_rule
+from vipml.segments.status import value_columns
+from vipml.segments.thresholds import (
+    Population,
+    Subset,
+    TablePopulation,
+    segment_thresholds,
+    thresholds_of,
+)
 from vipml.segments.treatments import treatment_rules_table
 from vipml.segments.vocabulary import (
     CHURN_SEGMENTS,
@@ -92,6 +100,11 @@ __all__ = [
     "FALLBACK_TREATMENT",
     "assign_segments",
     "segment_thresholds",
+    "thresholds_of",
+    "Population",
+    "TablePopulation",
+    "Subset",
+    "value_columns",
     "marketer_lists",
     "vip_profile",
     "segment_summary",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from vipml.config import Config
-from vipml.segments.rules import value_columns
+from vipml.segments.status import value_columns
 from vipml.segments.vocabulary import (
     CHURN_SEGMENTS,
     SCORE_COLUMNS,

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from vipml.config import Config, VipConfig
-from vipml.data.cells import original_text
 from vipml.data.problems import require_columns
-from vipml.errors import ConfigError, SchemaError, format_examples
+from vipml.errors import SchemaError, format_examples
+from vipml.segments.status import run_date_of, value_columns, vip_status
+from vipml.segments.thresholds import segment_thresholds
 from vipml.segments.treatments import treatments_for
 from vipml.segments.vocabulary import (
     DERIVED_COLUMNS,
@@ -131,35 +132,6 @@ def as_text(values: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------- VIP rule
 
 
-def value_columns(vip: VipConfig) -> tuple[str, str]:
-    """The value and CLV columns of the VIP rule: spend (``spend_12m``, ``clv``) or profit.
-
-    Parameters
-    ----------
-    vip
-        The ``vip`` settings.
-
-    Returns
-    -------
-    tuple of (str, str)
-        The 12-month value column and the CLV column.
-
-    Examples
-    --------
-    >>> value_columns(Config().vip)
-    ('spend_12m', 'clv')
-    """
-    return ("spend_12m", "clv") if vip.value == "spend" else ("profit_12m", "clv_profit")
-
-
-def _dynamic_threshold(value: np.ndarray, top_pct: float) -> float:
-    """The value of the last customer inside the top ``top_pct`` (at least one customer)."""
-    if len(value) == 0:
-        return 0.0
-    k = max(1, math.ceil(top_pct * len(value) - 1e-9))
-    return float(np.partition(value, len(value) - k)[len(value) - k])
-
-
 def describe_vip_rule(
     config: Config | Mapping[str, Any] | None = None, threshold: float | None = None
 ) -> str:
@@ -200,85 +172,6 @@ re-evaluated'
     return f"VIP = the top {vip.top_pct:.0%} of customers by {what}{at}, re-evaluated at every run"
 
 
-def _as_of(scores: pd.DataFrame, as_of: Any) -> pd.Timestamp | None:
-    for candidate in (as_of, scores.attrs.get("as_of"), scores.attrs.get("cutoff")):
-        if candidate is not None and not (isinstance(candidate, float) and math.isnan(candidate)):
-            try:
-                return pd.Timestamp(candidate).normalize()
-            except (ValueError, TypeError):
-                raise ConfigError(f"as_of {candidate!r} is not a date: use YYYY-MM-DD") from None
-    return None
-
-
-def _previous_status(
-    df: pd.DataFrame, previous: pd.DataFrame | None
-) -> tuple[np.ndarray, pd.Series, pd.Series]:
-    """Per customer of ``df``: was a VIP before, since when, until when (NaT when unknown)."""
-    n = len(df)
-    nat = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-    if previous is None:
-        return np.zeros(n, dtype=bool), nat, nat.copy()
-    missing = [c for c in ("customer_id", "vip_now") if c not in previous.columns]
-    if missing:
-        raise SchemaError(
-            [
-                f"missing column(s) {', '.join(missing)}: give the scores (or vip_list.csv) of "
-                "an earlier run, with its vip_now, vip_since and vip_until columns"
-            ],
-            table="previous",
-        )
-    # a vip_list.csv holds formula-like ids behind a "'" (vipml.data.cells): read them back
-    key = previous["customer_id"].map(original_text).astype(str)
-    prev = previous.assign(_key=key).drop_duplicates("_key")
-    prev = prev.set_index("_key")
-    keys = df["customer_id"].astype(str)
-    was = prev["vip_now"].map(truthy).reindex(keys).fillna(False).to_numpy(dtype=bool)
-
-    def dates(col: str) -> pd.Series:
-        if col not in prev:
-            return nat.copy()
-        parsed = pd.to_datetime(prev[col], errors="coerce").astype("datetime64[ns]")
-        return pd.Series(parsed.reindex(keys).to_numpy(), index=df.index)
-
-    return was, dates("vip_since"), dates("vip_until")
-
-
-def truthy(v: Any) -> bool:
-    """Whether a value read from a file means true (``'yes'``, ``'1'``, ``True``, ...).
-
-    Parameters
-    ----------
-    v
-        The value; missing values are false.
-
-    Returns
-    -------
-    bool
-        Its truth.
-
-    Examples
-    --------
-    >>> truthy("Yes"), truthy("0"), truthy(float("nan")), truthy(1)
-    (True, False, False, True)
-    """
-    if isinstance(v, str):
-        return v.strip().lower() in ("true", "t", "yes", "y", "1", "1.0")
-    try:
-        return bool(v) and not (isinstance(v, float) and math.isnan(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _tier_bounds(value: np.ndarray, vip_now: np.ndarray, vip: VipConfig) -> dict[str, float]:
-    """Each tier's lower bound as an amount (quantiles of value among the VIPs now)."""
-    if vip.tier_by == "amount":
-        return {t.name: float(t.min_value) for t in vip.tiers}
-    vip_values = value[vip_now]
-    if not len(vip_values):
-        return {t.name: 0.0 for t in vip.tiers}
-    return {t.name: float(np.quantile(vip_values, t.min_value)) for t in vip.tiers}
-
-
 def _tiers(
     value: np.ndarray, vip_now: np.ndarray, vip: VipConfig, bound_of: Mapping[str, float]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -310,118 +203,6 @@ def _ceil_cents(x: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- segments
-
-
-def _status(
-    df: pd.DataFrame,
-    cfg: Config,
-    previous: pd.DataFrame | None,
-    run_date: pd.Timestamp | None,
-    threshold: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series, pd.Series]:
-    """VIP now, held by its term, was a VIP before, previous since / until dates."""
-    vip = cfg.vip
-    value = df[value_columns(vip)[0]].to_numpy(dtype=np.float64)
-    if previous is not None and run_date is None:
-        raise ConfigError(
-            "previous is given but not the date of this run: pass as_of (the scoring cutoff, "
-            "--as-of on the command line)"
-        )
-    was_vip, prev_since, prev_until = _previous_status(df, previous)
-    if vip.mode == "fixed" and run_date is not None:
-        held = was_vip & (prev_until > run_date).to_numpy(dtype=bool)
-    else:
-        held = np.zeros(len(df), dtype=bool)
-    vip_now = ((value >= threshold) & (value > 0)) | held
-    return vip_now, held, was_vip, prev_since, prev_until
-
-
-def segment_thresholds(
-    scores: pd.DataFrame,
-    config: Config | Mapping[str, Any] | None = None,
-    previous: pd.DataFrame | None = None,
-    as_of: str | pd.Timestamp | None = None,
-) -> dict[str, Any]:
-    """The population statistics of the segments, from the whole customer table.
-
-    ``vip_threshold`` (the fixed amount, or the dynamic top-X% boundary), ``tier_bounds``
-    (amounts, highest tier first), ``clv_bar`` (the dormant high-potential CLV quantile), and
-    for the predicted-VIP list ``predicted_vip_base_rate`` (the non-VIPs' mean
-    ``p_future_vip``) and ``predicted_vip_min_p`` (the bar: the ``p_future_vip`` of the last
-    customer within ``segments.predicted_vip_top_pct`` of the non-VIPs, and at least
-    ``segments.predicted_vip_min_lift`` times the base rate). Only ``customer_id``, the value
-    column (``spend_12m`` or ``profit_12m``), the CLV column (``clv`` or ``clv_profit``) and
-    ``p_future_vip`` are read. Compute them once over all customers, then segment
-    chunks or partitions with ``assign_segments(chunk, config, thresholds=...)``: the rows equal
-    those of segmenting the whole table at once.
-
-    Parameters
-    ----------
-    scores
-        The whole customer table (columns as above).
-    config
-        A :class:`Config`, plain nested settings, or ``None`` for the defaults.
-    previous
-        The previous run's scores (fixed mode: VIP statuses still in their term).
-    as_of
-        The run's date (fixed mode).
-
-    Returns
-    -------
-    dict of str to Any
-        The statistics named above.
-
-    Examples
-    --------
-    >>> table = pd.DataFrame({"customer_id": range(10), "spend_12m": [0.0] * 5 + [1.0] * 4
-    ...     + [100.0], "clv": [float(i) for i in range(10)]})
-    >>> t = segment_thresholds(table)
-    >>> t["vip_threshold"], t["tier_bounds"]["gold"], t["clv_bar"]
-    (100.0, 100.0, 7.2)
-    >>> table["p_future_vip"] = [0.01] * 7 + [0.05, 0.6, 0.9]
-    >>> t = segment_thresholds(table, {"segments": {"predicted_vip_top_pct": 0.2}})
-    >>> # capacity: 2 of the 9 non-VIPs (0.6 and 0.05); 0.05 is below 2x the base rate
-    >>> round(t["predicted_vip_base_rate"], 4), round(t["predicted_vip_min_p"], 4)
-    (0.08, 0.16)
-    """
-    cfg = as_config(config)
-    value_col, clv_col = value_columns(cfg.vip)
-    missing = [c for c in ("customer_id", value_col, clv_col) if c not in scores.columns]
-    if missing:
-        raise SchemaError(
-            [f"missing column(s) {', '.join(missing)}: thresholds need customer_id, "
-             f"{value_col} and {clv_col}"],
-            table="scores",
-        )
-    value = pd.to_numeric(scores[value_col], errors="coerce").to_numpy(dtype=np.float64)
-    clv = pd.to_numeric(scores[clv_col], errors="coerce").to_numpy(dtype=np.float64)
-    vip = cfg.vip
-    threshold = vip.threshold if vip.mode == "fixed" else _dynamic_threshold(value, vip.top_pct)
-    frame = pd.DataFrame({"customer_id": scores["customer_id"].to_numpy(), value_col: value})
-    vip_now = _status(frame, cfg, previous, _as_of(scores, as_of), threshold)[0]
-    q = cfg.segments.dormant_min_clv_quantile
-    out = {
-        "vip_threshold": float(threshold),
-        "tier_bounds": _tier_bounds(value, vip_now, vip),
-        "clv_bar": float(np.quantile(clv, q)) if len(clv) else 0.0,
-    }
-    if "p_future_vip" in scores.columns:
-        p = pd.to_numeric(scores["p_future_vip"], errors="coerce").to_numpy(dtype=np.float64)
-        out.update(_predicted_vip_bar(p[~vip_now], cfg.segments))
-    return out
-
-
-def _predicted_vip_bar(p: np.ndarray, seg: Any) -> dict[str, float]:
-    """The predicted-VIP bar over the non-VIPs' ``p_future_vip`` (see
-    :func:`segment_thresholds`); above every probability when there is nobody to list."""
-    p = p[np.isfinite(p)]
-    if len(p) == 0:
-        return {"predicted_vip_base_rate": 0.0, "predicted_vip_min_p": math.inf}
-    base = float(p.mean())
-    k = math.ceil(seg.predicted_vip_top_pct * len(p) - 1e-9)
-    capacity = float(np.partition(p, len(p) - k)[len(p) - k]) if k > 0 else math.inf
-    bar = max(capacity, seg.predicted_vip_min_lift * base, seg.predicted_vip_min_p)
-    return {"predicted_vip_base_rate": base, "predicted_vip_min_p": float(max(bar, 1e-12))}
 
 
 def assign_segments(
@@ -488,11 +269,11 @@ def assign_segments(
     value = df[value_col].to_numpy(dtype=np.float64)
     n = len(df)
 
-    run_date = _as_of(scores, as_of)
+    run_date = run_date_of(scores, as_of)
     if thresholds is None:
         thresholds = segment_thresholds(df, cfg, previous, run_date)
     threshold = float(thresholds["vip_threshold"])
-    vip_now, held, was_vip, prev_since, prev_until = _status(
+    vip_now, held, was_vip, prev_since, prev_until = vip_status(
         df, cfg, previous, run_date, threshold
     )
 

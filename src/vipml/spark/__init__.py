@@ -46,6 +46,7 @@ from vipml.spark.lifetime_value import fit_lifetime_value
 from vipml.spark.scoring import score
 from vipml.spark.session import BUCKET, quiet_pyspark, spark_session
 from vipml.spark.shipping import ShippedBundle
+from vipml.spark.thresholds import spark_thresholds
 
 __all__ = [
     "BUCKET",
@@ -63,4 +64,5 @@ __all__ = [
     "score_path",
     "read_table",
     "fit_lifetime_value",
+    "spark_thresholds",
 ]

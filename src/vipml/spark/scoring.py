@@ -1,5 +1,5 @@
 """Scoring on Spark: the scoring service's steps (:mod:`vipml.pipeline.scoring`), one bucket or
-batch of customers at a time, the population thresholds computed once on the driver."""
+batch of customers at a time, the population thresholds computed once, by distributed queries."""
 
 from __future__ import annotations
 
@@ -22,11 +22,9 @@ from vipml.errors import (
 )
 from vipml.model_inputs import GivenInputs
 from vipml.pipeline.scoring import (
-    POPULATION_COLUMNS,
     check_model_inputs,
     check_reasons,
     finish_part,
-    population_thresholds,
     score_part,
 )
 from vipml.pipeline.scoring import score as pandas_score
@@ -41,6 +39,7 @@ from vipml.spark.frames import (
 )
 from vipml.spark.session import quiet_pyspark
 from vipml.spark.shipping import ShippedBundle
+from vipml.spark.thresholds import spark_thresholds
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +129,9 @@ def score(
         does (:func:`vipml.batch.score_to_file`): the per-customer scores are computed once
         (persisted in memory and on disk; blocks lost with an executor are recomputed from
         the lineage, which a ``localCheckpoint`` would have cut), the population thresholds
-        (:func:`vipml.segments.segment_thresholds`) from their ``customer_id``, value and CLV
-        columns collected to the driver, and :func:`vipml.segments.assign_segments` segments
+        (:func:`vipml.segments.segment_thresholds`, the same values) by distributed exact
+        order statistics (:mod:`vipml.spark.thresholds`; nothing collected but a few thousand
+        value counts), and :func:`vipml.segments.assign_segments` segments
         every partition with them. This runs the scoring job before returning.
     config
         With ``segment``: the VIP rules, segments and treatments; default the model's config.
@@ -215,17 +215,16 @@ def _segment(
     shipped: ShippedBundle,
     reasons: str,
 ) -> SparkDataFrame:
-    """Steps 2 and 3 of the scoring service: the population thresholds on the driver, then
-    every partition segmented and explained with them."""
+    """Steps 2 and 3 of the scoring service: the population thresholds by distributed queries
+    (:func:`vipml.spark.thresholds.spark_thresholds`), then every partition segmented and
+    explained with them."""
     check_reasons(reasons)
     with quiet_pyspark():
         # score once, read twice below; unlike a local checkpoint, a block lost with an
         # executor is recomputed (the scores are deterministic)
         scores = scores.persist(StorageLevel.MEMORY_AND_DISK)
-        population = scores.select(*POPULATION_COLUMNS).toPandas()
         sample = from_spark_batch(scores.limit(20).toPandas())
-    thresholds = population_thresholds(population, config, cutoff)
-    del population
+    thresholds = spark_thresholds(scores, config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         example = finish_part(shipped.load(), sample, config, cutoff, thresholds, "none")

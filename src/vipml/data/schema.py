@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
 from vipml.config import InputConfig
@@ -58,6 +57,17 @@ from vipml.data.coerce import as_text, parse_bool, parse_number
 from vipml.data.customer_ids import align_ids, check_ids, empty_ids
 from vipml.data.dates import parse_timestamps
 from vipml.data.duplicates import duplicate_key, duplicate_mask, duplicate_warning
+from vipml.data.messages import (
+    DROPPED_DUPLICATES,
+    EVERY_ROW_HAS_CUSTOMER,
+    ID_REPEATED,
+    ID_REPEATED_FIX,
+    NO_DATA_ROWS,
+    NO_ROWS_LEFT,
+    REPEATED_COLUMNS,
+    UNKNOWN_KIND,
+    without_customer_note,
+)
 from vipml.data.problems import describe_rows, missing_required_problems
 from vipml.data.stand_ins import derive_cost_and_list_price, derive_revenue
 from vipml.data.validation_report import DataQualityWarning, ValidationReport
@@ -70,6 +80,8 @@ __all__ = [
     "STAND_IN_COLUMNS",
     "READ_NOTES",
     "transaction_attributes",
+    "transaction_column_problems",
+    "attribute_columns",
     "align_ids",
     "EVENT_KINDS",
     "DataQualityWarning",
@@ -105,9 +117,7 @@ def _apply_mapping(
         df = df.rename(columns={k: v for k, v in columns.items() if k in df.columns})
     dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
     if dupes:
-        problems.append(
-            f"column {', '.join(dupes)} appears more than once (after mapping): keep one"
-        )
+        problems.append(REPEATED_COLUMNS.format(names=", ".join(dupes)))
         df = df.loc[:, ~df.columns.duplicated()]
     return df, problems
 
@@ -118,14 +128,14 @@ def _renamed(columns: Mapping[str, str] | None, found: list[str]) -> dict[str, s
 
 
 def _missing_required(
-    df: pd.DataFrame,
+    found: list[str],
     required: tuple[str, ...],
     config_key: str,
     hints: Mapping[str, str] | None = None,
 ) -> list[str]:
     hints = hints or {}
     return missing_required_problems(
-        df.columns,
+        found,
         required,
         lambda col: f"rename it, or map your name to it with `columns: {{{config_key}: "
         f"{{your_name: {col}}}}}` in the config" + hints.get(col, ""),
@@ -184,22 +194,43 @@ def transaction_attributes(transactions: pd.DataFrame) -> list[str]:
     return [c for c in transactions.columns if c not in TRANSACTION_COLUMNS]
 
 
-def _attribute_names(
-    df: pd.DataFrame, columns: Mapping[str, str] | None, wanted: tuple[str, ...]
+def attribute_columns(
+    found: list[str], columns: Mapping[str, str] | None, wanted: tuple[str, ...]
 ) -> tuple[list[str], list[str]]:
-    """Resolve ``input.customer_attributes`` to columns of the mapped frame; collect problems.
+    """Resolve ``input.customer_attributes`` to columns of a mapped table; collect problems.
 
     A name may be the column's name in the data or the name it is mapped to.
+
+    Parameters
+    ----------
+    found : list of str
+        The table's columns, after the mapping.
+    columns : mapping, optional
+        The mapping ``{their_name: our_name}``.
+    wanted : tuple of str
+        ``input.customer_attributes``.
+
+    Returns
+    -------
+    tuple of (list of str, list of str)
+        The attribute columns found, and one problem per name that names none (or names a
+        contract column).
+
+    Examples
+    --------
+    >>> attribute_columns(["customer_id", "Country"], None, ("Country", "Region"))
+    ... # doctest: +ELLIPSIS
+    (['Country'], ["input.customer_attributes names 'Region' but the data have no such ..."])
     """
     names: list[str] = []
     problems: list[str] = []
     contract = set(TRANSACTION_REQUIRED + TRANSACTION_OPTIONAL)
     for name in wanted:
-        resolved = name if name in df.columns else (columns or {}).get(name, name)
-        if resolved not in df.columns:
+        resolved = name if name in found else (columns or {}).get(name, name)
+        if resolved not in found:
             problems.append(
                 f"input.customer_attributes names '{name}' but the data have no such column "
-                f"(columns found: {', '.join(df.columns) or 'none'}): fix the name"
+                f"(columns found: {', '.join(found) or 'none'}): fix the name"
             )
         elif resolved in contract:
             problems.append(
@@ -212,26 +243,16 @@ def _attribute_names(
     return names, problems
 
 
-def _money(total: float) -> str:
-    return f"{total:,.2f}"
-
-
 def _drop_rows_without_customer(
     df: pd.DataFrame, notes: list[str]
 ) -> pd.DataFrame:
     """``input.rows_without_customer: drop``: the rows without a customer id go, reported."""
     empty = empty_ids(df["customer_id"])
     if not empty.any():
-        notes.append("input.rows_without_customer: drop: every row has a customer id")
+        notes.append(EVERY_ROW_HAS_CUSTOMER)
         return df
-    gone = df.loc[empty]
-    revenue = _revenue_of(gone)
-    total = _revenue_of(df)
-    share = f", {revenue / total:.1%} of all revenue" if total and np.isfinite(total) else ""
-    notes.append(
-        f"input.rows_without_customer: drop: dropped {int(empty.sum()):,} of {len(df):,} rows "
-        f"without a customer id (revenue {_money(revenue)}{share})"
-    )
+    revenue = _revenue_of(df.loc[empty])
+    notes.append(without_customer_note(int(empty.sum()), len(df), revenue, _revenue_of(df)))
     return df.loc[~empty]
 
 
@@ -247,6 +268,32 @@ def _revenue_of(df: pd.DataFrame) -> float:
     else:
         return float("nan")
     return float(values.fillna(0.0).sum())
+
+
+def transaction_column_problems(found: list[str]) -> list[str]:
+    """One problem per required transaction column missing from ``found`` (``revenue`` is not
+    required when ``quantity`` and ``unit_price`` stand in for it).
+
+    Parameters
+    ----------
+    found : list of str
+        The table's columns, after the mapping.
+
+    Returns
+    -------
+    list of str
+        The problem lines (none when nothing is missing).
+
+    Examples
+    --------
+    >>> transaction_column_problems(["customer_id", "timestamp", "quantity", "unit_price"])
+    []
+    >>> transaction_column_problems(["customer_id", "revenue"])  # doctest: +ELLIPSIS
+    ["missing required column 'timestamp' (columns found: customer_id, revenue): rename it, ..."]
+    """
+    has_price = "quantity" in found and "unit_price" in found
+    required = tuple(c for c in TRANSACTION_REQUIRED if not (c == "revenue" and has_price))
+    return _missing_required(found, required, "transactions", {"revenue": _REVENUE_HINT})
 
 
 _RUN_CHECK = "run vipml.data.schema.validate_transactions on the raw data first"
@@ -309,16 +356,11 @@ def check_transactions(
     df = df.reset_index(drop=True)
     n_raw = len(df)
     found = list(df.columns)
-    has_price = "quantity" in df and "unit_price" in df
-    required = tuple(c for c in TRANSACTION_REQUIRED if not (c == "revenue" and has_price))
-    problems += _missing_required(df, required, "transactions", {"revenue": _REVENUE_HINT})
-    attributes, attribute_problems = _attribute_names(df, columns, policy.customer_attributes)
+    problems += transaction_column_problems(found)
+    attributes, attribute_problems = attribute_columns(found, columns, policy.customer_attributes)
     problems += attribute_problems
     if not len(df) and not allow_empty:
-        problems.append(
-            f"no data rows (columns found: {', '.join(found) or 'none'}): the file holds a header "
-            "only: export the transactions themselves"
-        )
+        problems.append(NO_DATA_ROWS.format(found=", ".join(found) or "none"))
     if "customer_id" in df and policy.rows_without_customer == "drop" and len(df):
         df = _drop_rows_without_customer(df, notes)
     out: dict[str, pd.Series] = {}
@@ -350,18 +392,12 @@ def check_transactions(
         key = duplicate_key(frame)
         if policy.duplicate_rows == "drop":
             repeats = duplicate_mask(df, key)
-            notes.append(
-                f"input.duplicate_rows: drop: dropped {int(repeats.sum()):,} of {len(frame):,} "
-                "rows that exactly repeat another row"
-            )
+            notes.append(DROPPED_DUPLICATES.format(dropped=int(repeats.sum()), rows=len(frame)))
             frame = frame.loc[~repeats]
         elif duplicates:
             warnings_found += duplicate_warning(df, key)
         if not len(frame) and n_raw and not allow_empty:
-            problems.append(
-                "no rows left after the input policies (every row was dropped): check "
-                "input.rows_without_customer and input.duplicate_rows"
-            )
+            problems.append(NO_ROWS_LEFT)
         frame = frame.reset_index(drop=True)
     known = set(TRANSACTION_REQUIRED + TRANSACTION_OPTIONAL) | set(attributes)
     report = ValidationReport(
@@ -411,7 +447,7 @@ def check_events(
     df, problems = _apply_mapping(df, columns, "events")
     df = df.reset_index(drop=True)
     found = list(df.columns)
-    problems += _missing_required(df, EVENT_REQUIRED, "events")
+    problems += _missing_required(found, EVENT_REQUIRED, "events")
     out: dict[str, pd.Series] = {}
     ids = check_ids(df, problems)
     if ids is not None:
@@ -427,7 +463,7 @@ def check_events(
             problems.append(
                 describe_rows(
                     "kind",
-                    "unknown event kind",
+                    UNKNOWN_KIND,
                     bad,
                     df["kind"],
                     f"use one of {', '.join(EVENT_KINDS)}",
@@ -485,7 +521,7 @@ def check_customers(
     df, problems = _apply_mapping(df, columns, "customers")
     df = df.reset_index(drop=True)
     found = list(df.columns)
-    problems += _missing_required(df, CUSTOMER_REQUIRED, "customers")
+    problems += _missing_required(found, CUSTOMER_REQUIRED, "customers")
     out = df.copy()
     ids = check_ids(df, problems)
     if ids is not None:
@@ -495,10 +531,10 @@ def check_customers(
             problems.append(
                 describe_rows(
                     "customer_id",
-                    "customer id listed more than once",
+                    ID_REPEATED,
                     dup,
                     ids,
-                    "keep one row per customer",
+                    ID_REPEATED_FIX,
                 )
             )
     for col in CUSTOMER_DATES:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+from vipml.contract import EVENT_KINDS
+
 __all__ = ["without_customer_note"]
 
 # --- customer ids -------------------------------------------------------------------------
@@ -122,6 +124,8 @@ DUPLICATES_WARNING = (
     "orders, drop them (set input.duplicate_rows: drop in the config)"
 )
 UNKNOWN_KIND = "unknown event kind"
+EVENT_COST_FIX = "give plain numbers such as 4.50"
+KIND_FIX = f"use one of {', '.join(EVENT_KINDS)}"
 
 
 def without_customer_note(dropped: int, rows: int, revenue: float, total: float) -> str:

@@ -54,14 +54,21 @@ from vipml.contract import (
     TRANSACTION_REQUIRED,
 )
 from vipml.data.coerce import as_text, parse_bool, parse_number
+from vipml.data.columns import (
+    attribute_columns,
+    missing_contract_columns,
+    transaction_column_problems,
+)
 from vipml.data.customer_ids import align_ids, check_ids, empty_ids
 from vipml.data.dates import parse_timestamps
 from vipml.data.duplicates import duplicate_key, duplicate_mask, duplicate_warning
 from vipml.data.messages import (
     DROPPED_DUPLICATES,
+    EVENT_COST_FIX,
     EVERY_ROW_HAS_CUSTOMER,
     ID_REPEATED,
     ID_REPEATED_FIX,
+    KIND_FIX,
     NO_DATA_ROWS,
     NO_ROWS_LEFT,
     REPEATED_COLUMNS,
@@ -80,8 +87,6 @@ __all__ = [
     "STAND_IN_COLUMNS",
     "READ_NOTES",
     "transaction_attributes",
-    "transaction_column_problems",
-    "attribute_columns",
     "align_ids",
     "EVENT_KINDS",
     "DataQualityWarning",
@@ -125,21 +130,6 @@ def _apply_mapping(
 def _renamed(columns: Mapping[str, str] | None, found: list[str]) -> dict[str, str]:
     """``{our_name: their_name}`` for the mapped columns present after the mapping."""
     return {ours: theirs for theirs, ours in (columns or {}).items() if ours in found}
-
-
-def _missing_required(
-    found: list[str],
-    required: tuple[str, ...],
-    config_key: str,
-    hints: Mapping[str, str] | None = None,
-) -> list[str]:
-    hints = hints or {}
-    return missing_required_problems(
-        found,
-        required,
-        lambda col: f"rename it, or map your name to it with `columns: {{{config_key}: "
-        f"{{your_name: {col}}}}}` in the config" + hints.get(col, ""),
-    )
 
 
 #: ``attrs`` key marking a frame :func:`check_transactions` returned (not validated again).
@@ -194,55 +184,6 @@ def transaction_attributes(transactions: pd.DataFrame) -> list[str]:
     return [c for c in transactions.columns if c not in TRANSACTION_COLUMNS]
 
 
-def attribute_columns(
-    found: list[str], columns: Mapping[str, str] | None, wanted: tuple[str, ...]
-) -> tuple[list[str], list[str]]:
-    """Resolve ``input.customer_attributes`` to columns of a mapped table; collect problems.
-
-    A name may be the column's name in the data or the name it is mapped to.
-
-    Parameters
-    ----------
-    found : list of str
-        The table's columns, after the mapping.
-    columns : mapping, optional
-        The mapping ``{their_name: our_name}``.
-    wanted : tuple of str
-        ``input.customer_attributes``.
-
-    Returns
-    -------
-    tuple of (list of str, list of str)
-        The attribute columns found, and one problem per name that names none (or names a
-        contract column).
-
-    Examples
-    --------
-    >>> attribute_columns(["customer_id", "Country"], None, ("Country", "Region"))
-    ... # doctest: +ELLIPSIS
-    (['Country'], ["input.customer_attributes names 'Region' but the data have no such ..."])
-    """
-    names: list[str] = []
-    problems: list[str] = []
-    contract = set(TRANSACTION_REQUIRED + TRANSACTION_OPTIONAL)
-    for name in wanted:
-        resolved = name if name in found else (columns or {}).get(name, name)
-        if resolved not in found:
-            problems.append(
-                f"input.customer_attributes names '{name}' but the data have no such column "
-                f"(columns found: {', '.join(found) or 'none'}): fix the name"
-            )
-        elif resolved in contract:
-            problems.append(
-                f"input.customer_attributes names '{name}', which is the contract column "
-                f"'{resolved}': list columns that describe the customer, such as a country or "
-                "segment"
-            )
-        else:
-            names.append(resolved)
-    return names, problems
-
-
 def _drop_rows_without_customer(
     df: pd.DataFrame, notes: list[str]
 ) -> pd.DataFrame:
@@ -270,34 +211,7 @@ def _revenue_of(df: pd.DataFrame) -> float:
     return float(values.fillna(0.0).sum())
 
 
-def transaction_column_problems(found: list[str]) -> list[str]:
-    """One problem per required transaction column missing from ``found`` (``revenue`` is not
-    required when ``quantity`` and ``unit_price`` stand in for it).
-
-    Parameters
-    ----------
-    found : list of str
-        The table's columns, after the mapping.
-
-    Returns
-    -------
-    list of str
-        The problem lines (none when nothing is missing).
-
-    Examples
-    --------
-    >>> transaction_column_problems(["customer_id", "timestamp", "quantity", "unit_price"])
-    []
-    >>> transaction_column_problems(["customer_id", "revenue"])  # doctest: +ELLIPSIS
-    ["missing required column 'timestamp' (columns found: customer_id, revenue): rename it, ..."]
-    """
-    has_price = "quantity" in found and "unit_price" in found
-    required = tuple(c for c in TRANSACTION_REQUIRED if not (c == "revenue" and has_price))
-    return _missing_required(found, required, "transactions", {"revenue": _REVENUE_HINT})
-
-
 _RUN_CHECK = "run vipml.data.schema.validate_transactions on the raw data first"
-_REVENUE_HINT = "; or map quantity and unit_price (revenue = quantity x unit_price)"
 
 
 def check_transactions(
@@ -447,7 +361,7 @@ def check_events(
     df, problems = _apply_mapping(df, columns, "events")
     df = df.reset_index(drop=True)
     found = list(df.columns)
-    problems += _missing_required(found, EVENT_REQUIRED, "events")
+    problems += missing_contract_columns(found, EVENT_REQUIRED, "events")
     out: dict[str, pd.Series] = {}
     ids = check_ids(df, problems)
     if ids is not None:
@@ -466,13 +380,13 @@ def check_events(
                     UNKNOWN_KIND,
                     bad,
                     df["kind"],
-                    f"use one of {', '.join(EVENT_KINDS)}",
+                    KIND_FIX,
                 )
             )
         out["kind"] = kind.astype(object)
     if "cost" in df:
         out["cost"] = parse_number(
-            df["cost"], "cost", problems, False, "give plain numbers such as 4.50"
+            df["cost"], "cost", problems, False, EVENT_COST_FIX
         ).fillna(0.0)
     known = EVENT_REQUIRED + EVENT_OPTIONAL
     frame = pd.DataFrame(out).reset_index(drop=True) if out else None
@@ -521,7 +435,7 @@ def check_customers(
     df, problems = _apply_mapping(df, columns, "customers")
     df = df.reset_index(drop=True)
     found = list(df.columns)
-    problems += _missing_required(found, CUSTOMER_REQUIRED, "customers")
+    problems += missing_contract_columns(found, CUSTOMER_REQUIRED, "customers")
     out = df.copy()
     ids = check_ids(df, problems)
     if ids is not None:

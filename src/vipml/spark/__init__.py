@@ -46,6 +46,15 @@ from vipml.spark.lifetime_value import fit_lifetime_value
 from vipml.spark.scoring import score
 from vipml.spark.session import BUCKET, quiet_pyspark, spark_session
 from vipml.spark.shipping import ShippedBundle
+from vipml.spark.validation import (
+    SparkValidation,
+    check_customers,
+    check_events,
+    check_transactions,
+    validate_customers,
+    validate_events,
+    validate_transactions,
+)
 
 __all__ = [
     "BUCKET",
@@ -63,4 +72,11 @@ __all__ = [
     "score_path",
     "read_table",
     "fit_lifetime_value",
+    "SparkValidation",
+    "check_transactions",
+    "validate_transactions",
+    "check_events",
+    "validate_events",
+    "check_customers",
+    "validate_customers",
 ]

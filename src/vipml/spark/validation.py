@@ -524,7 +524,8 @@ def check_customers(sdf: SparkDataFrame, policy: InputConfig | None = None) -> S
     """Check a Spark customers table: :func:`vipml.data.schema.check_customers`' rules.
 
     Empty customer ids, ids listed more than once (one window count), ``signup_date``
-    readable when given; text attributes stripped (``unknown`` where missing).
+    readable when given; other columns as they are (pandas strips only object columns, which
+    a Spark text column is not).
 
     Parameters
     ----------
@@ -564,10 +565,6 @@ def check_customers(sdf: SparkDataFrame, policy: InputConfig | None = None) -> S
             out[name], _ = parse_timestamps(
                 checks, sdf, name, policy.timestamp_format, required=False
             )
-    for name in found:
-        if name != "customer_id" and name not in CUSTOMER_DATES:
-            if isinstance(sdf.schema[name].dataType, T.StringType):
-                out[name] = _as_text(sdf, name)
     lines, row = checks.run()
     report = SparkValidation("customers", None, lines, rows=int(row["_n"] or 0))
     if ids is not None:

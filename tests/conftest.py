@@ -32,6 +32,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (``local[2]``, bound to 127.0.0.1) for every Spark test."""
+    pytest.importorskip("pyspark")
+    from vipml import spark as vs
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    session = vs.spark_session("local[2]", app_name="vipml-tests", shuffle_partitions=4)
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
 def scores_helper() -> ModuleType:
     """Scores tables built from real data (:mod:`_scores`)."""
     return _load_scores_helper()

@@ -31,14 +31,6 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def spark():
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = vs.spark_session("local[2]", app_name="vipml-tests", shuffle_partitions=4)
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
 def cdnow() -> pd.DataFrame:
     return load_cdnow()
 
@@ -463,3 +455,20 @@ def test_exact_order_statistics_at_every_kind_of_rank(spark):
         expected = np.sort(table[column].to_numpy())[ranks].tolist()
         assert population.order_statistics(column, ranks, "all") == expected, column
     scores.unpersist()
+
+
+def test_scoring_validates_the_transactions_first(spark, cdnow_model, tmp_path):
+    """``vs.score`` and ``vs.score_path`` check the raw transactions with the config's
+    ``input`` policies, reporting every problem before anything is scored."""
+    model, _ = cdnow_model
+    sample = load_cdnow(sample=True).head(200).astype({"revenue": str, "timestamp": str})
+    sample.loc[3, "revenue"] = "n/a"
+    sample.loc[5, "timestamp"] = "soon"
+    with pytest.raises(SchemaError, match=r"(?s)2 problems.*timestamp: unparseable timestamp "
+                       r"in 1 of 200 rows \(values 'soon'\).*revenue: not a number"):
+        vs.score(model, spark.createDataFrame(sample), "1998-06-30")
+    data = tmp_path / "tx.csv"
+    sample.to_csv(data, index=False)
+    with pytest.raises(SchemaError, match="revenue: not a number in 1 of 200 rows"):
+        vs.score_path(model, data, tmp_path / "scores", spark=spark, num_buckets=2)
+    assert not (tmp_path / "scores").exists()

@@ -18,13 +18,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from vipml.data.messages import (
+    AMOUNTS_NOT_BOOL,
+    DECIMAL_COMMA,
+    DECIMAL_COMMA_FIX,
+    FALSE_TEXT,
+    GROUPED_NUMBER,
+    MISSING,
+    NOT_A_NUMBER,
+    NOT_TRUE_FALSE,
+    TRUE_FALSE_FIX,
+    TRUE_TEXT,
+)
 from vipml.data.problems import describe_rows
 
 __all__ = ["parse_number", "parse_bool", "as_text"]
 
-_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0", ""}
-_GROUPED = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"
 
 
 def parse_number(
@@ -62,7 +71,7 @@ def parse_number(
     ['quantity: missing quantity in 1 of 2 rows (rows 2; values nan): fix']
     """
     if pd.api.types.is_bool_dtype(raw):
-        problems.append(f"{column}: holds true/false values, not amounts: {fix}")
+        problems.append(AMOUNTS_NOT_BOOL.format(column=column, fix=fix))
         return pd.Series(np.nan, index=raw.index)
     decimal_comma = None
     if pd.api.types.is_numeric_dtype(raw):
@@ -71,7 +80,7 @@ def parse_number(
         text = raw.astype("string").str.strip()
         comma = text.str.contains(",", regex=False).fillna(False)
         if comma.any():  # thousands separators (1,234.50) go; a decimal comma (3,5) is no number
-            grouped = text.str.fullmatch(_GROUPED).fillna(False)
+            grouped = text.str.fullmatch(GROUPED_NUMBER).fillna(False)
             decimal_comma = (comma & ~grouped).to_numpy(dtype=bool)
             text = text.where(~comma, text.str.replace(",", "", regex=False).where(grouped))
         values = pd.to_numeric(text, errors="coerce").astype("float64")
@@ -81,19 +90,13 @@ def parse_number(
     if decimal_comma is not None and decimal_comma.any():
         problems.append(
             describe_rows(
-                column,
-                "a decimal comma (or a misplaced thousands separator)",
-                decimal_comma,
-                raw,
-                "export numbers with a decimal point, such as 3.5 (a comma only between groups "
-                "of three digits, as in 1,234.50)",
-            )
+column, DECIMAL_COMMA, decimal_comma, raw, DECIMAL_COMMA_FIX)
         )
         bad &= ~decimal_comma
     if bad.any():
-        problems.append(describe_rows(column, "not a number", bad, raw, fix))
+        problems.append(describe_rows(column, NOT_A_NUMBER, bad, raw, fix))
     if required and null.any():
-        problems.append(describe_rows(column, f"missing {column}", null, raw, fix))
+        problems.append(describe_rows(column, MISSING.format(column=column), null, raw, fix))
     return values
 
 
@@ -125,11 +128,11 @@ def parse_bool(raw: pd.Series, column: str, problems: list[str]) -> pd.Series:
     if pd.api.types.is_bool_dtype(raw) and not raw.isna().any():
         return raw.astype(bool)
     text = raw.astype("string").str.strip().str.lower().fillna("")
-    truthy = text.isin(_TRUE)
-    bad = (~truthy & ~text.isin(_FALSE)).to_numpy(dtype=bool)
+    truthy = text.isin(TRUE_TEXT)
+    bad = (~truthy & ~text.isin(FALSE_TEXT)).to_numpy(dtype=bool)
     if bad.any():
         problems.append(
-            describe_rows(column, "not true/false", bad, raw, "use true/false, yes/no or 1/0")
+            describe_rows(column, NOT_TRUE_FALSE, bad, raw, TRUE_FALSE_FIX)
         )
     return truthy.astype(bool)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from vipml.data.messages import EMPTY_ID, EMPTY_ID_FIX, WHOLE_IDS_NOTE
 from vipml.data.problems import describe_rows
 
 __all__ = ["empty_ids", "check_ids", "align_ids"]
@@ -78,14 +79,7 @@ def check_ids(
     empty = empty_ids(ids)
     if empty.any():
         problems.append(
-            describe_rows(
-                "customer_id",
-                "empty customer id",
-                empty,
-                ids,
-                "drop these rows or fill in the customer they belong to (guest orders: set "
-                "input.rows_without_customer: drop)",
-            )
+describe_rows("customer_id", EMPTY_ID, empty, ids, EMPTY_ID_FIX)
         )
     as_text = None
     if ids.dtype == object:
@@ -102,8 +96,7 @@ def check_ids(
         if len(values) and whole.all():
             if notes is not None:
                 notes.append(
-                    f"customer_id: decimal numbers that are whole ({float(values[0])!r}) read "
-                    f"as whole numbers ({int(values[0])})"
+                    WHOLE_IDS_NOTE.format(value=float(values[0]), whole=int(values[0]))
                 )
             return pd.Series(values.astype(np.int64), index=ids.index, name=ids.name)
     return ids

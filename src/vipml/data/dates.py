@@ -54,6 +54,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vipml.data.messages import (
+    DATES_NOT_BOOL,
+    FORMAT_MISMATCH_FIX,
+    FORMAT_NOTE,
+    ISO_FIX,
+    ISO_NOTE,
+    MISSING_DATE_FIX,
+    MISSING_TIMESTAMP,
+    NUMBER_DATES,
+    NUMBER_DATES_NOTE,
+    OR_SET_FORMAT,
+    PLAIN_ISO,
+    RANGE_FIX,
+    UNPARSEABLE_TIMESTAMP,
+)
 from vipml.data.problems import describe_rows
 from vipml.errors import InvalidArgumentError, format_examples
 
@@ -81,14 +96,10 @@ CANDIDATE_FORMATS: tuple[str, ...] = tuple(
 
 ISO = "ISO8601"
 _SAMPLE = 2000
-_ISO_FIX = "use ISO dates such as 2024-03-31 or 2024-03-31T14:05:00"
-_MISSING_FIX = "drop these rows or fill in the date"
-_RANGE_FIX = "dates must lie between 1677-09-22 and 2262-04-11"
 # An ISO 8601 value starts with a four-digit year followed by '-', by MMDD, or by nothing.
 _ISO_START = re.compile(r"[+-]?\d{4}(?:-|\d{4}|$)")
 # The common case, read without looking at each distinct value: ISO dates, perhaps with a time,
 # no zone (a column of millions of distinct timestamps costs one vectorised match).
-_PLAIN_ISO = r"\s*\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?\s*"
 # A zone suffix after a time: 'Z', 'UTC', 'GMT', '+01:00', '+0100' or '+01'.
 _TZ = re.compile(
     r"^(?P<body>.*\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp][Mm])?)\s*"
@@ -459,10 +470,12 @@ def _finish(
     """Report unreadable and missing rows; map the distinct values back to the rows."""
     rows_bad = col.rows(bad)
     if rows_bad.any():
-        problems.append(describe_rows(col.column, "unparseable timestamp", rows_bad, col.raw, fix))
+        problems.append(describe_rows(col.column, UNPARSEABLE_TIMESTAMP, rows_bad, col.raw, fix))
     null = col.null
     if required and null.any():
-        problems.append(describe_rows(col.column, "missing timestamp", null, col.raw, _MISSING_FIX))
+        problems.append(
+            describe_rows(col.column, MISSING_TIMESTAMP, null, col.raw, MISSING_DATE_FIX)
+        )
     return col.series(values)
 
 
@@ -477,9 +490,9 @@ def _from_datetimes(raw: pd.Series, column: str, problems: list[str], required: 
         parsed = parsed.where(inside).astype("datetime64[ns]")
     out = parsed.isna().to_numpy(dtype=bool) & ~null
     if out.any():
-        problems.append(describe_rows(column, "unparseable timestamp", out, raw, _RANGE_FIX))
+        problems.append(describe_rows(column, UNPARSEABLE_TIMESTAMP, out, raw, RANGE_FIX))
     if required and null.any():
-        problems.append(describe_rows(column, "missing timestamp", null, raw, _MISSING_FIX))
+        problems.append(describe_rows(column, MISSING_TIMESTAMP, null, raw, MISSING_DATE_FIX))
     return parsed
 
 
@@ -523,29 +536,26 @@ def parse_timestamps(
     if pd.api.types.is_datetime64_any_dtype(raw):
         return _from_datetimes(raw, column, problems, required), None
     if pd.api.types.is_bool_dtype(raw):
-        problems.append(
-            f"{column}: holds true/false values, not dates ({n:,} rows): give dates such as "
-            "2024-03-31 or 2024-03-31T14:05:00"
-        )
+        problems.append(DATES_NOT_BOOL.format(column=column, n=n))
         return pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]", name=raw.name), None
     numeric = pd.api.types.is_numeric_dtype(raw)
     if fmt == "auto" and not numeric:
         plain = _plain_iso(raw)
         if plain is not None:
-            return plain, f"{column}: ISO 8601 dates"
+            return plain, ISO_NOTE.format(column=column)
     col = _distinct(raw, column, numeric)
     k = len(col.texts)
     nothing = np.full(k, np.datetime64("NaT", "ns"))
     if fmt != "auto":
         return _explicit(col, problems, fmt, required)
     if not k:
-        return _finish(col, problems, nothing, np.zeros(0, bool), _ISO_FIX, required), None
+        return _finish(col, problems, nothing, np.zeros(0, bool), ISO_FIX, required), None
     if numeric:
         chosen = _Fit.empty("%Y%m%d", k)
         chosen.fill(np.arange(k), col.texts)
         bad = ~chosen.fit | chosen.out
-        fix = f"{_ISO_FIX} (numbers are read only as YYYYMMDD, such as 20240331)"
-        note = f"{column}: read as YYYYMMDD numbers" if chosen.fit.any() else None
+        fix = ISO_FIX + NUMBER_DATES
+        note = NUMBER_DATES_NOTE.format(column=column) if chosen.fit.any() else None
         return _finish(col, problems, chosen.values, bad, fix, required), note
     zone = _drop_zones(col, problems)
     fits = [_iso_fit(col.texts)]
@@ -557,13 +567,13 @@ def parse_timestamps(
     for f in fits:
         read |= f.fit
     decided = _decide(col, fits, problems, ~read) if read.any() else None
-    fix = f"{_ISO_FIX}, or set input.timestamp_format"
+    fix = ISO_FIX + OR_SET_FORMAT
     if decided is None:
         return _finish(col, problems, nothing, ~read, fix, required), None
     chosen = decided
     bad = ~chosen.fit | chosen.out
     if chosen.out.any():
-        fix += f" ({_RANGE_FIX})"
+        fix += f" ({RANGE_FIX})"
     if chosen.fmt != ISO:
         fix += f" (the other rows read as {_name(chosen.fmt)})"
     return _finish(col, problems, chosen.values, bad, fix, required), _note(col, chosen, zone)
@@ -580,7 +590,7 @@ def _plain_iso(raw: pd.Series) -> pd.Series | None:
             text.type
         ):
             text = pa.array(raw.to_numpy(dtype=object), type=pa.string())
-        if not pc.all(pc.match_substring_regex(text, f"^{_PLAIN_ISO}$")).as_py():
+        if not pc.all(pc.match_substring_regex(text, f"^{PLAIN_ISO}$")).as_py():
             return None
         stamps = pc.cast(pc.utf8_trim_whitespace(text), pa.timestamp("ns"))
     except (pa.ArrowException, TypeError, ValueError):  # 2024-02-30, or out of range
@@ -614,10 +624,10 @@ def _explicit(
     if k:
         chosen.fill(np.arange(k), col.texts)
     bad = ~chosen.fit | chosen.out
-    fix = f"these do not match input.timestamp_format {fmt!r}: fix these rows or the format"
+    fix = FORMAT_MISMATCH_FIX.format(fmt=fmt)
     if chosen.out.any():
-        fix += f" ({_RANGE_FIX})"
-    note = f"{col.column}: read with input.timestamp_format {fmt!r}" if k else None
+        fix += f" ({RANGE_FIX})"
+    note = FORMAT_NOTE.format(column=col.column, fmt=fmt) if k else None
     if note and zone and "%z" not in fmt and "%Z" not in fmt:
         note += f" (time zone {zone} dropped: local times kept)"
     return _finish(col, problems, chosen.values, bad, fix, required), note

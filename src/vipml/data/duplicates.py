@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from vipml.data.messages import DUPLICATES_WARNING
+
 __all__ = ["duplicate_key", "duplicate_mask", "duplicate_count", "duplicate_warning"]
 
 
@@ -131,7 +133,4 @@ def duplicate_warning(frame: pd.DataFrame, key: pd.DataFrame | None = None) -> l
         return []
     if not n_dupes:
         return []
-    return [
-        f"{n_dupes:,} of {len(frame):,} rows are exact duplicates of another row: if they are "
-        "not separate orders, drop them (set input.duplicate_rows: drop in the config)"
-    ]
+    return [DUPLICATES_WARNING.format(repeats=n_dupes, rows=len(frame))]

@@ -25,6 +25,7 @@ from vipml.errors import SchemaError, format_examples
 __all__ = [
     "data_rows",
     "describe_rows",
+    "describe_problem",
     "missing_required_problems",
     "missing_columns_problem",
     "require_columns",
@@ -90,13 +91,58 @@ def describe_rows(column: str, what: str, mask: np.ndarray, values: pd.Series, f
     >>> describe_rows("quantity", "negative", np.array([True]), pd.Series([-2]), "drop it")
     'quantity: negative in 1 of 1 rows (rows 1; values -2): drop it'
     """
-    n_bad, n = int(mask.sum()), len(mask)
     rows = data_rows(mask, values.index)
     examples = [repr(v) for v in values[mask].head(5).tolist()]
-    return (
-        f"{column}: {what} in {n_bad:,} of {n:,} rows (rows {format_examples(rows)}; "
-        f"values {format_examples(examples)}): {fix}"
-    )
+    return describe_problem(column, what, int(mask.sum()), len(mask), examples, fix, rows)
+
+
+def describe_problem(
+    column: str,
+    what: str,
+    n_bad: int,
+    n: int,
+    examples: Sequence[str],
+    fix: str,
+    rows: Sequence[object] | np.ndarray | None = None,
+) -> str:
+    """One problem line from counts: what :func:`describe_rows` writes, for any engine.
+
+    A table without row order (Spark) gives no ``rows``: the line then names example values
+    only, and is otherwise the same.
+
+    Parameters
+    ----------
+    column : str
+        The column at fault.
+    what : str
+        What is wrong with the rows.
+    n_bad : int
+        Rows at fault.
+    n : int
+        Rows checked.
+    examples : sequence of str
+        Example values, already written as they are to be shown (``repr``); the first five
+        are shown.
+    fix : str
+        How to fix it.
+    rows : sequence, optional
+        Example row numbers (1-based), when the rows have an order.
+
+    Returns
+    -------
+    str
+        The problem line.
+
+    Examples
+    --------
+    >>> describe_problem("revenue", "not a number", 7, 9, ["'x'", "'y'"], "fix it")
+    "revenue: not a number in 7 of 9 rows (values 'x', 'y'): fix it"
+    >>> describe_problem("revenue", "not a number", 1, 9, ["'x'"], "fix it", [4])
+    "revenue: not a number in 1 of 9 rows (rows 4; values 'x'): fix it"
+    """
+    values = format_examples(list(examples)[:5])
+    where = "" if rows is None else f"rows {format_examples(rows)}; "
+    return f"{column}: {what} in {n_bad:,} of {n:,} rows ({where}values {values}): {fix}"
 
 
 def missing_required_problems(

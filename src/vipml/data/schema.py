@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
 from vipml.config import InputConfig
@@ -55,9 +54,27 @@ from vipml.contract import (
     TRANSACTION_REQUIRED,
 )
 from vipml.data.coerce import as_text, parse_bool, parse_number
+from vipml.data.columns import (
+    attribute_columns,
+    missing_contract_columns,
+    transaction_column_problems,
+)
 from vipml.data.customer_ids import align_ids, check_ids, empty_ids
 from vipml.data.dates import parse_timestamps
 from vipml.data.duplicates import duplicate_key, duplicate_mask, duplicate_warning
+from vipml.data.messages import (
+    DROPPED_DUPLICATES,
+    EVENT_COST_FIX,
+    EVERY_ROW_HAS_CUSTOMER,
+    ID_REPEATED,
+    ID_REPEATED_FIX,
+    KIND_FIX,
+    NO_DATA_ROWS,
+    NO_ROWS_LEFT,
+    REPEATED_COLUMNS,
+    UNKNOWN_KIND,
+    without_customer_note,
+)
 from vipml.data.problems import describe_rows, missing_required_problems
 from vipml.data.stand_ins import derive_cost_and_list_price, derive_revenue
 from vipml.data.validation_report import DataQualityWarning, ValidationReport
@@ -105,9 +122,7 @@ def _apply_mapping(
         df = df.rename(columns={k: v for k, v in columns.items() if k in df.columns})
     dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
     if dupes:
-        problems.append(
-            f"column {', '.join(dupes)} appears more than once (after mapping): keep one"
-        )
+        problems.append(REPEATED_COLUMNS.format(names=", ".join(dupes)))
         df = df.loc[:, ~df.columns.duplicated()]
     return df, problems
 
@@ -115,21 +130,6 @@ def _apply_mapping(
 def _renamed(columns: Mapping[str, str] | None, found: list[str]) -> dict[str, str]:
     """``{our_name: their_name}`` for the mapped columns present after the mapping."""
     return {ours: theirs for theirs, ours in (columns or {}).items() if ours in found}
-
-
-def _missing_required(
-    df: pd.DataFrame,
-    required: tuple[str, ...],
-    config_key: str,
-    hints: Mapping[str, str] | None = None,
-) -> list[str]:
-    hints = hints or {}
-    return missing_required_problems(
-        df.columns,
-        required,
-        lambda col: f"rename it, or map your name to it with `columns: {{{config_key}: "
-        f"{{your_name: {col}}}}}` in the config" + hints.get(col, ""),
-    )
 
 
 #: ``attrs`` key marking a frame :func:`check_transactions` returned (not validated again).
@@ -184,54 +184,16 @@ def transaction_attributes(transactions: pd.DataFrame) -> list[str]:
     return [c for c in transactions.columns if c not in TRANSACTION_COLUMNS]
 
 
-def _attribute_names(
-    df: pd.DataFrame, columns: Mapping[str, str] | None, wanted: tuple[str, ...]
-) -> tuple[list[str], list[str]]:
-    """Resolve ``input.customer_attributes`` to columns of the mapped frame; collect problems.
-
-    A name may be the column's name in the data or the name it is mapped to.
-    """
-    names: list[str] = []
-    problems: list[str] = []
-    contract = set(TRANSACTION_REQUIRED + TRANSACTION_OPTIONAL)
-    for name in wanted:
-        resolved = name if name in df.columns else (columns or {}).get(name, name)
-        if resolved not in df.columns:
-            problems.append(
-                f"input.customer_attributes names '{name}' but the data have no such column "
-                f"(columns found: {', '.join(df.columns) or 'none'}): fix the name"
-            )
-        elif resolved in contract:
-            problems.append(
-                f"input.customer_attributes names '{name}', which is the contract column "
-                f"'{resolved}': list columns that describe the customer, such as a country or "
-                "segment"
-            )
-        else:
-            names.append(resolved)
-    return names, problems
-
-
-def _money(total: float) -> str:
-    return f"{total:,.2f}"
-
-
 def _drop_rows_without_customer(
     df: pd.DataFrame, notes: list[str]
 ) -> pd.DataFrame:
     """``input.rows_without_customer: drop``: the rows without a customer id go, reported."""
     empty = empty_ids(df["customer_id"])
     if not empty.any():
-        notes.append("input.rows_without_customer: drop: every row has a customer id")
+        notes.append(EVERY_ROW_HAS_CUSTOMER)
         return df
-    gone = df.loc[empty]
-    revenue = _revenue_of(gone)
-    total = _revenue_of(df)
-    share = f", {revenue / total:.1%} of all revenue" if total and np.isfinite(total) else ""
-    notes.append(
-        f"input.rows_without_customer: drop: dropped {int(empty.sum()):,} of {len(df):,} rows "
-        f"without a customer id (revenue {_money(revenue)}{share})"
-    )
+    revenue = _revenue_of(df.loc[empty])
+    notes.append(without_customer_note(int(empty.sum()), len(df), revenue, _revenue_of(df)))
     return df.loc[~empty]
 
 
@@ -250,7 +212,6 @@ def _revenue_of(df: pd.DataFrame) -> float:
 
 
 _RUN_CHECK = "run vipml.data.schema.validate_transactions on the raw data first"
-_REVENUE_HINT = "; or map quantity and unit_price (revenue = quantity x unit_price)"
 
 
 def check_transactions(
@@ -309,16 +270,11 @@ def check_transactions(
     df = df.reset_index(drop=True)
     n_raw = len(df)
     found = list(df.columns)
-    has_price = "quantity" in df and "unit_price" in df
-    required = tuple(c for c in TRANSACTION_REQUIRED if not (c == "revenue" and has_price))
-    problems += _missing_required(df, required, "transactions", {"revenue": _REVENUE_HINT})
-    attributes, attribute_problems = _attribute_names(df, columns, policy.customer_attributes)
+    problems += transaction_column_problems(found)
+    attributes, attribute_problems = attribute_columns(found, columns, policy.customer_attributes)
     problems += attribute_problems
     if not len(df) and not allow_empty:
-        problems.append(
-            f"no data rows (columns found: {', '.join(found) or 'none'}): the file holds a header "
-            "only: export the transactions themselves"
-        )
+        problems.append(NO_DATA_ROWS.format(found=", ".join(found) or "none"))
     if "customer_id" in df and policy.rows_without_customer == "drop" and len(df):
         df = _drop_rows_without_customer(df, notes)
     out: dict[str, pd.Series] = {}
@@ -350,18 +306,12 @@ def check_transactions(
         key = duplicate_key(frame)
         if policy.duplicate_rows == "drop":
             repeats = duplicate_mask(df, key)
-            notes.append(
-                f"input.duplicate_rows: drop: dropped {int(repeats.sum()):,} of {len(frame):,} "
-                "rows that exactly repeat another row"
-            )
+            notes.append(DROPPED_DUPLICATES.format(dropped=int(repeats.sum()), rows=len(frame)))
             frame = frame.loc[~repeats]
         elif duplicates:
             warnings_found += duplicate_warning(df, key)
         if not len(frame) and n_raw and not allow_empty:
-            problems.append(
-                "no rows left after the input policies (every row was dropped): check "
-                "input.rows_without_customer and input.duplicate_rows"
-            )
+            problems.append(NO_ROWS_LEFT)
         frame = frame.reset_index(drop=True)
     known = set(TRANSACTION_REQUIRED + TRANSACTION_OPTIONAL) | set(attributes)
     report = ValidationReport(
@@ -411,7 +361,7 @@ def check_events(
     df, problems = _apply_mapping(df, columns, "events")
     df = df.reset_index(drop=True)
     found = list(df.columns)
-    problems += _missing_required(df, EVENT_REQUIRED, "events")
+    problems += missing_contract_columns(found, EVENT_REQUIRED, "events")
     out: dict[str, pd.Series] = {}
     ids = check_ids(df, problems)
     if ids is not None:
@@ -427,16 +377,16 @@ def check_events(
             problems.append(
                 describe_rows(
                     "kind",
-                    "unknown event kind",
+                    UNKNOWN_KIND,
                     bad,
                     df["kind"],
-                    f"use one of {', '.join(EVENT_KINDS)}",
+                    KIND_FIX,
                 )
             )
         out["kind"] = kind.astype(object)
     if "cost" in df:
         out["cost"] = parse_number(
-            df["cost"], "cost", problems, False, "give plain numbers such as 4.50"
+            df["cost"], "cost", problems, False, EVENT_COST_FIX
         ).fillna(0.0)
     known = EVENT_REQUIRED + EVENT_OPTIONAL
     frame = pd.DataFrame(out).reset_index(drop=True) if out else None
@@ -485,7 +435,7 @@ def check_customers(
     df, problems = _apply_mapping(df, columns, "customers")
     df = df.reset_index(drop=True)
     found = list(df.columns)
-    problems += _missing_required(df, CUSTOMER_REQUIRED, "customers")
+    problems += missing_contract_columns(found, CUSTOMER_REQUIRED, "customers")
     out = df.copy()
     ids = check_ids(df, problems)
     if ids is not None:
@@ -495,10 +445,10 @@ def check_customers(
             problems.append(
                 describe_rows(
                     "customer_id",
-                    "customer id listed more than once",
+                    ID_REPEATED,
                     dup,
                     ids,
-                    "keep one row per customer",
+                    ID_REPEATED_FIX,
                 )
             )
     for col in CUSTOMER_DATES:

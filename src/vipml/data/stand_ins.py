@@ -15,12 +15,22 @@ from __future__ import annotations
 import pandas as pd
 
 from vipml.data.coerce import parse_number
+from vipml.data.messages import (
+    COST_FROM_PROFIT,
+    DISCOUNT_FIX,
+    DISCOUNT_NOT_USED,
+    LIST_PRICE_FROM_DISCOUNT,
+    MONEY_FIX,
+    NOT_A_FRACTION,
+    PROFIT_NOT_USED,
+    QUANTITY_FIX,
+    REVENUE_FROM_PRICE,
+    UNIT_PRICE_ALONE,
+    UNIT_PRICE_NOT_USED,
+)
 from vipml.data.problems import describe_rows
 
 __all__ = ["MONEY_FIX", "derive_revenue", "derive_cost_and_list_price"]
-
-#: The fix suggested for an amount that is not a number.
-MONEY_FIX = "give plain numbers such as 19.99 (no currency symbols or text)"
 
 
 def derive_revenue(
@@ -49,23 +59,18 @@ def derive_revenue(
     """
     if "quantity" in df:
         out["quantity"] = parse_number(
-            df["quantity"], "quantity", problems, "revenue" not in df, "give numbers such as 3"
+            df["quantity"], "quantity", problems, "revenue" not in df, QUANTITY_FIX
         )
     if "revenue" in df:
         out["revenue"] = parse_number(df["revenue"], "revenue", problems, True, MONEY_FIX)
         if "unit_price" in df:
-            notes.append("unit_price: not used (a revenue column is given)")
+            notes.append(UNIT_PRICE_NOT_USED)
     elif "unit_price" in df and "quantity" in df:
         price = parse_number(df["unit_price"], "unit_price", problems, True, MONEY_FIX)
         out["revenue"] = out["quantity"] * price
-        notes.append(
-            "revenue: quantity x unit_price (no revenue column; a negative quantity is a return)"
-        )
+        notes.append(REVENUE_FROM_PRICE)
     elif "unit_price" in df:
-        problems.append(
-            "unit_price: revenue = quantity x unit_price needs a quantity column too: map your "
-            "quantity column to `quantity` (or map a revenue column)"
-        )
+        problems.append(UNIT_PRICE_ALONE)
 
 
 def derive_cost_and_list_price(
@@ -96,26 +101,25 @@ def derive_cost_and_list_price(
     if "cost" in df:
         out["cost"] = parse_number(df["cost"], "cost", problems, False, MONEY_FIX)
         if "profit" in df:
-            notes.append("profit: not used (a cost column is given)")
+            notes.append(PROFIT_NOT_USED)
     elif "profit" in df:
         profit = parse_number(df["profit"], "profit", problems, False, MONEY_FIX)
         if revenue is not None:
             out["cost"] = revenue - profit
-            notes.append("cost: revenue - profit (no cost column)")
+            notes.append(COST_FROM_PROFIT)
     if "list_price" in df:
         out["list_price"] = parse_number(
             df["list_price"], "list_price", problems, False, MONEY_FIX
         )
         if "discount" in df:
-            notes.append("discount: not used (a list_price column is given)")
+            notes.append(DISCOUNT_NOT_USED)
     elif "discount" in df:
-        fix = "give the discount as a fraction of the list price, e.g. 0.15 for 15%"
-        discount = parse_number(df["discount"], "discount", problems, False, fix)
+        discount = parse_number(df["discount"], "discount", problems, False, DISCOUNT_FIX)
         bad = (discount.notna() & ((discount < 0) | (discount >= 1))).to_numpy(dtype=bool)
         if bad.any():
             problems.append(
-                describe_rows("discount", "not a fraction in [0, 1)", bad, df["discount"], fix)
+                describe_rows("discount", NOT_A_FRACTION, bad, df["discount"], DISCOUNT_FIX)
             )
         if revenue is not None:
             out["list_price"] = revenue / (1.0 - discount.where(~bad))
-            notes.append("list_price: revenue / (1 - discount) (no list_price column)")
+            notes.append(LIST_PRICE_FROM_DISCOUNT)

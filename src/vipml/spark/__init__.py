@@ -47,6 +47,15 @@ from vipml.spark.scoring import score
 from vipml.spark.session import BUCKET, quiet_pyspark, spark_session
 from vipml.spark.shipping import ShippedBundle
 from vipml.spark.thresholds import spark_thresholds
+from vipml.spark.validation import (
+    SparkValidation,
+    check_customers,
+    check_events,
+    check_transactions,
+    validate_customers,
+    validate_events,
+    validate_transactions,
+)
 
 __all__ = [
     "BUCKET",
@@ -65,4 +74,11 @@ __all__ = [
     "read_table",
     "fit_lifetime_value",
     "spark_thresholds",
+    "SparkValidation",
+    "check_transactions",
+    "validate_transactions",
+    "check_events",
+    "validate_events",
+    "check_customers",
+    "validate_customers",
 ]

@@ -27,20 +27,27 @@ from vipml.spark.frames import to_spark
 from vipml.spark.scoring import last_day, score
 from vipml.spark.session import default_buckets, quiet_pyspark, session_setting, spark_session
 from vipml.spark.shipping import ShippedBundle
+from vipml.spark.validation import validate_transactions
 from vipml.tempfiles import staging
 
 log = logging.getLogger(__name__)
 
 
 def read_table(
-    spark: SparkSession, path: str | os.PathLike[str], columns: Mapping[str, str] | None = None
+    spark: SparkSession,
+    path: str | os.PathLike[str],
+    columns: Mapping[str, str] | None = None,
+    *,
+    typed: bool = True,
 ) -> SparkDataFrame:
     """Read a Parquet file or folder, or CSV (with a header), into a Spark DataFrame.
 
     ``columns`` maps the file's names onto vipml's (config ``columns.*``). A text
     ``timestamp`` is parsed (session time zone), ``revenue``, ``cost``, ``list_price`` and
     ``quantity`` become doubles and ``is_return`` a boolean; nothing else is checked here
-    (validate data at the boundary, as on one machine).
+    (validate data at the boundary, as on one machine: :func:`vipml.spark.validate_transactions`).
+    With ``typed=False`` the columns stay as read (Parquet's nanosecond timestamps aside), for
+    the validation to parse and report.
 
     Parameters
     ----------
@@ -50,6 +57,9 @@ def read_table(
         A Parquet file or folder, or a CSV file.
     columns
         The file's column names mapped onto vipml's; ``None`` keeps them.
+    typed
+        Cast the contract's columns as above (a value that does not parse becomes null, or
+        fails under ANSI mode); ``False`` leaves them to the validation.
 
     Returns
     -------
@@ -80,10 +90,12 @@ def read_table(
             sdf = sdf.withColumnRenamed(theirs, ours)
     if "timestamp" in sdf.columns:
         kind = sdf.schema["timestamp"].dataType
-        if isinstance(kind, T.StringType):
+        if isinstance(kind, T.StringType) and typed:
             sdf = sdf.withColumn("timestamp", F.to_timestamp("timestamp"))
         elif isinstance(kind, T.LongType):
             sdf = sdf.withColumn("timestamp", _nanos_to_timestamp(spark, F.col("timestamp")))
+    if not typed:
+        return sdf
     for name in ("revenue", "cost", "list_price", "quantity"):
         if name in sdf.columns:
             sdf = sdf.withColumn(name, F.col(name).cast("double"))
@@ -107,9 +119,10 @@ def _read_input(
     columns: Mapping[str, str],
     table: str,
     policy: InputConfig | None = None,
-) -> SparkDataFrame:
-    """A path read by Spark; a pandas frame or a bundled dataset name (``cdnow``) converted
-    (pandas frames validated with the ``input`` policies)."""
+) -> tuple[SparkDataFrame, bool]:
+    """A path read by Spark, as it is (the caller validates it); a pandas frame or a bundled
+    dataset name (``cdnow``) converted (transactions validated with the ``input`` policies on
+    the driver). Also says whether the table is validated already."""
 
     if isinstance(source, pd.DataFrame) or (
         table == "transactions" and isinstance(source, str) and source in BUNDLED_DATASETS
@@ -117,8 +130,8 @@ def _read_input(
         frame = (
             read_transactions(source, columns, policy) if table == "transactions" else source
         )
-        return to_spark(spark, frame)
-    return read_table(spark, source, columns)
+        return to_spark(spark, frame), table == "transactions"
+    return read_table(spark, source, columns, typed=table != "transactions"), False
 
 
 def _safe_csv(frame: SparkDataFrame) -> SparkDataFrame:
@@ -156,7 +169,10 @@ def score_path(
 
     Reads ``transactions`` (and optionally ``events``, ``customers``) with :func:`read_table`
     (column names mapped with ``config.columns``, default the model's; a pandas frame or the
-    name ``cdnow`` / ``cdnow-sample`` is read on the driver and handed to Spark), scores and
+    name ``cdnow`` / ``cdnow-sample`` is read on the driver and handed to Spark), checks the
+    transactions against the contract with the config's ``input`` policies
+    (:func:`vipml.spark.validate_transactions`: every problem in one :class:`SchemaError`,
+    before anything is scored), scores and
     segments with :func:`score` (``segment=True``: the rows of ``vipml score``), and
     writes ``out`` as Spark does: a folder of Parquet parts, or of CSV parts with a header when
     ``out`` ends in ``.csv``. The folder is written beside ``out`` under a temporary name and
@@ -210,15 +226,19 @@ def score_path(
     session = spark or spark_session(master)
     mapping = (config or loaded.config).columns
     policy = (config or loaded.config).input
-    tx = _read_input(session, transactions, mapping.transactions, "transactions", policy)
-    ev = None if events is None else _read_input(session, events, mapping.events, "events")
+    tx, validated = _read_input(
+        session, transactions, mapping.transactions, "transactions", policy
+    )
+    if not validated:  # checked once here, so the cutoff is read from clean timestamps
+        tx = validate_transactions(tx, policy)
+    ev = None if events is None else _read_input(session, events, mapping.events, "events")[0]
     cust = None
     if customers is not None:
-        cust = _read_input(session, customers, mapping.customers, "customers")
+        cust = _read_input(session, customers, mapping.customers, "customers")[0]
     cutoff = last_day(tx) if cutoff is None else pd.Timestamp(cutoff).normalize()
     scores = score(
         shipped, tx, cutoff, ev, cust, segment=segment, config=config, num_buckets=num_buckets,
-        reasons=reasons, allow_missing=allow_missing,
+        reasons=reasons, allow_missing=allow_missing, validated=True,
     )
     target = str(out)
     local = urlparse(target).scheme in ("", "file")

@@ -40,6 +40,7 @@ from vipml.spark.frames import (
 from vipml.spark.session import quiet_pyspark
 from vipml.spark.shipping import ShippedBundle
 from vipml.spark.thresholds import spark_thresholds
+from vipml.spark.validation import validate_transactions
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,7 @@ def score(
     num_buckets: int | None = None,
     reasons: str | None = None,
     allow_missing: Sequence[str] | None = None,
+    validated: bool = False,
 ) -> SparkDataFrame:
     """:func:`vipml.pipeline.score` on Spark DataFrames, one bucket of customers at a time.
 
@@ -121,7 +123,10 @@ def score(
         (``models:/vipml@champion``; resolved on the driver). The bundle's files travel to the
         workers as bytes (:class:`ShippedBundle`); each worker loads them once.
     transactions, events, customers
-        Spark DataFrames with vipml's column names (validated upstream).
+        Spark DataFrames with vipml's column names. The transactions are checked against the
+        contract first (:func:`vipml.spark.validate_transactions` with the config's ``input``
+        policies: one aggregation pass, and one ``distinct`` for repeated rows), unless
+        ``validated``.
     cutoff
         The scoring date; None takes the last date in the data.
     segment
@@ -146,6 +151,9 @@ def score(
         Inputs the model was trained with that may be missing (default the config's
         ``scoring.allow_missing``); the inputs are checked once, on the driver
         (:mod:`vipml.model_inputs`).
+    validated
+        The transactions are already clean and typed (validated upstream, or converted from
+        a validated pandas frame): only the required columns are checked.
 
     Returns
     -------
@@ -169,9 +177,12 @@ def score(
         >>> scores.groupBy("segment").count().show()                  # doctest: +SKIP
     """
 
-    require_columns(transactions, ["customer_id", "timestamp", "revenue"], "transactions")
     shipped = ShippedBundle.from_model(model)
     loaded = shipped.load()
+    if validated:
+        require_columns(transactions, ["customer_id", "timestamp", "revenue"], "transactions")
+    else:
+        transactions = validate_transactions(transactions, (config or loaded.config).input)
     _check_inputs(loaded, transactions, events, customers, config, allow_missing)
     cutoff = last_day(transactions) if cutoff is None else pd.Timestamp(cutoff).normalize()
     lines = profitable_lines(transactions, cutoff, loaded.config)

@@ -339,6 +339,20 @@ def test_score_path_csv_keeps_formula_like_ids_as_text(spark, cdnow_model, tmp_p
             assert not value.startswith(("=", "+", "@", "\t", "\r")), value
 
 
+def test_csv_identifiers_stay_text(spark, tmp_path):
+    """Ids with leading zeros keep them (typed or not), so customers join their transactions."""
+    path = tmp_path / "customers.csv"
+    pd.DataFrame({"Client": ["007", "0100", "12"], "age": [31, 40, 22]}).to_csv(path, index=False)
+    for typed in (True, False):
+        table = vs.read_table(spark, path, {"Client": "customer_id"}, typed=typed)
+        with vs.quiet_pyspark():
+            rows = table.toPandas()
+        assert rows["customer_id"].tolist() == ["007", "0100", "12"], typed
+    assert rows["age"].tolist() == ["31", "40", "22"]  # untyped: text for the validation
+    typed_table = vs.read_table(spark, path, {"Client": "customer_id"})
+    assert typed_table.schema["age"].dataType.typeName() == "integer"
+
+
 def test_reading_parquet_leaves_the_session_settings_as_they_were(spark, tmp_path):
     """pandas writes nanosecond timestamps; reading them needs a legacy setting, which is set
     for the read only (issue 19: no session-wide setting changed behind the user's back)."""

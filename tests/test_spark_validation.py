@@ -220,6 +220,7 @@ def test_events_and_customers_are_checked_alike(spark):
     pd.testing.assert_frame_equal(
         collect_plain(got.frame), check_customers(good).frame, check_dtype=False
     )
+    assert check_customers(good).frame["region"].tolist() == ["N", "unknown"]  # as attributes
 
 
 def collect_plain(sdf) -> pd.DataFrame:

@@ -457,7 +457,8 @@ def check_customers(
                 df[col], col, problems, fmt=policy.timestamp_format, required=False
             )
     for col in out.columns:
-        if col != "customer_id" and col not in CUSTOMER_DATES and out[col].dtype == object:
+        text = pd.api.types.is_string_dtype(out[col].dtype)  # object or pandas' str dtype
+        if col != "customer_id" and col not in CUSTOMER_DATES and text:
             out[col] = as_text(out[col])
     return ValidationReport(
         "customers",

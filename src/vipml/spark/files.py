@@ -44,7 +44,9 @@ def read_table(
 
     ``columns`` maps the file's names onto vipml's (config ``columns.*``). A text
     ``timestamp`` is parsed (session time zone), ``revenue``, ``cost``, ``list_price`` and
-    ``quantity`` become doubles and ``is_return`` a boolean; nothing else is checked here
+    ``quantity`` become doubles and ``is_return`` a boolean; identifiers (``customer_id``,
+    ``order_id``, ``product_id``) of a CSV file stay text (``007`` stays ``007``); nothing else
+    is checked here
     (validate data at the boundary, as on one machine: :func:`vipml.spark.validate_transactions`).
     With ``typed=False`` the columns stay as read (Parquet's nanosecond timestamps aside), for
     the validation to parse and report.
@@ -79,7 +81,7 @@ def read_table(
     lower = text.lower().rstrip("/")
     with quiet_pyspark():
         if lower.endswith((".csv", ".csv.gz", ".txt")):
-            sdf = spark.read.csv(text, header=True, inferSchema=True)
+            sdf = _read_csv(spark, text, columns, typed)
         else:
             # pandas writes nanosecond timestamps, which Spark reads only as longs; the
             # setting is for this read only (the schema is fixed when it is read)
@@ -102,6 +104,28 @@ def read_table(
     if "is_return" in sdf.columns:
         sdf = sdf.withColumn("is_return", F.col("is_return").cast("boolean"))
     return sdf
+
+
+#: Identifiers: text whatever they look like (``007`` is not ``7``).
+_IDENTIFIERS = ("customer_id", "order_id", "product_id")
+
+
+def _read_csv(
+    spark: SparkSession, path: str, columns: Mapping[str, str] | None, typed: bool
+) -> SparkDataFrame:
+    """A CSV file with a header: every column as text, or (``typed``) with the types Spark
+    infers, identifiers kept as text (inferring would read ``007`` as the number 7)."""
+    if not typed:
+        return spark.read.csv(path, header=True, inferSchema=False)
+    inferred = spark.read.csv(path, header=True, inferSchema=True).schema
+    ours = {theirs: name for theirs, name in (columns or {}).items()}
+    fields = [
+        T.StructField(f.name, T.StringType(), True)
+        if ours.get(f.name, f.name) in _IDENTIFIERS
+        else f
+        for f in inferred.fields
+    ]
+    return spark.read.csv(path, header=True, schema=T.StructType(fields))
 
 
 def _nanos_to_timestamp(spark: SparkSession, nanos: Column) -> Column:

@@ -565,6 +565,10 @@ def check_customers(sdf: SparkDataFrame, policy: InputConfig | None = None) -> S
             out[name], _ = parse_timestamps(
                 checks, sdf, name, policy.timestamp_format, required=False
             )
+    for name in found:  # the attributes: text stripped, "unknown" where missing
+        if name != "customer_id" and name not in CUSTOMER_DATES:
+            if isinstance(sdf.schema[name].dataType, T.StringType):
+                out[name] = _as_text(sdf, name)
     lines, row = checks.run()
     report = SparkValidation("customers", None, lines, rows=int(row["_n"] or 0))
     if ids is not None:

@@ -27,7 +27,11 @@ from vipml.spark.frames import to_spark
 from vipml.spark.scoring import last_day, score
 from vipml.spark.session import default_buckets, quiet_pyspark, session_setting, spark_session
 from vipml.spark.shipping import ShippedBundle
-from vipml.spark.validation import validate_transactions
+from vipml.spark.validation import (
+    validate_customers,
+    validate_events,
+    validate_transactions,
+)
 from vipml.tempfiles import staging
 
 log = logging.getLogger(__name__)
@@ -155,7 +159,8 @@ def _read_input(
             read_transactions(source, columns, policy) if table == "transactions" else source
         )
         return to_spark(spark, frame), table == "transactions"
-    return read_table(spark, source, columns, typed=table != "transactions"), False
+    # customers keep the types Spark infers (numeric attributes), identifiers as text
+    return read_table(spark, source, columns, typed=table == "customers"), False
 
 
 def _safe_csv(frame: SparkDataFrame) -> SparkDataFrame:
@@ -255,10 +260,12 @@ def score_path(
     )
     if not validated:  # checked once here, so the cutoff is read from clean timestamps
         tx = validate_transactions(tx, policy)
-    ev = None if events is None else _read_input(session, events, mapping.events, "events")[0]
-    cust = None
+    ev = cust = None
+    if events is not None:
+        ev = validate_events(_read_input(session, events, mapping.events, "events")[0], policy)
     if customers is not None:
-        cust = _read_input(session, customers, mapping.customers, "customers")[0]
+        raw = _read_input(session, customers, mapping.customers, "customers")[0]
+        cust = validate_customers(raw, policy)
     cutoff = last_day(tx) if cutoff is None else pd.Timestamp(cutoff).normalize()
     scores = score(
         shipped, tx, cutoff, ev, cust, segment=segment, config=config, num_buckets=num_buckets,

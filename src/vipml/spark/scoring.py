@@ -40,7 +40,11 @@ from vipml.spark.frames import (
 from vipml.spark.session import quiet_pyspark
 from vipml.spark.shipping import ShippedBundle
 from vipml.spark.thresholds import spark_thresholds
-from vipml.spark.validation import validate_transactions
+from vipml.spark.validation import (
+    validate_customers,
+    validate_events,
+    validate_transactions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +128,9 @@ def score(
         workers as bytes (:class:`ShippedBundle`); each worker loads them once.
     transactions, events, customers
         Spark DataFrames with vipml's column names. The transactions are checked against the
-        contract first (:func:`vipml.spark.validate_transactions` with the config's ``input``
-        policies: one aggregation pass, and one ``distinct`` for repeated rows), unless
-        ``validated``.
+        contract first (:func:`vipml.spark.validate_transactions`, ``validate_events`` and
+        ``validate_customers`` with the config's ``input`` policies: one aggregation pass
+        each, and one ``distinct`` for repeated rows), unless ``validated``.
     cutoff
         The scoring date; None takes the last date in the data.
     segment
@@ -152,8 +156,8 @@ def score(
         ``scoring.allow_missing``); the inputs are checked once, on the driver
         (:mod:`vipml.model_inputs`).
     validated
-        The transactions are already clean and typed (validated upstream, or converted from
-        a validated pandas frame): only the required columns are checked.
+        The tables are already clean and typed (validated upstream, or converted from
+        validated pandas frames): only the transactions' required columns are checked.
 
     Returns
     -------
@@ -182,7 +186,10 @@ def score(
     if validated:
         require_columns(transactions, ["customer_id", "timestamp", "revenue"], "transactions")
     else:
-        transactions = validate_transactions(transactions, (config or loaded.config).input)
+        policy = (config or loaded.config).input
+        transactions = validate_transactions(transactions, policy)
+        events = None if events is None else validate_events(events, policy)
+        customers = None if customers is None else validate_customers(customers, policy)
     _check_inputs(loaded, transactions, events, customers, config, allow_missing)
     cutoff = last_day(transactions) if cutoff is None else pd.Timestamp(cutoff).normalize()
     lines = profitable_lines(transactions, cutoff, loaded.config)

@@ -16,7 +16,8 @@ Steps, each in its own process so that its peak memory (``ru_maxrss``) is its ow
    in place for the run; nothing is changed in what they compute).
 3. **score** -- what ``vipml score`` runs: ``vipml.batch.score_to_file`` at the same cutoff
    (score, segment with population thresholds, write Parquet atomically), in ``--chunks``
-   customer chunks (1: the log is read first and scored at once; more: the Parquet folder is
+   customer chunks (default ``auto``, as ``vipml score``: one per 4M transaction rows;
+   1: the log is read first and scored at once; more: the Parquet folder is
    scanned chunk by chunk inside the timed step, which bounds memory).
 4. **lifetimes** -- the lifetimes pipeline on the same purchases: ``summary_data_from_transaction_
    data`` (daily, recency and T in weeks, as vipml), ``calibration_and_holdout_data`` (26 weeks),
@@ -296,13 +297,17 @@ def step_train(folder: Path, info: dict[str, Any], bundle: Path) -> dict[str, An
 
 
 def step_score(
-    folder: Path, info: dict[str, Any], bundle: Path, out: Path, chunks: int = 1,
+    folder: Path, info: dict[str, Any], bundle: Path, out: Path, chunks: int | str = "auto",
     workers: int | None = None,
 ) -> dict[str, Any]:
-    """``vipml score``: :func:`vipml.batch.score_to_file` (score, segment, write atomically)."""
+    """``vipml score``: :func:`vipml.batch.score_to_file` (score, segment, write atomically);
+    ``chunks='auto'`` as ``vipml score``'s default (:func:`vipml.jobs.auto_chunks`)."""
     from vipml.batch import score_to_file
     from vipml.bundle import load_model
+    from vipml.jobs import auto_chunks
 
+    setting = chunks
+    chunks = auto_chunks(folder / "transactions") if chunks == "auto" else int(chunks)
     watch = Stopwatch()
     with watch.time("read"):
         events = read_folder(folder / "events")
@@ -325,6 +330,7 @@ def step_score(
         "rows": scores.customers,
         "explained": scores.explained,
         "chunks": chunks,
+        "chunks_setting": setting,
         "workers": scores.workers,
     }
 
@@ -502,7 +508,7 @@ def run_one_step(args: argparse.Namespace) -> dict[str, Any]:
         return step_train(folder, info, bundle)
     if args.step == "score":
         return step_score(
-            folder, info, bundle, folder / "scores.parquet", getattr(args, "chunks", 1),
+            folder, info, bundle, folder / "scores.parquet", getattr(args, "chunks", "auto"),
             getattr(args, "workers", None),
         )
     if args.step == "lifetimes":
@@ -632,7 +638,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--lifetimes-max", type=int, default=1_000_000)
     parser.add_argument(
-        "--chunks", type=int, default=1, help="scoring chunks (vipml score --chunks)"
+        "--chunks",
+        default="auto",
+        help="scoring chunks (vipml score --chunks; default auto: scoring.chunks' default)",
     )
     parser.add_argument(
         "--workers",

@@ -137,3 +137,22 @@ def test_default_workers_one_per_core_at_most_one_per_chunk():
     assert default_workers(1) == 1
     assert default_workers(100) == min(100, len(os.sched_getaffinity(0)))
     assert default_workers(3, workers=8) == 3
+
+
+def test_auto_chunks_count_the_rows_from_the_parquet_metadata(model_and_data, tmp_path):
+    """``scoring.chunks: auto`` (the default): one chunk per ROWS_PER_CHUNK rows, counted
+    without reading the data; a small input is scored in one chunk."""
+    from vipml.config import ROWS_PER_CHUNK, Config
+    from vipml.jobs import auto_chunks, score_files
+
+    model, tx, folder = model_and_data
+    assert Config().scoring.chunks == "auto" and ROWS_PER_CHUNK == 4_000_000
+    assert auto_chunks(folder, rows_per_chunk=2000) == -(-len(tx) // 2000) > 1
+    assert auto_chunks(folder) == auto_chunks(tx) == 1
+    csv = tmp_path / "tx.csv"
+    tx.to_csv(csv, index=False)
+    assert auto_chunks(csv, rows_per_chunk=10) == 1  # counted once read
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        done = score_files(model, folder, tmp_path / "auto.parquet", cutoff="1998-06-30")
+    assert done.chunks == 1 and done.customers == tx["customer_id"].nunique()

@@ -48,7 +48,7 @@ import pyarrow.parquet as pq
 from joblib.externals.loky import BrokenProcessPool, ProcessPoolExecutor, process_executor
 
 from vipml.config import Config, config_to_dict
-from vipml.data.io import BUNDLED_DATASETS, read_transactions, table_writer
+from vipml.data.io import parquet_source, read_transactions, table_writer
 from vipml.data.schema import align_ids, check_transactions
 from vipml.errors import SchemaError, VipmlError
 from vipml.features import line_totals, rank_lines
@@ -144,16 +144,6 @@ def chunk_of(customer_id: pd.Series | np.ndarray, bounds: np.ndarray) -> np.ndar
     if len(bounds) == 0:
         return np.zeros(len(ids), dtype=np.int64)
     return np.searchsorted(bounds, ids, side="right").astype(np.int64)
-
-
-def _parquet_source(source: str | Path | pd.DataFrame) -> Path | None:
-    """The path when ``source`` is a Parquet file or a folder of them (read by row groups)."""
-    if isinstance(source, pd.DataFrame) or (
-        isinstance(source, str) and source in BUNDLED_DATASETS
-    ):
-        return None
-    path = Path(source)
-    return path if path.is_dir() or path.suffix.lower() in (".parquet", ".pq") else None
 
 
 def _id_column(config: Config) -> str:
@@ -265,7 +255,7 @@ def _plan(
 ) -> _Plan:
 
     config = run.config
-    path = _parquet_source(source)
+    path = parquet_source(source)
     if chunks <= 1 or path is None:
         tx = read_transactions(source, config.columns.transactions, config.input)
         bounds = chunk_bounds(tx["customer_id"], chunks)
@@ -616,7 +606,7 @@ def score_to_file(
     )
     with scratch("score") as workdir:
         run = _Run(
-            model, config, pd.Timestamp(cutoff), reasons, workdir, path=_parquet_source(source)
+            model, config, pd.Timestamp(cutoff), reasons, workdir, path=parquet_source(source)
         )
         pool = _Pool(run, n_workers)
         finished = False

@@ -36,11 +36,12 @@ import pandas as pd
 
 from vipml.batch import Progress, score_to_file
 from vipml.bundle import VipModel, is_model_uri, load_model
-from vipml.config import Config
+from vipml.config import ROWS_PER_CHUNK, Config
 from vipml.data.datasets import load_cdnow
 from vipml.data.dates import parse_timestamps
 from vipml.data.io import (
     BUNDLED_DATASETS,
+    parquet_source,
     raw_transactions,
     read_customers,
     read_events,
@@ -266,7 +267,7 @@ def score_files(
     events: str | os.PathLike[str] | None = None,
     customers: str | os.PathLike[str] | None = None,
     config: Config | None = None,
-    chunks: int | None = None,
+    chunks: int | Literal["auto"] | None = None,
     workers: int | None = None,
     reasons: str | None = None,
     allow_missing: Sequence[str] | None = None,
@@ -337,15 +338,18 @@ def score_files(
         return replace(done, model=bundle)
     if engine != "pandas":
         raise InvalidArgumentError(f"engine={engine!r}: use 'pandas' or 'spark'")
-    n_chunks = cfg.scoring.chunks if chunks is None else chunks
-    if n_chunks < 1:
-        raise InvalidArgumentError("chunks must be at least 1")
+    setting = cfg.scoring.chunks if chunks is None else chunks
+    if setting != "auto" and int(setting) < 1:
+        raise InvalidArgumentError("chunks must be at least 1 (or 'auto')")
     if workers is not None and workers < 0:
         raise InvalidArgumentError("workers must be 0 (one per core) or more")
     ev, cu = _side_tables(events, customers, cfg)
     source: Any = transactions
+    n_chunks = auto_chunks(transactions) if setting == "auto" else int(setting)
     if n_chunks == 1:  # read whole once (the chunked engine reads its chunks itself)
         source = read_transactions_reported(transactions, cfg, on_read)
+        if setting == "auto":
+            n_chunks = auto_chunks(source)
     last = last_day(source, cfg)
     if when is None:
         when = last
@@ -358,3 +362,38 @@ def score_files(
         progress=progress,
     )
     return replace(done, model=bundle)
+
+
+def auto_chunks(transactions: Any, rows_per_chunk: int = ROWS_PER_CHUNK) -> int:
+    """``scoring.chunks: auto``: one customer chunk per :data:`~vipml.config.ROWS_PER_CHUNK`
+    transaction rows, counted from a Parquet input's metadata (nothing read) or a frame.
+
+    Parameters
+    ----------
+    transactions
+        A Parquet file or folder, a frame, or another input (counted once read: 1 here).
+    rows_per_chunk
+        Transaction rows per chunk.
+
+    Returns
+    -------
+    int
+        The number of chunks, at least 1.
+
+    Examples
+    --------
+    >>> auto_chunks(pd.DataFrame({"customer_id": range(10)})), auto_chunks("orders.csv")
+    (1, 1)
+    >>> auto_chunks(pd.DataFrame({"customer_id": range(10)}), rows_per_chunk=4)
+    3
+    """
+    if isinstance(transactions, pd.DataFrame):
+        rows = len(transactions)
+    else:
+        path = parquet_source(transactions)
+        if path is None:
+            return 1
+        import pyarrow.dataset as ds
+
+        rows = ds.dataset(path, format="parquet").count_rows()
+    return max(1, -(-rows // rows_per_chunk))

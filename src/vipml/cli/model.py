@@ -319,8 +319,9 @@ def score(
         int | None,
         typer.Option(
             help="Score customers in this many chunks (ranges of customer_id) to bound memory "
-            "on large inputs, e.g. a folder of Parquet files [default: scoring.chunks, 1]. "
-            "The rows are the same for any number of chunks."
+            "on large inputs, e.g. a folder of Parquet files [default: scoring.chunks, auto: "
+            "one chunk per 4M transaction rows]. The rows are the same for any number of "
+            "chunks."
         ),
     ] = None,
     workers: Annotated[
@@ -378,6 +379,8 @@ def score(
         f"{end:%Y-%m-%d}] with the model trained at {bundle.cutoff:%Y-%m-%d}"
         + (" with Spark" if done.engine == "spark" else "")
         + (f" in {done.chunks} chunks" if done.chunks > 1 and done.engine != "spark" else "")
+        + (" (scoring.chunks: auto, one per 4M transaction rows)"
+           if done.chunks > 1 and chunks is None and cfg.scoring.chunks == "auto" else "")
         + (f" by {done.workers} worker processes" if done.workers > 1 else "")
         + f": mean P(future VIP) {done.mean_p_future_vip:.3f}, mean P(churn) "
         f"{done.mean_p_churn:.3f}"

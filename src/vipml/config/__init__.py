@@ -28,6 +28,7 @@ vipml.errors.ConfigError: vip.mode: 'weekly' is not one of 'fixed', 'dynamic'
 from vipml.config.durations import parse_duration
 from vipml.config.io import config_to_dict, dump_config, flatten_config, load_config
 from vipml.config.sections import (
+    ROWS_PER_CHUNK,
     BtydConfig,
     ColumnsConfig,
     Config,
@@ -60,6 +61,7 @@ __all__ = [
     "DEFAULT_TREATMENTS",
     "parse_condition",
     "ScoringConfig",
+    "ROWS_PER_CHUNK",
     "TrackingConfig",
     "Config",
     "load_config",

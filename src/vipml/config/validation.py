@@ -48,7 +48,15 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         if value is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
-        return _convert(value, inner[0], where)
+        if len(inner) == 1:
+            return _convert(value, inner[0], where)
+        for hint_tried in inner:  # the first type that takes the value (int | "auto")
+            try:
+                return _convert(value, hint_tried, where)
+            except ConfigError:
+                continue
+        kinds = " or ".join(_describe(a) for a in inner)
+        raise ConfigError(f"{where}: {value!r} is not {kinds}")
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if isinstance(value, hint):
             return value
@@ -87,6 +95,13 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected text, got {value!r}")
         return str(value)
     return value
+
+
+def _describe(hint: Any) -> str:
+    """A type hint in words, for a message (``a number``, ``'auto'``)."""
+    if get_origin(hint) is Literal:
+        return " or ".join(repr(c) for c in get_args(hint))
+    return {int: "a whole number", float: "a number", bool: "true or false"}.get(hint, str(hint))
 
 
 def _config_error(problems: list[str]) -> ConfigError:

@@ -55,6 +55,7 @@ __all__ = [
     "ID_COLUMNS",
     "id_column_names",
     "read_table",
+    "parquet_source",
     "raw_transactions",
     "read_transactions",
     "read_events",
@@ -330,3 +331,29 @@ def read_customers(
         source, policy=policy, text_columns=id_column_names(columns)
     )
     return validate_customers(frame, columns, policy)
+
+
+def parquet_source(source: str | Path | pd.DataFrame) -> Path | None:
+    """The path when ``source`` is a Parquet file or a folder of them (read by row groups).
+
+    Parameters
+    ----------
+    source
+        A path, a bundled dataset name or a frame.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The path; None for a frame, a bundled dataset or another kind of file.
+
+    Examples
+    --------
+    >>> parquet_source("orders.parquet"), parquet_source("orders.csv"), parquet_source("cdnow")
+    (PosixPath('orders.parquet'), None, None)
+    """
+    if isinstance(source, pd.DataFrame) or (
+        isinstance(source, str) and source in BUNDLED_DATASETS
+    ):
+        return None
+    path = Path(source)
+    return path if path.is_dir() or path.suffix.lower() in (".parquet", ".pq") else None

@@ -393,7 +393,10 @@ def join_reasons(reasons: pd.DataFrame) -> pd.Series:
     joined = np.full(len(reasons), "", dtype=object)
     for column in reasons.columns:  # element-wise string sums: no Python loop over rows
         part = reasons[column].to_numpy(dtype=object)
-        given = np.fromiter((isinstance(p, str) and p != "" for p in part), bool, len(part))
+        if pd.api.types.infer_dtype(part, skipna=False) == "string":  # text only (usual)
+            given = part != ""
+        else:
+            given = np.fromiter((isinstance(p, str) and p != "" for p in part), bool, len(part))
         after = given & (joined != "")
         joined[after] = joined[after] + REASON_SEPARATOR + part[after]
         first = given & ~after

@@ -577,20 +577,23 @@ class VipClassifier(Params):
         contrib = tree_contributions(
             self.booster_, matrix, n_jobs=max(int(self.num_threads), 0) or cpu_count()
         )
-        out = pd.DataFrame(0.0, index=X.index, columns=[*self.feature_names_, "bias"])
-        out[self.tree_features_] = contrib[:, :-1]
+        # one float64 block, filled in place (a DataFrame's columns set one by one are copied)
+        names = [*self.feature_names_, "bias"]
+        position = {name: j for j, name in enumerate(names)}
+        values = np.zeros((len(X), len(names)), dtype=np.float64)
+        values[:, [position[f] for f in self.tree_features_]] = contrib[:, :-1]
         bias = contrib[:, -1] + float(self.base_["intercept"])
         base = self.base_
         if base["terms"]:
             Z = (self._base_matrix(X, base["terms"]) - base["mean"]) / base["scale"]
             for j, (feature, _) in enumerate(base["terms"]):
                 part = Z[:, j] * base["coef"][j]
-                if feature in out.columns:
-                    out[feature] += part
+                if feature in position:
+                    values[:, position[feature]] += part
                 else:
                     bias = bias + part
-        out["bias"] = bias
-        return out
+        values[:, -1] = bias
+        return pd.DataFrame(values, index=X.index, columns=names, copy=False)
 
     # -------------------------------------------------------------------------- persistence
 

@@ -549,14 +549,8 @@ class VipClassifier(Params):
         """
         if tree_scores is None:
             tree_scores = self.tree_scores(self._matrix(X, matrix))
-        else:
-            self._check_fitted()
-            self._check_columns(X, self.feature_names_, "scoring rows")
-            if len(tree_scores) != len(X):
-                raise VipmlError(
-                    f"tree_scores has {len(tree_scores)} values for {len(X)} rows: compute "
-                    "them with tree_scores(tree_matrix(X))"
-                )
+        elif len(tree_scores) != len(X):
+            raise VipmlError(f"tree_scores has {len(tree_scores)} values for {len(X)} rows")
         return np.asarray(tree_scores, dtype=np.float64) + self._base_score(X)
 
     def predict_proba(
@@ -577,12 +571,15 @@ class VipClassifier(Params):
         contrib = tree_contributions(
             self.booster_, matrix, n_jobs=max(int(self.num_threads), 0) or cpu_count()
         )
-        # one float64 block, filled in place (a DataFrame's columns set one by one are copied)
+        # one float64 block filled in place: TreeSHAP's own when every feature feeds the trees
         names = [*self.feature_names_, "bias"]
         position = {name: j for j, name in enumerate(names)}
-        values = np.zeros((len(X), len(names)), dtype=np.float64)
-        values[:, [position[f] for f in self.tree_features_]] = contrib[:, :-1]
         bias = contrib[:, -1] + float(self.base_["intercept"])
+        if list(self.tree_features_) == list(self.feature_names_):
+            values = contrib
+        else:
+            values = np.zeros((len(X), len(names)), dtype=np.float64)
+            values[:, [position[f] for f in self.tree_features_]] = contrib[:, :-1]
         base = self.base_
         if base["terms"]:
             Z = (self._base_matrix(X, base["terms"]) - base["mean"]) / base["scale"]

@@ -50,9 +50,10 @@ class TreeInputs:
         return self.built[key]
 
 
-#: Rows whose trees' input matrix is built at a time when a whole table is scored: a few tens
-#: of MB, reused, instead of a matrix of the whole table (every row is scored on its own).
-BLOCK_ROWS = 65_536
+#: Rows whose trees' input matrix is built at a time when a whole table is scored: about a
+#: hundred MB at most instead of a matrix of the whole table (each row is scored on its own),
+#: in few enough LightGBM calls that their overhead does not count.
+BLOCK_ROWS = 262_144
 
 
 def tree_scores(

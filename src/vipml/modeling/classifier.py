@@ -529,12 +529,13 @@ class VipClassifier(Params):
             )
         return matrix
 
-    def tree_scores(self, matrix: np.ndarray) -> np.ndarray:
+    def tree_scores(self, matrix: np.ndarray, threads: int | None = None) -> np.ndarray:
         """The trees' raw scores (log-odds, without the prior) of the rows of a
-        :meth:`tree_matrix`. Each row's score depends on that row only, so a table can be
-        scored a block of rows at a time."""
+        :meth:`tree_matrix`, on ``threads`` threads (LightGBM's default: every core). Each
+        row's score depends on that row only: blocks of rows can be scored side by side."""
         self._check_fitted()
-        return np.asarray(self.booster_.predict(matrix, raw_score=True), dtype=np.float64)
+        extra: dict[str, Any] = {} if threads is None else {"num_threads": int(threads)}
+        return np.asarray(self.booster_.predict(matrix, raw_score=True, **extra), np.float64)
 
     def decision_function(
         self,

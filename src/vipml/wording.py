@@ -143,15 +143,14 @@ for _w, _label in _WINDOW.items():
 ROW_DEPENDENT = frozenset({"margin_rate", "days_since_engagement"})
 
 
+def _is_numbers(column: Any) -> bool:
+    return isinstance(column, np.ndarray) and column.dtype.kind in "biuf"
+
+
 def _numbers(columns: Mapping[str, np.ndarray], name: str, rows: np.ndarray) -> np.ndarray | None:
-    """A NumPy number column's values at ``rows`` (None when absent); ``ValueError`` when it
-    holds anything else (the caller then phrases row by row)."""
+    """A column's values at ``rows`` (None when absent)."""
     column = columns.get(name)
-    if column is None:
-        return None
-    if not isinstance(column, np.ndarray) or column.dtype.kind not in "biuf":
-        raise ValueError(name)
-    return column[rows]
+    return None if column is None else column[rows]
 
 
 def _truthy(values: np.ndarray | None) -> np.ndarray | bool:
@@ -179,10 +178,15 @@ def _engagement_key(columns: Mapping[str, np.ndarray], rows: np.ndarray) -> np.n
 
 
 #: For each row-dependent feature: per row, everything its phrase reads besides the value (a
-#: boolean), so that rows with the same value and key read the same phrase.
+#: boolean), so that rows with the same value and key read the same phrase; and the columns
+#: the key reads (NumPy numbers, else the rows are phrased one by one).
 _ROW_KEYS: dict[str, Callable[[Mapping[str, np.ndarray], np.ndarray], np.ndarray]] = {
     "margin_rate": _margin_key,
     "days_since_engagement": _engagement_key,
+}
+_ROW_READS = {
+    "margin_rate": ("margin_assumed",),
+    "days_since_engagement": ("tenure_days", "referrals", "reviews", "ugc"),
 }
 
 
@@ -193,14 +197,12 @@ def _row_phrases(
     distinct (value, key of :data:`_ROW_KEYS`) when the columns are NumPy numbers, else row by
     row."""
     series = columns[name]
-    try:
-        if series.dtype.kind not in "biuf":
-            raise ValueError(name)
-        key = _ROW_KEYS[name](columns, rows).astype(np.int64)
-    except (KeyError, ValueError):
+    reads = [columns[c] for c in (name, *_ROW_READS.get(name, ())) if c in columns]
+    if name not in _ROW_KEYS or not all(_is_numbers(c) for c in reads):
         return np.array(
             [phrase(name, series[i], _Row(columns, int(i))) for i in rows.tolist()], dtype=object
         )
+    key = _ROW_KEYS[name](columns, rows).astype(np.int64)
     values = series[rows]
     if values.dtype.kind == "f":  # by bit pattern: -0.0 and 0.0 read differently
         values = values.astype(np.float64).view(np.int64)

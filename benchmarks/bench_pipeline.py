@@ -244,6 +244,7 @@ STAGES = {
     "classifiers": [
         ("vipml.modeling.classifier:VipClassifier", "fit"),
         ("vipml.modeling.classifier:VipClassifier", "tree_matrix"),
+        ("vipml.modeling.classifier:VipClassifier", "tree_scores"),
         ("vipml.modeling.classifier:VipClassifier", "predict_proba"),
         ("vipml.modeling.classifier:VipClassifier", "contributions"),
     ],

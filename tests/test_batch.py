@@ -156,3 +156,41 @@ def test_auto_chunks_count_the_rows_from_the_parquet_metadata(model_and_data, tm
         warnings.simplefilter("ignore")
         done = score_files(model, folder, tmp_path / "auto.parquet", cutoff="1998-06-30")
     assert done.chunks == 1 and done.customers == tx["customer_id"].nunique()
+
+
+def test_finished_blocks_put_together_equal_the_finished_part(model_and_data):
+    # vipml score explains and writes a chunk block by block (finish_blocks): the blocks must
+    # be the rows, dtypes and attrs of finish_part's table, whatever the block size
+    from vipml.pipeline.scoring import (
+        ScoringResult,
+        finish_blocks,
+        finish_part,
+        population_thresholds,
+        score_part,
+    )
+
+    model, tx, _ = model_and_data
+    cutoff = pd.Timestamp("1998-06-30")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scored = score_part(model, tx, cutoff)
+    thresholds = population_thresholds(scored, model.config, cutoff)
+    few = scored.iloc[:40].reset_index(drop=True)  # blocks of one row: listed or not, alone
+    for part, size in ((scored, 500), (scored, 5000), (few, 1)):
+        for reasons in ("listed", "all", "none"):
+            whole = finish_part(model, part, model.config, cutoff, thresholds, reasons)
+            whole.attrs["extra"] = 1
+            summary, blocks = finish_blocks(
+                model, part, model.config, cutoff, thresholds, reasons, attrs={"extra": 1},
+                block_rows=size,
+            )
+            pieces = list(blocks)
+            assert len(pieces) == -(-len(part) // size)
+            for piece in pieces:
+                assert piece.dtypes.equals(whole.dtypes), (size, reasons)
+                assert piece.attrs == whole.attrs
+            pd.testing.assert_frame_equal(pd.concat(pieces), whole)
+            expected = ScoringResult.of_part(whole, cutoff)
+            assert (summary.customers, summary.explained, summary.segments) == (
+                expected.customers, expected.explained, expected.segments
+            )

@@ -35,6 +35,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ from vipml.pipeline.scoring import (
     check_model_inputs,
     check_reasons,
     explain_rows,
+    finish_blocks,
     finish_part,
     population_thresholds,
     score_part,
@@ -351,16 +353,21 @@ def _score_chunk(run: _Run, job: _Job) -> tuple[Path | pd.DataFrame, pd.DataFram
 
 def _finish_chunk(
     run: _Run, part: Path | pd.DataFrame, thresholds: dict[str, Any]
-) -> tuple[Path | pd.DataFrame, ScoringResult]:
+) -> tuple[Path | Iterator[pd.DataFrame], ScoringResult]:
     """Step 3 of the scoring service for one chunk (:func:`~vipml.pipeline.scoring.finish_part`);
-    return the table (a file, in a worker) and its summary."""
+    return the table (a file, in a worker; else its blocks, made as they are taken) and its
+    summary (complete once the blocks are taken)."""
     scored = part if isinstance(part, pd.DataFrame) else pd.read_feather(part)
+    if not run.in_worker:  # here: explained block by block, each written while the next is made
+        summary, blocks = finish_blocks(
+            run.model, scored, run.config, run.cutoff, thresholds, run.reasons,
+            attrs={SCORES_CONFIG: config_to_dict(run.config)},
+        )
+        return blocks, summary
     table = finish_part(run.model, scored, run.config, run.cutoff, thresholds, run.reasons)
     del scored
     table.attrs[SCORES_CONFIG] = config_to_dict(run.config)
     summary = ScoringResult.of_part(table, run.cutoff)
-    if not run.in_worker:
-        return table, summary
     out = run.workdir / f"done-{os.getpid()}-{id(table)}.arrow"
     feather.write_feather(
         pa.Table.from_pandas(table, preserve_index=False), out, compression="uncompressed"
@@ -642,7 +649,7 @@ def score_to_file(
             )
             with table_writer(out) as write:
                 for i, (table, part) in enumerate(pool.map(_finish_chunk, parts, thresholds)):
-                    write(_load(table))
+                    _write(write, table)
                     summary = summary.plus(part)
                     if progress:
                         progress("segments and reasons", n + i + 1, steps)
@@ -652,9 +659,17 @@ def score_to_file(
             pool.close(kill=not finished)
 
 
-def _load(table: Path | pd.DataFrame) -> Any:
-    """A finished chunk: a DataFrame, or the Arrow table a worker wrote (memory-mapped)."""
-    if isinstance(table, pd.DataFrame):
-        return table
-
-    return feather.read_table(table, memory_map=True)
+def _write(write: Callable[[Any], None], table: Path | Iterator[pd.DataFrame]) -> None:
+    """Write a finished chunk: the Arrow table a worker wrote (memory-mapped), or its blocks,
+    each in a thread while the next is made (Arrow encodes and compresses without the GIL)."""
+    if isinstance(table, Path):
+        write(feather.read_table(table, memory_map=True))
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="vipml-write") as writer:
+        pending = None
+        for block in table:
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(write, block)
+        if pending is not None:
+            pending.result()

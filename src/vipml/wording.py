@@ -143,6 +143,75 @@ for _w, _label in _WINDOW.items():
 ROW_DEPENDENT = frozenset({"margin_rate", "days_since_engagement"})
 
 
+def _is_numbers(column: Any) -> bool:
+    return isinstance(column, np.ndarray) and column.dtype.kind in "biuf"
+
+
+def _numbers(columns: Mapping[str, np.ndarray], name: str, rows: np.ndarray) -> np.ndarray | None:
+    """A column's values at ``rows`` (None when absent)."""
+    column = columns.get(name)
+    return None if column is None else column[rows]
+
+
+def _truthy(values: np.ndarray | None) -> np.ndarray | bool:
+    """``bool(v)`` of each number (NaN is true, as in Python); False when absent."""
+    return False if values is None else values != 0
+
+
+def _margin_key(columns: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """What the ``margin_rate`` phrase reads besides its value: is the margin assumed."""
+    return np.broadcast_to(_truthy(_numbers(columns, "margin_assumed", rows)), rows.shape)
+
+
+def _engagement_key(columns: Mapping[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """What the ``days_since_engagement`` phrase reads besides its value: is it the whole
+    tenure with no referral, review or post."""
+    value = _numbers(columns, "days_since_engagement", rows)
+    tenure = _numbers(columns, "tenure_days", rows)
+    same = (value == (-1 if tenure is None else tenure)) if value is not None else False
+    active = (
+        _truthy(_numbers(columns, "referrals", rows))
+        | _truthy(_numbers(columns, "reviews", rows))
+        | _truthy(_numbers(columns, "ugc", rows))
+    )
+    return np.broadcast_to(np.logical_and(same, np.logical_not(active)), rows.shape)
+
+
+#: For each row-dependent feature: per row, everything its phrase reads besides the value (a
+#: boolean), so that rows with the same value and key read the same phrase; and the columns
+#: the key reads (NumPy numbers, else the rows are phrased one by one).
+_ROW_KEYS: dict[str, Callable[[Mapping[str, np.ndarray], np.ndarray], np.ndarray]] = {
+    "margin_rate": _margin_key,
+    "days_since_engagement": _engagement_key,
+}
+_ROW_READS = {
+    "margin_rate": ("margin_assumed",),
+    "days_since_engagement": ("tenure_days", "referrals", "reviews", "ugc"),
+}
+
+
+def _row_phrases(
+    name: str, columns: Mapping[str, np.ndarray], rows: np.ndarray
+) -> np.ndarray:
+    """:func:`phrase` of feature ``name`` at ``rows``, with each row's context: once per
+    distinct (value, key of :data:`_ROW_KEYS`) when the columns are NumPy numbers, else row by
+    row."""
+    series = columns[name]
+    reads = [columns[c] for c in (name, *_ROW_READS.get(name, ())) if c in columns]
+    if name not in _ROW_KEYS or not all(_is_numbers(c) for c in reads):
+        return np.array(
+            [phrase(name, series[i], _Row(columns, int(i))) for i in rows.tolist()], dtype=object
+        )
+    key = _ROW_KEYS[name](columns, rows).astype(np.int64)
+    values = series[rows]
+    if values.dtype.kind == "f":  # by bit pattern: -0.0 and 0.0 read differently
+        values = values.astype(np.float64).view(np.int64)
+    codes, _ = pd.factorize(values)
+    _, first, inverse = np.unique(codes * 2 + key, return_index=True, return_inverse=True)
+    texts = [phrase(name, series[i], _Row(columns, int(i))) for i in rows[first].tolist()]
+    return np.array(texts, dtype=object)[inverse.reshape(-1)]
+
+
 class _Row(Mapping[str, Any]):
     """One customer's values, read lazily from column arrays."""
 
@@ -256,11 +325,11 @@ def top_reasons(
     matrix = contributions[features].to_numpy(dtype=np.float64)
     matrix = np.where(np.isfinite(matrix), matrix, -np.inf)
     k = max(0, min(k, len(features)))
-    order = np.argsort(-matrix, axis=1, kind="stable")[:, :k]
+    order, top = _top_k(matrix, k)
     out = np.full((len(matrix), k), "", dtype=object)
     records = values.reindex(contributions.index)
     columns = {str(c): records[c].to_numpy() for c in records.columns}
-    picked = np.take_along_axis(matrix, order, axis=1) > min_contribution
+    picked = top > min_contribution
     # a row's reasons stop at its first non-positive driver
     picked = np.cumprod(picked, axis=1).astype(bool)
     for j in range(k):
@@ -271,14 +340,38 @@ def top_reasons(
             if series is None:
                 out[rows, j] = phrase(name, None)
             elif name in ROW_DEPENDENT:
-                for i in rows:
-                    out[i, j] = phrase(name, series[i], _Row(columns, int(i)))
+                out[rows, j] = _row_phrases(name, columns, rows)
             else:  # one phrase per distinct value: counts and days repeat a lot
                 codes, uniques = pd.factorize(pd.Series(series[rows]), use_na_sentinel=False)
                 out[rows, j] = _phrases(name, np.asarray(uniques))[codes]
     return pd.DataFrame(
         out, index=contributions.index, columns=[f"reason_{j + 1}" for j in range(k)]
     )
+
+
+def _top_k(matrix: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the columns of the ``k`` largest values, largest first (ties: the first column
+    first), and those values: the first ``k`` of a stable descending sort, by ``k`` passes of
+    ``argmax``. ``matrix`` has no NaN. Once a row has only ``-inf`` left, its later columns
+    may differ from the sort's, and their values are ``-inf`` as the sort's are.
+
+    >>> order, top = _top_k(np.array([[1.0, 3.0, 3.0, -np.inf]]), 3)
+    >>> order.tolist(), top.tolist()
+    ([[1, 2, 0]], [[3.0, 3.0, 1.0]])
+    """
+    n = len(matrix)
+    order = np.zeros((n, k), dtype=np.intp)
+    top = np.full((n, k), -np.inf)
+    if k == 0 or n == 0:
+        return order, top
+    work = matrix.copy()
+    every = np.arange(n)
+    for j in range(k):
+        best = np.argmax(work, axis=1)
+        order[:, j] = best
+        top[:, j] = work[every, best]
+        work[every, best] = -np.inf
+    return order, top
 
 
 def join_reasons(reasons: pd.DataFrame) -> pd.Series:
@@ -302,7 +395,10 @@ def join_reasons(reasons: pd.DataFrame) -> pd.Series:
     joined = np.full(len(reasons), "", dtype=object)
     for column in reasons.columns:  # element-wise string sums: no Python loop over rows
         part = reasons[column].to_numpy(dtype=object)
-        given = np.fromiter((isinstance(p, str) and p != "" for p in part), bool, len(part))
+        if pd.api.types.infer_dtype(part, skipna=False) == "string":  # text only (usual)
+            given = part != ""
+        else:
+            given = np.fromiter((isinstance(p, str) and p != "" for p in part), bool, len(part))
         after = given & (joined != "")
         joined[after] = joined[after] + REASON_SEPARATOR + part[after]
         first = given & ~after

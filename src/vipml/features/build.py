@@ -147,7 +147,8 @@ def _frame(prep: Prepared, columns: dict[str, np.ndarray], names: tuple[str, ...
         name: np.asarray(columns[name], dtype=np.int64 if name in INT_COLUMNS else np.float64)
         for name in names
     }
-    return pd.DataFrame(data, index=prep.customers, columns=list(names))
+    # one block per column, not copied into two (int, float) blocks: the columns are new here
+    return pd.DataFrame(data, index=prep.customers, columns=list(names), copy=False)
 
 
 def _build(

@@ -337,15 +337,22 @@ class VipClassifier(Params):
     def tree_matrix(self, X: pd.DataFrame) -> np.ndarray:
         """The trees' input: the tree features of ``X`` as a float64 matrix (categoricals as
         codes of the fitted levels). Classifiers with the same :meth:`tree_input_key` read the
-        same matrix, so it can be built once and passed to several (``matrix=``)."""
-        out = np.empty((len(X), len(self.tree_features_)), dtype=np.float64)
+        same matrix, so it can be built once and passed to several (``matrix=``).
+
+        The matrix is column-major (Fortran order): it is filled a column at a time with
+        contiguous writes, LightGBM predicts from it without a copy, and TreeSHAP reads it by
+        column."""
+        out = np.empty((len(X), len(self.tree_features_)), dtype=np.float64, order="F")
         for j, col in enumerate(self.tree_features_):
+            values = X[col]
             if col in self.categories_:
-                out[:, j] = _level_codes(X[col], self.categories_[col])
-            elif pd.api.types.is_numeric_dtype(X[col]):
-                out[:, j] = X[col].to_numpy(dtype=np.float64, na_value=np.nan)
+                out[:, j] = _level_codes(values, self.categories_[col])
+            elif isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf":
+                out[:, j] = values.to_numpy()  # NumPy numbers: no missing value but NaN
+            elif pd.api.types.is_numeric_dtype(values):
+                out[:, j] = values.to_numpy(dtype=np.float64, na_value=np.nan)
             else:
-                out[:, j] = pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=np.float64)
+                out[:, j] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
         return out
 
     def _tree_frame(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -522,19 +529,40 @@ class VipClassifier(Params):
             )
         return matrix
 
-    def decision_function(self, X: pd.DataFrame, matrix: np.ndarray | None = None) -> np.ndarray:
+    def tree_scores(self, matrix: np.ndarray, threads: int | None = None) -> np.ndarray:
+        """The trees' raw scores (log-odds, without the prior) of the rows of a
+        :meth:`tree_matrix`, on ``threads`` threads (LightGBM's default: every core). Each
+        row's score depends on that row only: blocks of rows can be scored side by side."""
+        self._check_fitted()
+        extra: dict[str, Any] = {} if threads is None else {"num_threads": int(threads)}
+        return np.asarray(self.booster_.predict(matrix, raw_score=True, **extra), np.float64)
+
+    def decision_function(
+        self,
+        X: pd.DataFrame,
+        matrix: np.ndarray | None = None,
+        tree_scores: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Raw log-odds: the prior's plus the trees' (before calibration).
 
-        ``matrix``: :meth:`tree_matrix` of ``X``, when it is built already.
+        ``matrix``: :meth:`tree_matrix` of ``X``, when it is built already; ``tree_scores``:
+        :meth:`tree_scores` of it, when they are computed already.
         """
-        matrix = self._matrix(X, matrix)
-        trees = self.booster_.predict(matrix, raw_score=True)
-        return np.asarray(trees, dtype=np.float64) + self._base_score(X)
+        if tree_scores is None:
+            tree_scores = self.tree_scores(self._matrix(X, matrix))
+        elif len(tree_scores) != len(X):
+            raise VipmlError(f"tree_scores has {len(tree_scores)} values for {len(X)} rows")
+        return np.asarray(tree_scores, dtype=np.float64) + self._base_score(X)
 
-    def predict_proba(self, X: pd.DataFrame, matrix: np.ndarray | None = None) -> np.ndarray:
-        """Calibrated probability of the positive class, one per row (``matrix`` as in
-        :meth:`decision_function`)."""
-        return self._calibrate(self.decision_function(X, matrix))
+    def predict_proba(
+        self,
+        X: pd.DataFrame,
+        matrix: np.ndarray | None = None,
+        tree_scores: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Calibrated probability of the positive class, one per row (``matrix`` and
+        ``tree_scores`` as in :meth:`decision_function`)."""
+        return self._calibrate(self.decision_function(X, matrix, tree_scores))
 
     def contributions(self, X: pd.DataFrame, matrix: np.ndarray | None = None) -> pd.DataFrame:
         """Per-feature contributions to the raw log-odds, plus ``bias``; rows sum to the score
@@ -544,20 +572,26 @@ class VipClassifier(Params):
         contrib = tree_contributions(
             self.booster_, matrix, n_jobs=max(int(self.num_threads), 0) or cpu_count()
         )
-        out = pd.DataFrame(0.0, index=X.index, columns=[*self.feature_names_, "bias"])
-        out[self.tree_features_] = contrib[:, :-1]
+        # one float64 block filled in place: TreeSHAP's own when every feature feeds the trees
+        names = [*self.feature_names_, "bias"]
+        position = {name: j for j, name in enumerate(names)}
         bias = contrib[:, -1] + float(self.base_["intercept"])
+        if list(self.tree_features_) == list(self.feature_names_):
+            values = contrib
+        else:
+            values = np.zeros((len(X), len(names)), dtype=np.float64)
+            values[:, [position[f] for f in self.tree_features_]] = contrib[:, :-1]
         base = self.base_
         if base["terms"]:
             Z = (self._base_matrix(X, base["terms"]) - base["mean"]) / base["scale"]
             for j, (feature, _) in enumerate(base["terms"]):
                 part = Z[:, j] * base["coef"][j]
-                if feature in out.columns:
-                    out[feature] += part
+                if feature in position:
+                    values[:, position[feature]] += part
                 else:
                     bias = bias + part
-        out["bias"] = bias
-        return out
+        values[:, -1] = bias
+        return pd.DataFrame(values, index=X.index, columns=names, copy=False)
 
     # -------------------------------------------------------------------------- persistence
 

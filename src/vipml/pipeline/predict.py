@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +19,7 @@ from vipml.modeling.blend import apply_blend, blend_columns
 from vipml.modeling.classifier import (
     VipClassifier,
 )
+from vipml.units import cpu_count
 from vipml.wording import join_reasons, top_reasons
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,68 @@ class TreeInputs:
         return self.built[key]
 
 
+#: Rows whose trees' input matrix is built at a time when a whole table is scored: a few tens
+#: of MB instead of a matrix of the whole table (each row is scored on its own).
+BLOCK_ROWS = 65_536
+
+
+def tree_scores(
+    model: VipModel, frame: pd.DataFrame, block_rows: int = BLOCK_ROWS
+) -> dict[str, np.ndarray]:
+    """Each classifier's trees' raw scores for the rows of a model frame, ``block_rows`` rows at
+    a time (the trees' input matrix built once per block for classifiers that read the same).
+
+    The blocks are scored by one LightGBM thread each, in a pool of one thread per core
+    (LightGBM runs without the GIL): a core that another process slows down takes fewer
+    blocks, where LightGBM's own threads would wait for it at every call.
+
+    Parameters
+    ----------
+    model
+        A trained or loaded :class:`~vipml.bundle.VipModel`.
+    frame
+        Its input rows (:func:`~vipml.pipeline.frames.model_frame`).
+    block_rows
+        Rows per block; the scores do not depend on it.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Per target (``future_vip``, ``churn``), one raw score per row
+        (:meth:`~vipml.modeling.classifier.VipClassifier.tree_scores`).
+
+    Examples
+    --------
+    >>> class Clf:
+    ...     def tree_input_key(self): return ()
+    ...     def tree_matrix(self, frame): return frame.to_numpy()
+    ...     def tree_scores(self, matrix, threads=None): return matrix[:, 0] * 2
+    >>> class Model:
+    ...     classifiers = {"future_vip": Clf(), "churn": Clf()}
+    >>> tree_scores(Model(), pd.DataFrame({"orders": [1.0, 2.0, 3.0]}), block_rows=2)["churn"]
+    array([2., 4., 6.])
+    """
+    out = {target: np.empty(len(frame), dtype=np.float64) for target in TARGETS}
+    threads = cpu_count()
+
+    def fill(target: str, lo: int, matrix: np.ndarray) -> None:
+        scores = model.classifiers[target].tree_scores(matrix, threads=1)
+        out[target][lo : lo + len(matrix)] = scores
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="vipml-trees") as pool:
+        pending: deque[Any] = deque()
+        for lo in range(0, len(frame), max(int(block_rows), 1)):
+            matrices = TreeInputs(frame.iloc[lo : lo + block_rows])
+            for target in TARGETS:
+                matrix = matrices.of(model.classifiers[target])
+                pending.append(pool.submit(fill, target, lo, matrix))
+            while len(pending) > 2 * threads:  # a few blocks' matrices at a time
+                pending.popleft().result()
+        for job in pending:
+            job.result()
+    return out
+
+
 def predict_frame(model: VipModel, frame: pd.DataFrame, explain: bool = True) -> pd.DataFrame:
     """Probabilities and reason columns (empty unless ``explain``) for a model frame's rows.
 
@@ -75,19 +141,20 @@ def predict_frame(model: VipModel, frame: pd.DataFrame, explain: bool = True) ->
     >>> class Clf:
     ...     def tree_input_key(self): return ()
     ...     def tree_matrix(self, frame): return frame.to_numpy()
-    ...     def predict_proba(self, frame, matrix): return np.full(len(frame), 0.5)
+    ...     def tree_scores(self, matrix, threads=None): return matrix[:, 0]
+    ...     def predict_proba(self, frame, tree_scores): return 1 / (1 + np.exp(-tree_scores))
     >>> class Model:
     ...     classifiers = {"future_vip": Clf(), "churn": Clf()}
-    >>> out = predict_frame(Model(), pd.DataFrame({"orders": [2]}), explain=False)
+    >>> out = predict_frame(Model(), pd.DataFrame({"orders": [0.0]}), explain=False)
     >>> float(out["p_churn"].iloc[0]), list(out.columns[:3]), list(out.columns[-2:])
     (0.5, ['p_future_vip', 'p_churn', 'reasons'], ['churn_reasons', 'orders'])
     """
     out = pd.DataFrame(index=frame.index)
-    matrices = TreeInputs(frame)
+    trees = tree_scores(model, frame)
     blends = (getattr(model, "training", None) or {}).get("blend") or {}
     for target, column in (("future_vip", "p_future_vip"), ("churn", "p_churn")):
         classifier = model.classifiers[target]
-        p = classifier.predict_proba(frame, matrices.of(classifier))
+        p = classifier.predict_proba(frame, tree_scores=trees[target])
         blend = blends.get(target) or {}
         if blend.get("use") and len(frame):  # the safety net (vipml.modeling.blend)
             p = apply_blend(blend["state"], blend_columns(frame, p, target), target)

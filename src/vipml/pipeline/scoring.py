@@ -4,7 +4,7 @@ that every entry point runs (score, population thresholds, segments, reasons).""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +29,7 @@ from vipml.pipeline.frames import (
     frame_from_features,
     model_frame,
 )
-from vipml.pipeline.predict import explain, predict_frame
+from vipml.pipeline.predict import REASON_COLUMNS, explain, predict_frame
 from vipml.segments import INPUT_COLUMNS, assign_segments, segment_thresholds
 
 log = logging.getLogger(__name__)
@@ -416,6 +416,71 @@ def finish_part(
         table = explain(model, table, rows)
     table.attrs["cutoff"] = f"{cutoff:%Y-%m-%d}"
     return table
+
+
+#: Rows explained (and handed on to be written) at a time by :func:`finish_blocks`.
+FINISH_BLOCK_ROWS = 131_072
+
+
+def finish_blocks(
+    model: VipModel,
+    scored: pd.DataFrame,
+    config: Config,
+    cutoff: pd.Timestamp,
+    thresholds: Mapping[str, Any],
+    reasons: str,
+    *,
+    attrs: Mapping[str, Any] | None = None,
+    block_rows: int = FINISH_BLOCK_ROWS,
+) -> tuple[ScoringResult, Iterator[pd.DataFrame]]:
+    """Step 3, for one part, a block of rows at a time: :func:`finish_part` (``order='input'``)
+    cut into consecutive row blocks, so that a caller can write a block while the next one is
+    explained. The blocks put together equal :func:`finish_part`'s table (values, dtypes,
+    ``attrs``).
+
+    Parameters
+    ----------
+    model, scored, config, cutoff, thresholds, reasons
+        As in :func:`finish_part`.
+    attrs
+        Extra ``attrs`` for every block (e.g. the config the scores were made with).
+    block_rows
+        Rows per block.
+
+    Returns
+    -------
+    tuple of (ScoringResult, iterator of pandas.DataFrame)
+        The part's summary and its blocks, in row order. The segments are assigned to every
+        row at once, before the first block; each block is explained as it is taken, and the
+        summary's ``explained`` counts the blocks taken so far (read it after the last).
+
+    Examples
+    --------
+    See ``tests/test_batch.py``: a batch run writes these blocks.
+    """
+    table = assign_segments(
+        scored, config, as_of=cutoff, thresholds=thresholds, order="input"
+    )
+    rows = explain_rows(table, reasons)
+    summary = ScoringResult.of_part(table, cutoff)  # explain changes no score or segment
+    summary.explained = 0
+    extra = {"cutoff": f"{cutoff:%Y-%m-%d}", **dict(attrs or {})}
+
+    def blocks() -> Iterator[pd.DataFrame]:
+        for lo in range(0, len(table), max(int(block_rows), 1)):
+            block, mask = table.iloc[lo : lo + block_rows], rows[lo : lo + block_rows]
+            if rows.any():  # as finish_part: explained when any row of the part is
+                block = explain(model, block, mask)
+                if mask.all() and not rows.all():
+                    # explain keeps the reason columns' dtype when it fills every row, and
+                    # infers it from the values otherwise: as for the whole part
+                    for col in REASON_COLUMNS:
+                        block[col] = block[col].to_numpy(dtype=object)
+            block.attrs.update(extra)
+            summary.explained += int(block["reasons"].ne("").sum())
+            yield block
+
+    return summary, blocks()
 
 
 @dataclass

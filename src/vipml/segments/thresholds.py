@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from vipml.config import Config, VipConfig
-from vipml.errors import SchemaError
+from vipml.errors import InvalidArgumentError, SchemaError
 from vipml.segments.status import run_date_of, value_columns, vip_status
 from vipml.segments.vocabulary import as_config
 
@@ -265,7 +265,9 @@ class TablePopulation:
         if subset == "all":
             return np.ones(n, dtype=bool)
         if self._vip_now is None:
-            raise ValueError(f"subset {subset!r} needs a VIP threshold: use with_vip_threshold")
+            raise InvalidArgumentError(
+                f"subset {subset!r} needs a VIP threshold: use with_vip_threshold"
+            )
         if subset == "vips":
             return self._vip_now
         return ~self._vip_now & np.isfinite(self._values["p_future_vip"])

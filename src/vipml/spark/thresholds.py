@@ -42,6 +42,7 @@ from pyspark.sql import DataFrame as SparkDataFrame
 from pyspark.sql import functions as F
 
 from vipml.config import Config
+from vipml.errors import InvalidArgumentError
 from vipml.segments import Subset, as_config, thresholds_of, value_columns
 from vipml.spark.session import quiet_pyspark
 
@@ -112,7 +113,7 @@ class SparkPopulation:
         if not ranks:
             return []
         if min(ranks) < 0 or max(ranks) >= n:
-            raise IndexError(f"ranks {list(ranks)} outside the {n} values of {subset}")
+            raise InvalidArgumentError(f"ranks {list(ranks)} outside the {n} values of {subset}")
         values = self._rows(subset).select(F.col(column).cast("double").alias("v"))
         brackets = self._brackets(values, ranks, n)
         found = _resolve(values, ranks, brackets)
@@ -128,7 +129,9 @@ class SparkPopulation:
         if subset == "all":
             return self._scores
         if self._vip_now is None:
-            raise ValueError(f"subset {subset!r} needs a VIP threshold: use with_vip_threshold")
+            raise InvalidArgumentError(
+                f"subset {subset!r} needs a VIP threshold: use with_vip_threshold"
+            )
         if subset == "vips":
             return self._scores.filter(self._vip_now)
         return self._scores.filter(~self._vip_now & _finite(F.col("p_future_vip")))

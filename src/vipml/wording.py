@@ -36,7 +36,9 @@ REASON_SEPARATOR = "; "
 
 
 def _money(x: float) -> str:
-    """An amount: whole numbers from 100 up, two decimals below."""
+    """An amount: whole numbers from 100 up, two decimals below. Rounded to 1e-6 first, so
+    sums added up in another order (Spark, chunks) that straddle a half give the same text."""
+    x = round(x, 6)
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}".rstrip("0").rstrip(".")
 
 

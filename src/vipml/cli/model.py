@@ -380,7 +380,8 @@ def score(
         + (" with Spark" if done.engine == "spark" else "")
         + (f" in {done.chunks} chunks" if done.chunks > 1 and done.engine != "spark" else "")
         + (" (scoring.chunks: auto, one per 4M transaction rows)"
-           if done.chunks > 1 and chunks is None and cfg.scoring.chunks == "auto" else "")
+           if done.chunks > 1 and done.engine != "spark" and chunks is None
+           and cfg.scoring.chunks == "auto" else "")
         + (f" by {done.workers} worker processes" if done.workers > 1 else "")
         + f": mean P(future VIP) {done.mean_p_future_vip:.3f}, mean P(churn) "
         f"{done.mean_p_churn:.3f}"

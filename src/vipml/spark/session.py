@@ -18,6 +18,10 @@ BUCKET = "_vipml_bucket"
 """Name of the temporary bucket column (dropped from every result)."""
 
 
+#: A ``PYTHONWARNINGS`` filter for PySpark's notice that pandas >= 3 is "not fully supported".
+PANDAS_NOTICE_FILTER = "ignore:PySpark does not yet fully support pandas:FutureWarning"
+
+
 @contextmanager
 def quiet_pyspark() -> Iterator[None]:
     """Silence PySpark's known warning that pandas >= 3 is 'not fully supported'.
@@ -196,7 +200,12 @@ def spark_session(
             "spark.sql.adaptive.enabled": "true",
         }
     if local:
-        settings.update({"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"})
+        settings.update({
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            # the Python workers' copy of the pandas >= 3 notice quiet_pyspark silences here
+            "spark.executorEnv.PYTHONWARNINGS": PANDAS_NOTICE_FILTER,
+        })
     settings.update(dict(conf or {}))
     for key, value in settings.items():
         builder = builder.config(key, value)

@@ -486,3 +486,23 @@ def test_scoring_validates_the_transactions_first(spark, cdnow_model, tmp_path):
     with pytest.raises(SchemaError, match="revenue: not a number in 1 of 200 rows"):
         vs.score_path(model, data, tmp_path / "scores", spark=spark, num_buckets=2)
     assert not (tmp_path / "scores").exists()
+
+
+def test_a_bracket_that_misses_its_rank_falls_back_to_every_value(spark, monkeypatch):
+    """With a coarse ``percentile_approx`` and no margin the brackets miss their ranks; the
+    values found over every distinct value are still the exact ones."""
+    from vipml.spark import thresholds as st
+
+    monkeypatch.setattr(st, "ACCURACY", 5)
+    monkeypatch.setattr(st, "_MARGIN", 0.0)
+    table = tied_scores(5_000, seed=5)
+    with vs.quiet_pyspark():
+        scores = spark.createDataFrame(table).repartition(2).persist()
+    ranks = [3, 1_234, 2_500, 4_321, 4_999]
+    column = scores.select(scores["clv"].alias("v"))
+    brackets = st.SparkPopulation._brackets(column, ranks, len(table))
+    assert None in st._resolve(column, ranks, brackets)  # the fallback is really taken
+    values = np.sort(table["clv"].to_numpy())[ranks]
+    got = st.SparkPopulation(scores, None).order_statistics("clv", ranks, "all")
+    assert got == values.tolist()
+    scores.unpersist()

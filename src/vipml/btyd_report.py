@@ -187,6 +187,16 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
+def _uncertainty(model: Any) -> dict[str, Any]:
+    """A fitted model's standard errors and 95% intervals, by parameter (None where NaN)."""
+    se, ci = model.standard_errors_, model.confidence_intervals_
+    bounds = {k: [float(ci.at[k, "lower"]), float(ci.at[k, "upper"])] for k in ci.index}
+    return {
+        "standard_errors": {k: _finite_or_none(float(v)) for k, v in se.items()},
+        "intervals_95": {k: [_finite_or_none(v) for v in pair] for k, pair in bounds.items()},
+    }
+
+
 def fit_report(
     transactions: pd.DataFrame,
     cutoff: str | pd.Timestamp,
@@ -210,7 +220,8 @@ def fit_report(
     Returns
     -------
     dict (JSON-able)
-        ``{"models": {"bgnbd": {"params", "log_likelihood", "penalizer"}, "pareto_nbd": ...,
+        ``{"models": {"bgnbd": {"params", "standard_errors", "intervals_95" (lower, upper on
+        the log scale), "log_likelihood", "penalizer"}, "pareto_nbd": ...,
         "mbgnbd": ...}, "gamma_gamma": {...}, "holdout": [one record per model], "best":
         name or None}`` plus ``cutoff``, ``holdout_end``, ``freq``, ``time_unit``,
         ``customers`` and ``repeat_customers``. A model that does not converge has an
@@ -222,6 +233,8 @@ def fit_report(
     >>> report = fit_report(load_cdnow(sample=True), "1997-09-30")
     >>> report["best"], round(report["models"]["bgnbd"]["params"]["r"], 3)
     (None, 0.243)
+    >>> round(report["models"]["bgnbd"]["standard_errors"]["r"], 3)
+    0.013
     """
     config = config or Config()
     freq, time_unit, penalizers = config.btyd.freq, config.btyd.time_unit, config.btyd.penalizers
@@ -271,6 +284,7 @@ def fit_report(
             model = fitted[name]
             report["models"][name] = {
                 "params": dict(model.params_),
+                **_uncertainty(model),
                 "log_likelihood": model.log_likelihood_,
                 "penalizer": model.penalizer_,
             }
@@ -280,6 +294,7 @@ def fit_report(
         gg = GammaGammaModel(penalizers=penalizers).fit(summary)
         report["gamma_gamma"] = {
             "params": dict(gg.params_),
+            **_uncertainty(gg),
             "log_likelihood": gg.log_likelihood_,
             "penalizer": gg.penalizer_,
             "customers": gg.n_customers_,

@@ -29,6 +29,13 @@ def test_btyd_on_the_cdnow_sample_prints_the_published_figures(tmp_path):
     assert round(report["models"]["pareto_nbd"]["log_likelihood"], 1) == -9595.0
     assert set(report["gamma_gamma"]["params"]) == {"p", "q", "gamma"}
     assert [row["actual_purchases"] for row in report["holdout"]] == [1882.0] * 3
+    # standard errors and 95% intervals, printed and in the JSON
+    assert "Parameter uncertainty" in text and "r=0.243 ±0.013 (0.219-0.268)" in text
+    bgnbd = report["models"]["bgnbd"]
+    assert round(bgnbd["standard_errors"]["alpha"], 3) == 0.378
+    lower, upper = bgnbd["intervals_95"]["r"]
+    assert lower < bgnbd["params"]["r"] < upper
+    assert set(report["gamma_gamma"]["standard_errors"]) == {"p", "q", "gamma"}
 
 
 def test_btyd_without_holdout_and_bad_dates():

@@ -122,3 +122,26 @@ def test_covariance_is_not_saved_and_not_required(cdnow):
     assert "variance_matrix" not in str(model.to_dict())
     assert not hasattr(loaded, "standard_errors_")
     assert loaded.p_alive(cdnow).equals(model.p_alive(cdnow))
+
+
+def test_confidence_intervals_hold_the_estimate_and_agree_with_lifetimes(cdnow):
+    """The 95% intervals are taken on the log scale: positive, around the estimate, and close
+    to lifetimes' linear ``coef +- 1.96 se`` where the standard error is small."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = BetaGeoFitter().fit(cdnow["frequency"], cdnow["recency"], cdnow["T"])
+    model = BetaGeoModel().fit(cdnow)
+    ci = model.confidence_intervals_
+    assert list(ci.columns) == ["lower", "upper"] and list(ci.index) == list(model.params_)
+    theta = pd.Series(model.params_)
+    assert (ci["lower"] > 0).all() and (ci["lower"] < theta).all() and (theta < ci["upper"]).all()
+    # log-scale: the estimate is the geometric middle, and the width follows the error
+    assert np.sqrt(ci["lower"] * ci["upper"]).to_numpy() == pytest.approx(theta.to_numpy())
+    relative = model.standard_errors_ / theta
+    summary = reference.summary
+    for name in relative[relative < 0.1].index:  # r and alpha here (5% and 9%)
+        assert ci.at[name, "lower"] == pytest.approx(summary.at[name, "lower 95% bound"], rel=0.02)
+        assert ci.at[name, "upper"] == pytest.approx(summary.at[name, "upper 95% bound"], rel=0.02)
+    assert len(relative[relative < 0.1]) >= 2
+    gg = GammaGammaModel().fit(load_cdnow_summary_data_with_monetary_value().query("frequency > 0"))
+    assert (gg.confidence_intervals_["lower"] < pd.Series(gg.params_)).all()

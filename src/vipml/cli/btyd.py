@@ -30,6 +30,25 @@ def _params(params: dict[str, float]) -> str:
     return " ".join(f"{k}={_number(v)}" for k, v in params.items())
 
 
+def _print_uncertainty(rows: list[tuple[str, dict[str, Any]]]) -> None:
+    """Each parameter's standard error and 95% interval (from the Hessian at the optimum)."""
+    console.print("\n[bold]Parameter uncertainty[/] (standard error; 95% interval, log scale)")
+    for name, fit in rows:
+        if "error" in fit or "standard_errors" not in fit:
+            continue
+        parts = []
+        for k, value in fit["params"].items():
+            se = fit["standard_errors"].get(k)
+            lower, upper = fit["intervals_95"].get(k, [None, None])
+            if se is None or lower is None or upper is None:
+                parts.append(f"{k}={_number(value)} (no standard error: flat optimum)")
+            else:
+                parts.append(
+                    f"{k}={_number(value)} ±{_number(se)} ({_number(lower)}-{_number(upper)})"
+                )
+        console.print(f"{_LABELS[name]:<12} " + ", ".join(parts), markup=False, soft_wrap=True)
+
+
 def _print_report(report: dict[str, Any], end_note: str) -> None:
     unit = _UNITS[report["time_unit"]]
     out = console.print
@@ -52,6 +71,7 @@ def _print_report(report: dict[str, Any], end_note: str) -> None:
             markup=False,
             soft_wrap=True,
         )
+    _print_uncertainty(rows)
     if "customers" in report["gamma_gamma"]:
         out(
             f"Gamma-Gamma: {report['gamma_gamma']['customers']:,} repeat customers with a "

@@ -30,8 +30,9 @@ class BetaGeoModel(PurchaseModel):
 
     After ``fit``, ``variance_matrix_`` (DataFrame) is the inverse of the Hessian of the
     negative log-likelihood at the optimum, in the natural parameter scale (delta method from
-    the log-parameters), and ``standard_errors_`` (Series) the square roots of its diagonal;
-    NaN, with a :class:`BtydWarning`, when the Hessian is singular (see :class:`PurchaseModel`).
+    the log-parameters), ``standard_errors_`` (Series) the square roots of its diagonal and
+    ``confidence_intervals_`` (DataFrame) the 95% intervals; NaN, with a
+    :class:`BtydWarning`, when the Hessian is singular (see :class:`PurchaseModel`).
 
     Parameters
     ----------

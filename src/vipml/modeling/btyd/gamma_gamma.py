@@ -33,6 +33,7 @@ from vipml.modeling.btyd.optimise import (
     fit_with_penalizers,
     log_param_hessian,
     minimize_log_params,
+    parameter_uncertainty,
     runaway_parameters,
     variance_matrix,
     warm_start_weights,
@@ -140,8 +141,9 @@ class GammaGammaModel(Params):
     the inverse of the Hessian of the negative log-likelihood at the optimum, in the natural
     parameter scale (delta method from the log-parameters the optimiser works in; the Hessian
     of the penalised objective when a penalizer was needed), and ``standard_errors_`` (Series)
-    the square roots of its diagonal; NaN with a :class:`BtydWarning` when the Hessian is
-    singular. Neither is saved by :meth:`to_dict`.
+    the square roots of its diagonal, ``confidence_intervals_`` (DataFrame, ``lower`` and
+    ``upper``) the 95% intervals on the log scale; NaN with a :class:`BtydWarning` when the
+    Hessian is singular. None of these is saved by :meth:`to_dict`.
 
     Parameters
     ----------
@@ -254,10 +256,8 @@ class GammaGammaModel(Params):
 
         hessian = log_param_hessian(optimum, z, True)
         self.variance_matrix_ = variance_matrix(hessian, float(w.sum()), self.params_, self.label)
-        self.standard_errors_ = pd.Series(
-            np.sqrt(np.diag(self.variance_matrix_.to_numpy())),
-            index=self.variance_matrix_.index,
-            name="standard_error",
+        self.standard_errors_, self.confidence_intervals_ = parameter_uncertainty(
+            self.variance_matrix_, self.params_
         )
         self.log_likelihood_ = float(weighted_sum(w, self._loglik_rows(theta, x, m)))
         self.n_customers_ = n

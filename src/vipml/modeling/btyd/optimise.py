@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
+from scipy.stats import norm
 
 from vipml.errors import ConfigError, ConvergenceError
 from vipml.modeling.btyd.checks import BtydWarning
@@ -43,6 +44,7 @@ __all__ = [
     "runaway_parameters",
     "log_param_hessian",
     "variance_matrix",
+    "parameter_uncertainty",
 ]
 
 log = logging.getLogger(__name__)
@@ -491,3 +493,46 @@ def variance_matrix(
         )
         out = np.full((len(names), len(names)), np.nan)
     return pd.DataFrame(out, index=names, columns=names)
+
+
+def parameter_uncertainty(
+    variance: pd.DataFrame, params: Mapping[str, float], level: float = 0.95
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Standard errors and confidence intervals of positive parameters from their covariance.
+
+    The intervals are taken on the log scale the fit works in and mapped back,
+    ``theta * exp(+-z * se / theta)``: they stay positive and follow the likelihood's skew
+    (lifetimes' ``summary`` gives ``theta +- z * se``, which can cross zero); the standard
+    errors are the same.
+
+    Parameters
+    ----------
+    variance
+        The parameters' covariance (:func:`variance_matrix`).
+    params
+        The fitted parameters, by name.
+    level
+        The intervals' coverage.
+
+    Returns
+    -------
+    tuple of (pandas.Series, pandas.DataFrame)
+        ``standard_error`` per parameter, and ``lower`` / ``upper`` bounds per parameter
+        (NaN where the covariance is).
+
+    Examples
+    --------
+    >>> vm = pd.DataFrame([[0.01, 0.0], [0.0, 4.0]], index=["r", "a"], columns=["r", "a"])
+    >>> se, ci = parameter_uncertainty(vm, {"r": 0.5, "a": 10.0})
+    >>> se.round(2).tolist(), ci.round(3).to_numpy().tolist()
+    ([0.1, 2.0], [[0.338, 0.74], [6.757, 14.799]])
+    """
+    names = list(variance.index)
+    theta = np.array([params[n] for n in names], dtype=np.float64)
+    se = np.sqrt(np.diag(variance.to_numpy(dtype=np.float64)))
+    z = float(norm.ppf(0.5 + level / 2))
+    with np.errstate(all="ignore"):
+        spread = np.exp(z * se / theta)
+    errors = pd.Series(se, index=names, name="standard_error")
+    bounds = pd.DataFrame({"lower": theta / spread, "upper": theta * spread}, index=names)
+    return errors, bounds

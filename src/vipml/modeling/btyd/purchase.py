@@ -36,6 +36,7 @@ from vipml.modeling.btyd.optimise import (
     log_param_hessian,
     minimize_log_params,
     numeric_gradient,
+    parameter_uncertainty,
     runaway_parameters,
     variance_matrix,
     warm_start_weights,
@@ -55,10 +56,13 @@ class PurchaseModel(Params):
     is the inverse of the Hessian of the negative log-likelihood at the optimum, in the
     parameters' natural scale (the delta method from the log-parameters the optimiser works
     in; time parameters in the summary's unit), and ``standard_errors_`` (a Series) the square
-    roots of its diagonal: lifetimes' ``variance_matrix_`` and ``standard_errors_``. When a
+    roots of its diagonal: lifetimes' ``variance_matrix_`` and ``standard_errors_``;
+    ``confidence_intervals_`` (a DataFrame, ``lower`` and ``upper``) the 95% intervals, taken
+    on the log scale so they stay positive
+    (:func:`~vipml.modeling.btyd.optimise.parameter_uncertainty`). When a
     penalizer was needed, the Hessian is that of the penalised objective (a ridge on the
-    log-parameters). A singular Hessian gives NaN with a :class:`BtydWarning`. Neither is
-    saved by :meth:`to_dict`.
+    log-parameters). A singular Hessian gives NaN with a :class:`BtydWarning`. None of these
+    is saved by :meth:`to_dict`.
 
     Parameters
     ----------
@@ -150,10 +154,8 @@ class PurchaseModel(Params):
 
         hessian = log_param_hessian(optimum, z, self.analytic)
         self.variance_matrix_ = variance_matrix(hessian, float(scaled.w.sum()), params, self.label)
-        self.standard_errors_ = pd.Series(
-            np.sqrt(np.diag(self.variance_matrix_.to_numpy())),
-            index=self.variance_matrix_.index,
-            name="standard_error",
+        self.standard_errors_, self.confidence_intervals_ = parameter_uncertainty(
+            self.variance_matrix_, params
         )
         with np.errstate(all="ignore"):
             ll = self._loglik(self._vector(), grid)

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+import pyarrow.dataset as ds
 
 from vipml.batch import Progress, score_to_file
 from vipml.bundle import VipModel, is_model_uri, load_model
@@ -393,7 +394,5 @@ def auto_chunks(transactions: Any, rows_per_chunk: int = ROWS_PER_CHUNK) -> int:
         path = parquet_source(transactions)
         if path is None:
             return 1
-        import pyarrow.dataset as ds
-
         rows = ds.dataset(path, format="parquet").count_rows()
     return max(1, -(-rows // rows_per_chunk))

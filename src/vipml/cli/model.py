@@ -24,7 +24,7 @@ from vipml.cli._app import (
     tracking_for,
 )
 from vipml.cli.data import print_notes
-from vipml.config import Config, config_to_dict, load_config, parse_duration
+from vipml.config import ROWS_PER_CHUNK, Config, config_to_dict, load_config, parse_duration
 from vipml.data.io import write_text
 from vipml.data.schema import ValidationReport
 from vipml.errors import ConfigError
@@ -320,8 +320,8 @@ def score(
         typer.Option(
             help="Score customers in this many chunks (ranges of customer_id) to bound memory "
             "on large inputs, e.g. a folder of Parquet files [default: scoring.chunks, auto: "
-            "one chunk per 4M transaction rows]. The rows are the same for any number of "
-            "chunks."
+            f"one chunk per {ROWS_PER_CHUNK:,} transaction rows]. The rows are the same for any "
+            "number of chunks."
         ),
     ] = None,
     workers: Annotated[
@@ -379,7 +379,7 @@ def score(
         f"{end:%Y-%m-%d}] with the model trained at {bundle.cutoff:%Y-%m-%d}"
         + (" with Spark" if done.engine == "spark" else "")
         + (f" in {done.chunks} chunks" if done.chunks > 1 and done.engine != "spark" else "")
-        + (" (scoring.chunks: auto, one per 4M transaction rows)"
+        + (f" (scoring.chunks: auto, one per {ROWS_PER_CHUNK:,} transaction rows)"
            if done.chunks > 1 and done.engine != "spark" and chunks is None
            and cfg.scoring.chunks == "auto" else "")
         + (f" by {done.workers} worker processes" if done.workers > 1 else "")

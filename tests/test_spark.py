@@ -141,6 +141,12 @@ def test_score_path_writes_the_scores_atomically(spark, cdnow, cdnow_model, tmp_
     assert (written.loc[listed, "reasons"] != "").any()
     assert (written.loc[~listed, "reasons"] == "").all()
     assert_same(written, expected.set_index("customer_id"))
+    # vipml lists reads the run's date and config from the folder, as from vipml score's file
+    from vipml.data.io import read_table
+
+    stored = read_table(out).attrs
+    assert stored["cutoff"] == expected.attrs["cutoff"] == "1998-06-30"
+    assert stored["vipml_config"] == expected.attrs["vipml_config"]
 
 
 def test_lifetime_value_fitted_from_distinct_histories_equals_pandas(spark, cdnow):

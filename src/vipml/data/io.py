@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ __all__ = [
     "id_column_names",
     "read_table",
     "parquet_source",
+    "RUN_ATTRIBUTES",
     "raw_transactions",
     "read_transactions",
     "read_events",
@@ -142,6 +144,11 @@ def read_table(
     return frame
 
 
+#: In a folder of Parquet parts, what pandas keeps in a file's ``attrs`` (the scores' cutoff,
+#: horizon and config) as JSON: Spark cannot write it into the parts.
+RUN_ATTRIBUTES = "_vipml.json"
+
+
 def _read_table(
     path: Path, columns: list[str] | None, policy: InputConfig, text_columns: Sequence[str]
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -154,7 +161,10 @@ def _read_table(
                 [f"folder {path} holds no .parquet files: point to a CSV or Parquet file"],
                 table=path.name,
             )
-        return _read_parquet(files, columns, path.name), []
+        frame = _read_parquet(files, columns, path.name)
+        if (path / RUN_ATTRIBUTES).is_file():  # a Spark run's cutoff and config
+            frame.attrs.update(json.loads((path / RUN_ATTRIBUTES).read_text(encoding="utf-8")))
+        return frame, []
     if is_parquet(path):
         return _read_parquet(path, columns, path.name), []
     if is_csv(path):

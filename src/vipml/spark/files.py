@@ -4,6 +4,7 @@ runs."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -18,9 +19,10 @@ from pyspark.sql import DataFrame as SparkDataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from vipml.config import Config, InputConfig
+from vipml.batch import SCORES_CONFIG
+from vipml.config import Config, InputConfig, config_to_dict
 from vipml.data.cells import FORMULA_REGEX
-from vipml.data.io import BUNDLED_DATASETS, read_transactions
+from vipml.data.io import BUNDLED_DATASETS, RUN_ATTRIBUTES, read_transactions
 from vipml.pipeline.scoring import ScoringResult
 from vipml.segments import SEGMENTS
 from vipml.spark.frames import to_spark
@@ -288,6 +290,10 @@ def score_path(
             else:
                 writer.parquet(where)
                 result = _summary(session.read.parquet(where), cutoff, segment)
+        if local and not csv:  # what vipml score keeps in the file's attrs, for vipml lists
+            run = {"cutoff": f"{cutoff:%Y-%m-%d}", "horizon": loaded.horizon,
+                   SCORES_CONFIG: config_to_dict(config or loaded.config)}
+            Path(where, RUN_ATTRIBUTES).write_text(json.dumps(run), encoding="utf-8")
         if local:
             final = Path(target.removeprefix("file://"))
             if final.exists():
